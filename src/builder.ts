@@ -1,0 +1,58 @@
+// The Pothos builder and nothing else. Plugin order matters: scope-auth runs
+// first so unauthorized requests never reach resolvers; errors wraps results
+// into typed unions; prisma plans nested selections; relay adds connections.
+import SchemaBuilder from "@pothos/core";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import ErrorsPlugin from "@pothos/plugin-errors";
+import DirectivesPlugin from "@pothos/plugin-directives";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import type PrismaTypes from "./generated/pothos-types.ts";
+import { getDatamodel } from "./generated/pothos-types.ts";
+import type { Context } from "./context.ts";
+import { isProductionBuild } from "./config/env.ts";
+
+export interface AuthScopes {
+  authenticated: boolean;
+  admin: boolean;
+  owner: boolean;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  Directives: {
+    requiresReady: { locations: "FIELD_DEFINITION"; args: Record<string, never> };
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    Decimal: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  defaultFieldNullability: false,
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, DirectivesPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (context) => ({
+      authenticated: context.viewer !== null,
+      admin: context.viewer?.adminRole != null,
+      owner: context.viewer?.adminRole === "owner",
+    }),
+  },
+  errors: {
+    defaultTypes: [],
+  },
+  prisma: {
+    client: (context) => context.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: isProductionBuild ? null : "error",
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+  },
+});

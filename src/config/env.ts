@@ -1,0 +1,183 @@
+// The one place that reads process.env: every variable is parsed here, once,
+// into a typed config object. A bad environment fails with one message that
+// lists every problem by variable name, never by value.
+import { z } from "zod";
+
+export const APP_ENVS = ["development", "test", "staging", "production"] as const;
+export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
+
+const SUPABASE_TRANSACTION_POOLER_PORT = "6543";
+
+const postgresUrl = z
+  .string()
+  .url("must be a URL")
+  .refine((value) => /^postgres(ql)?:$/.test(new URL(value).protocol), "must be a postgres:// or postgresql:// URL");
+
+const httpUrl = z
+  .string()
+  .url("must be a URL")
+  .refine((value) => /^https?:$/.test(new URL(value).protocol), "must be an http(s) URL");
+
+const positiveInt = (fallback: number) => z.coerce.number().int("must be a whole number").positive("must be positive").default(fallback);
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+  .transform((value) => value === "true" || value === "1");
+
+const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
+
+const envSchema = z
+  .object({
+    APP_ENV: z.enum(APP_ENVS).default("development"),
+    ROLLOUT_STAGE: z.enum(ROLLOUT_STAGES).default("closed_beta"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_POOL_URL: postgresUrl.optional(),
+    DATABASE_POOL_MAX: positiveInt(10),
+    EMBEDDED_DATA_DIR: z.string().min(1).default(".data/pglite"),
+    SUPABASE_URL: httpUrl.optional(),
+    SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    SUPABASE_JWKS_URL: httpUrl.optional(),
+    SUPABASE_SERVICE_ROLE_KEY: z.string().min(20, "is too short to be a service-role key").optional(),
+    OPENROUTER_API_KEY: z.string().min(1).optional(),
+    OPENROUTER_BASE_URL: httpUrl.default("https://openrouter.ai/api/v1"),
+    OPENROUTER_TIMEOUT_MS: positiveInt(60_000),
+    OPENROUTER_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    REDIS_URL: z.string().url("must be a URL").optional(),
+    API_CORS_ALLOWED_ORIGINS: z
+      .string()
+      .default("")
+      .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+      .pipe(z.array(httpUrl)),
+    RATE_LIMIT_TURNS_PER_MINUTE: positiveInt(10),
+    RATE_LIMIT_TURNS_PER_HOUR: positiveInt(60),
+    CONTEXT_MAX_OUTPUT_TOKENS: positiveInt(2048),
+    READINESS_RECHECK_MS: positiveInt(5_000),
+    GRAPHIQL_ENABLED: booleanFlag.optional(),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.APP_ENV !== "production") return;
+    const required = [
+      "DATABASE_URL",
+      "DATABASE_POOL_URL",
+      "SUPABASE_URL",
+      "SUPABASE_SERVICE_ROLE_KEY",
+      "OPENROUTER_API_KEY",
+    ] as const;
+    for (const name of required) {
+      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
+    }
+    if (!env.SUPABASE_JWT_SECRET && !env.SUPABASE_JWKS_URL && !env.SUPABASE_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SUPABASE_JWT_SECRET"],
+        message: "or SUPABASE_JWKS_URL (or SUPABASE_URL for its JWKS) is required in production",
+      });
+    }
+  });
+
+export type RawEnv = z.input<typeof envSchema>;
+
+export interface DatabaseConfig {
+  /** Direct connection: migrations, admin and readiness checks. */
+  directUrl: string;
+  /** Runtime pool connection (Supabase transaction pooler in production). */
+  poolUrl: string;
+  poolMax: number;
+  /** True when the pool URL is a transaction pooler: no session state, no named statements. */
+  behindTransactionPooler: boolean;
+}
+
+export interface AppConfig {
+  appEnv: (typeof APP_ENVS)[number];
+  isProduction: boolean;
+  rolloutStage: (typeof ROLLOUT_STAGES)[number];
+  port: number;
+  /** Null means: use the embedded development database. */
+  database: DatabaseConfig | null;
+  embeddedDataDir: string;
+  auth: {
+    supabaseUrl: string | undefined;
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+  };
+  supabaseServiceRoleKey: string | undefined;
+  llm: {
+    provider: "openrouter" | "local";
+    openrouterApiKey: string | undefined;
+    openrouterBaseUrl: string;
+    timeoutMs: number;
+    maxRetries: number;
+  };
+  redisUrl: string | undefined;
+  corsAllowedOrigins: string[];
+  rateLimit: { turnsPerMinute: number; turnsPerHour: number };
+  contextMaxOutputTokens: number;
+  readinessRecheckMs: number;
+  graphiqlEnabled: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join(".") || "environment";
+  // Only our own messages are used: zod's defaults can echo the received value.
+  const message = issue.code === "invalid_value" ? "has an unsupported value" : issue.message;
+  return `${name} ${message}`;
+}
+
+function isTransactionPooler(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.port === SUPABASE_TRANSACTION_POOLER_PORT || parsed.searchParams.get("pgbouncer") === "true";
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(source).map(([key, value]) => [key, emptyAsUndefined(value)]));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
+  const env = parsed.data;
+  const directUrl = env.DATABASE_URL;
+  const poolUrl = env.DATABASE_POOL_URL ?? env.DATABASE_URL;
+  const isProduction = env.APP_ENV === "production";
+  return {
+    appEnv: env.APP_ENV,
+    isProduction,
+    rolloutStage: env.ROLLOUT_STAGE,
+    port: env.PORT,
+    database:
+      directUrl && poolUrl
+        ? { directUrl, poolUrl, poolMax: env.DATABASE_POOL_MAX, behindTransactionPooler: isTransactionPooler(poolUrl) }
+        : null,
+    embeddedDataDir: env.EMBEDDED_DATA_DIR,
+    auth: {
+      supabaseUrl: env.SUPABASE_URL,
+      jwtSecret: env.SUPABASE_JWT_SECRET,
+      jwksUrl: env.SUPABASE_JWKS_URL ?? (env.SUPABASE_URL ? new URL("/auth/v1/.well-known/jwks.json", env.SUPABASE_URL).toString() : undefined),
+    },
+    supabaseServiceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY,
+    llm: {
+      provider: env.OPENROUTER_API_KEY ? "openrouter" : "local",
+      openrouterApiKey: env.OPENROUTER_API_KEY,
+      openrouterBaseUrl: env.OPENROUTER_BASE_URL,
+      timeoutMs: env.OPENROUTER_TIMEOUT_MS,
+      maxRetries: env.OPENROUTER_MAX_RETRIES,
+    },
+    redisUrl: env.REDIS_URL,
+    corsAllowedOrigins: env.API_CORS_ALLOWED_ORIGINS,
+    rateLimit: { turnsPerMinute: env.RATE_LIMIT_TURNS_PER_MINUTE, turnsPerHour: env.RATE_LIMIT_TURNS_PER_HOUR },
+    contextMaxOutputTokens: env.CONTEXT_MAX_OUTPUT_TOKENS,
+    readinessRecheckMs: env.READINESS_RECHECK_MS,
+    graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+/** Node's build mode (not deployment configuration): strict development checks off in production builds. */
+export const isProductionBuild = process.env.NODE_ENV === "production";

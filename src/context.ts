@@ -1,0 +1,23 @@
+// What every request carries: the viewer, the database, the configuration and
+// the readiness gates. Nothing else.
+import type { AppConfig } from "./config/env.ts";
+import type { Db } from "./db.ts";
+import type { Readiness } from "./gates/readiness.ts";
+
+export interface Viewer {
+  /** users.id: the Supabase Auth `sub` claim. */
+  id: string;
+  adminRole: "owner" | "analyst" | null;
+}
+
+export interface AppServices {
+  config: AppConfig;
+  prisma: Db;
+  readiness: Readiness;
+}
+
+export interface Context extends AppServices {
+  /** Null when the request carried no (valid) credentials. */
+  viewer: Viewer | null;
+  request: Request;
+}

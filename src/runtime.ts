@@ -1,0 +1,52 @@
+// Wires the services a server needs from the configuration: the database
+// (configured, or the embedded development one) and the readiness gates.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { AppConfig } from "./config/env.ts";
+import type { AppServices } from "./context.ts";
+import { createDb } from "./db.ts";
+import { startEmbeddedDatabase } from "./embedded/pglite.ts";
+import { ReadinessMonitor } from "./gates/readiness.ts";
+import { checkMigrationGate } from "./gates/migrationGate.ts";
+
+const run = promisify(execFile);
+
+export interface Runtime extends AppServices {
+  databaseLabel: string;
+  close(): Promise<void>;
+}
+
+/** The embedded database is development-only, so it is the one database the server migrates itself. */
+async function embeddedDatabase(config: AppConfig) {
+  const embedded = await startEmbeddedDatabase(config.embeddedDataDir);
+  try {
+    await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+  return embedded;
+}
+
+export async function startRuntime(config: AppConfig): Promise<Runtime> {
+  if (!config.database && config.isProduction) throw new Error("production requires DATABASE_URL and DATABASE_POOL_URL");
+  const embedded = config.database ? null : await embeddedDatabase(config);
+  const database = config.database ?? { directUrl: embedded!.url, poolUrl: embedded!.url, poolMax: 1, behindTransactionPooler: false };
+  const db = createDb(database);
+  const readiness = new ReadinessMonitor({
+    checkMigrations: () => checkMigrationGate(db.pool),
+    recheckMs: config.readinessRecheckMs,
+  });
+  await readiness.start();
+  return {
+    config,
+    prisma: db.prisma,
+    readiness,
+    databaseLabel: embedded ? `embedded PGlite at ${config.embeddedDataDir}` : "configured PostgreSQL",
+    async close() {
+      readiness.stop();
+      await db.close();
+      await embedded?.stop();
+    },
+  };
+}

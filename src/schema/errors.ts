@@ -1,0 +1,91 @@
+import { builder } from "../builder.ts";
+import {
+  ConflictError,
+  ContextBudgetExceededError,
+  DomainError,
+  ERROR_CODES,
+  ForbiddenError,
+  NoValidTagsError,
+  NotFoundError,
+  NotReadyError,
+  RateLimitedError,
+  ValidationError,
+  type FieldIssue,
+} from "../errors.ts";
+
+export const ErrorCode = builder.enumType("ErrorCode", { values: ERROR_CODES });
+
+export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
+  fields: (t) => ({
+    code: t.field({ type: ErrorCode, resolve: (error) => error.code }),
+    message: t.exposeString("message"),
+  }),
+});
+
+const FieldIssueRef = builder.objectRef<FieldIssue>("FieldIssue").implement({
+  fields: (t) => ({
+    path: t.exposeStringList("path"),
+    message: t.exposeString("message"),
+  }),
+});
+
+export const ValidationErrorRef = builder.objectType(ValidationError, {
+  name: "ValidationError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], resolve: (error) => error.issues }) }),
+});
+
+export const NotFoundErrorRef = builder.objectType(NotFoundError, {
+  name: "NotFoundError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+});
+
+export const ForbiddenErrorRef = builder.objectType(ForbiddenError, {
+  name: "ForbiddenError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ForbiddenError,
+});
+
+export const ConflictErrorRef = builder.objectType(ConflictError, {
+  name: "ConflictError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+});
+
+export const NotReadyErrorRef = builder.objectType(NotReadyError, {
+  name: "NotReadyError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotReadyError,
+  fields: (t) => ({
+    gate: t.exposeString("gate"),
+    reasons: t.exposeStringList("reasons", {
+      description: "Why the gate is closed; empty unless the viewer is an admin or the server is not in production.",
+    }),
+  }),
+});
+
+export const NoValidTagsErrorRef = builder.objectType(NoValidTagsError, {
+  name: "NoValidTagsError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NoValidTagsError,
+  fields: (t) => ({ availableAgentKeys: t.exposeStringList("availableAgentKeys") }),
+});
+
+export const ContextBudgetExceededErrorRef = builder.objectType(ContextBudgetExceededError, {
+  name: "ContextBudgetExceededError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ContextBudgetExceededError,
+  fields: (t) => ({ inputBudget: t.exposeInt("inputBudget"), estimatedTokens: t.exposeInt("estimatedTokens") }),
+});
+
+export const RateLimitedErrorRef = builder.objectType(RateLimitedError, {
+  name: "RateLimitedError",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof RateLimitedError,
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
+});
+
+/** Error members every DB-backed mutation result includes. */
+export const BASE_MUTATION_ERRORS = [ValidationError, NotFoundError, ForbiddenError, NotReadyError] as const;

@@ -1,0 +1,13 @@
+// Imports every schema file and builds the executable schema.
+import { builder } from "../builder.ts";
+import { applyReadinessDirective, requiresReadyDirective } from "./readinessDirective.ts";
+import "./scalars.ts";
+import "./errors.ts";
+import "./status.ts";
+
+builder.queryType({});
+builder.mutationType({});
+
+export const schema = applyReadinessDirective(
+  builder.toSchema({ directives: [requiresReadyDirective], sortSchema: true }),
+);

@@ -1,0 +1,32 @@
+// Entry point: parse the configuration, start the services, listen.
+import { createServer } from "node:http";
+import { ConfigError, loadConfig } from "./config/env.ts";
+import { startRuntime } from "./runtime.ts";
+import { createApp } from "./yoga.ts";
+
+async function main() {
+  const config = loadConfig();
+  const runtime = await startRuntime(config);
+  const app = createApp(runtime);
+  const server = createServer(app);
+  server.listen(config.port, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const gate = runtime.readiness.migrations();
+    console.log(`Pantheon API on ${runtime.databaseLabel}`);
+    console.log(`GraphQL: http://localhost:${port}/graphql${config.graphiqlEnabled ? " (GraphiQL: open it in a browser)" : ""}`);
+    console.log(`Migration gate: ${gate.ok ? "ready" : `not ready: ${gate.reasons.join("; ")}`}`);
+  });
+  const shutdown = () => {
+    server.close();
+    server.closeAllConnections();
+    void runtime.close().finally(() => process.exit(0));
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : "Startup failed:", error instanceof ConfigError ? "" : error);
+  process.exit(1);
+});
