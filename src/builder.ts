@@ -2,6 +2,7 @@
 // first so unauthorized requests never reach resolvers; errors wraps results
 // into typed unions; prisma plans nested selections; relay adds connections.
 import SchemaBuilder from "@pothos/core";
+import { GraphQLError } from "graphql";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import DirectivesPlugin from "@pothos/plugin-directives";
@@ -35,11 +36,20 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   plugins: [ScopeAuthPlugin, ErrorsPlugin, DirectivesPlugin, PrismaPlugin, RelayPlugin],
   scopeAuth: {
+    // `authenticated` includes Gate C admission: a signed-in user outside the
+    // allow-list of a closed rollout is FORBIDDEN, not anonymous.
     authScopes: (context) => ({
-      authenticated: context.viewer !== null,
-      admin: context.viewer?.adminRole != null,
-      owner: context.viewer?.adminRole === "owner",
+      authenticated: context.viewer?.admitted === true,
+      admin: context.viewer?.admitted === true && context.viewer.adminRole !== null,
+      owner: context.viewer?.admitted === true && context.viewer.adminRole === "owner",
     }),
+    unauthorizedError: (_parent, context) =>
+      context.viewer === null
+        ? new GraphQLError("Sign in to use this field.", { extensions: { code: "UNAUTHENTICATED" } })
+        : new GraphQLError(
+            context.viewer.admitted ? "You are not allowed to use this field." : "This account is not admitted at the current rollout stage.",
+            { extensions: { code: "FORBIDDEN" } },
+          ),
   },
   errors: {
     defaultTypes: [],

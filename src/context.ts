@@ -3,17 +3,21 @@
 import type { AppConfig } from "./config/env.ts";
 import type { Db } from "./db.ts";
 import type { Readiness } from "./gates/readiness.ts";
+import type { Admission } from "./gates/admission.ts";
 
 export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
   id: string;
   adminRole: "owner" | "analyst" | null;
+  /** Gate C: may this user use the API at the current rollout stage? */
+  admitted: boolean;
 }
 
 export interface AppServices {
   config: AppConfig;
   prisma: Db;
   readiness: Readiness;
+  admission: Admission;
 }
 
 export interface Context extends AppServices {

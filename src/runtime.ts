@@ -8,6 +8,9 @@ import { createDb } from "./db.ts";
 import { startEmbeddedDatabase } from "./embedded/pglite.ts";
 import { ReadinessMonitor } from "./gates/readiness.ts";
 import { checkMigrationGate } from "./gates/migrationGate.ts";
+import { checkKeyRotationGate } from "./gates/keyRotationGate.ts";
+import { checkRoutingGate } from "./gates/routingGate.ts";
+import { Admission } from "./gates/admission.ts";
 
 const run = promisify(execFile);
 
@@ -35,6 +38,14 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   const db = createDb(database);
   const readiness = new ReadinessMonitor({
     checkMigrations: () => checkMigrationGate(db.pool),
+    dependentGates: [
+      { gate: "routing", required: () => false, check: () => checkRoutingGate(db.pool) },
+      {
+        gate: "keyRotation",
+        required: () => config.rolloutStage === "broad",
+        check: () => checkKeyRotationGate(db.pool, config.supabaseServiceRoleKey),
+      },
+    ],
     recheckMs: config.readinessRecheckMs,
   });
   await readiness.start();
@@ -42,6 +53,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     config,
     prisma: db.prisma,
     readiness,
+    admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     databaseLabel: embedded ? `embedded PGlite at ${config.embeddedDataDir}` : "configured PostgreSQL",
     async close() {
       readiness.stop();

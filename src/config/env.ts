@@ -29,7 +29,7 @@ const emptyAsUndefined = (value: unknown) => (value === "" ? undefined : value);
 const envSchema = z
   .object({
     APP_ENV: z.enum(APP_ENVS).default("development"),
-    ROLLOUT_STAGE: z.enum(ROLLOUT_STAGES).default("closed_beta"),
+    ROLLOUT_STAGE: z.enum(ROLLOUT_STAGES).optional(),
     PORT: z.coerce.number().int().min(0).max(65535).default(4000),
     DATABASE_URL: postgresUrl.optional(),
     DATABASE_POOL_URL: postgresUrl.optional(),
@@ -64,6 +64,7 @@ const envSchema = z
       "SUPABASE_URL",
       "SUPABASE_SERVICE_ROLE_KEY",
       "OPENROUTER_API_KEY",
+      "ROLLOUT_STAGE",
     ] as const;
     for (const name of required) {
       if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
@@ -92,7 +93,8 @@ export interface DatabaseConfig {
 export interface AppConfig {
   appEnv: (typeof APP_ENVS)[number];
   isProduction: boolean;
-  rolloutStage: (typeof ROLLOUT_STAGES)[number];
+  /** Null only outside production when unset: access is then not gated by stage (local development). */
+  rolloutStage: (typeof ROLLOUT_STAGES)[number] | null;
   port: number;
   /** Null means: use the embedded development database. */
   database: DatabaseConfig | null;
@@ -149,7 +151,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   return {
     appEnv: env.APP_ENV,
     isProduction,
-    rolloutStage: env.ROLLOUT_STAGE,
+    rolloutStage: env.ROLLOUT_STAGE ?? null,
     port: env.PORT,
     database:
       directUrl && poolUrl

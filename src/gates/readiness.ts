@@ -1,96 +1,146 @@
-// Holds the state of every gate and decides whether DB-backed fields may run.
-// Gate A (migrations) is re-checked on an interval while closed, on demand,
+// Holds the state of every gate. Gate A (migrations) decides whether
+// DB-backed fields may run; gates that read tables run only once it passes.
+// All gates are re-checked on an interval (short while not ready), on demand,
 // and after a DB-backed request fails with a schema error.
 export type GateName = "env" | "migrations" | "routing" | "keyRotation";
 
 export interface GateState {
   gate: GateName;
   ok: boolean;
+  /** Whether /readyz requires this gate at the configured stage. */
+  required: boolean;
   reasons: string[];
   checkedAt: Date | null;
 }
 
-export type GateCheck = () => Promise<string[]>;
+export interface GateDefinition {
+  gate: Exclude<GateName, "env" | "migrations">;
+  required: () => boolean;
+  check: () => Promise<string[]>;
+}
 
 export interface Readiness {
   /** Gate A as last checked; never touches the database. */
   migrations(): GateState;
-  /** Runs Gate A now (once at a time) and returns its state. */
-  recheckMigrations(): Promise<GateState>;
+  gate(name: GateName): GateState;
+  gates(): GateState[];
+  /** Every gate required at the configured stage passes. */
+  isReady(): boolean;
+  /** Runs every check now (one run at a time) and returns the states. */
+  recheck(): Promise<GateState[]>;
   /** Called when a DB-backed request failed in a way that suggests the schema changed. */
   reportSchemaError(): void;
-  gates(): GateState[];
   stop(): void;
 }
 
 export interface ReadinessOptions {
-  checkMigrations: GateCheck;
+  checkMigrations: () => Promise<string[]>;
+  /** Gates that read tables; they run once Gate A passes. */
+  dependentGates: GateDefinition[];
+  /** Interval while not ready. */
   recheckMs: number;
-  /** Other gate states (env, routing, key rotation), computed by their owners. */
-  otherGates?: () => GateState[];
+  /** Interval while ready (picks up recorded rotations and settings). */
+  refreshMs?: number;
 }
 
+const ENV_GATE: GateState = { gate: "env", ok: true, required: true, reasons: [], checkedAt: new Date() };
+const DEFAULT_REFRESH_MS = 60_000;
+
+const pending = (gate: GateName, required: boolean, reason: string): GateState => ({ gate, ok: false, required, reasons: [reason], checkedAt: null });
+
 export class ReadinessMonitor implements Readiness {
-  private state: GateState = { gate: "migrations", ok: false, reasons: ["not checked yet"], checkedAt: null };
-  private inflight: Promise<GateState> | null = null;
+  private states = new Map<GateName, GateState>();
+  private inflight: Promise<GateState[]> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
-  constructor(private readonly options: ReadinessOptions) {}
+  constructor(private readonly options: ReadinessOptions) {
+    this.states.set("env", ENV_GATE);
+    this.states.set("migrations", pending("migrations", true, "not checked yet"));
+    for (const definition of options.dependentGates) {
+      this.states.set(definition.gate, pending(definition.gate, definition.required(), "not checked yet"));
+    }
+  }
 
-  /** First check, then keep re-checking while closed. */
-  async start(): Promise<GateState> {
-    const state = await this.recheckMigrations();
+  async start(): Promise<GateState[]> {
+    const states = await this.recheck();
     this.schedule();
-    return state;
+    return states;
   }
 
   migrations(): GateState {
-    return this.state;
+    return this.gate("migrations");
   }
 
-  recheckMigrations(): Promise<GateState> {
-    this.inflight ??= this.runCheck().finally(() => {
+  gate(name: GateName): GateState {
+    return this.states.get(name) ?? pending(name, false, "unknown gate");
+  }
+
+  gates(): GateState[] {
+    return [...this.states.values()];
+  }
+
+  isReady(): boolean {
+    return this.gates().every((state) => state.ok || !state.required);
+  }
+
+  recheck(): Promise<GateState[]> {
+    this.inflight ??= this.runChecks().finally(() => {
       this.inflight = null;
     });
     return this.inflight;
   }
 
   reportSchemaError(): void {
-    void this.recheckMigrations().then(() => this.schedule());
-  }
-
-  gates(): GateState[] {
-    return [this.state, ...(this.options.otherGates?.() ?? [])];
+    void this.recheck().then(() => this.schedule(true));
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  private async runCheck(): Promise<GateState> {
-    let reasons: string[];
-    try {
-      reasons = await this.options.checkMigrations();
-    } catch (error) {
-      reasons = [`database unreachable: ${describeConnectionError(error)}`];
+  private async runChecks(): Promise<GateState[]> {
+    const migrations = await this.runGate("migrations", true, this.options.checkMigrations);
+    for (const definition of this.options.dependentGates) {
+      const required = definition.required();
+      if (migrations.ok) await this.runGate(definition.gate, required, definition.check);
+      else this.states.set(definition.gate, pending(definition.gate, required, "waits for the migration gate"));
     }
-    this.state = { gate: "migrations", ok: reasons.length === 0, reasons, checkedAt: new Date() };
-    return this.state;
+    return this.gates();
   }
 
-  private schedule(): void {
-    if (this.timer || this.state.ok) return;
+  private async runGate(gate: GateName, required: boolean, check: () => Promise<string[]>): Promise<GateState> {
+    let reasons: string[];
+    try {
+      reasons = await check();
+    } catch (error) {
+      reasons = [`check failed: ${describeError(error)}`];
+    }
+    const state = { gate, ok: reasons.length === 0, required, reasons, checkedAt: new Date() };
+    this.states.set(gate, state);
+    return state;
+  }
+
+  private schedule(reset = false): void {
+    if (this.stopped) return;
+    if (this.timer && !reset) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = this.isReady() ? (this.options.refreshMs ?? DEFAULT_REFRESH_MS) : this.options.recheckMs;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.recheckMigrations().then(() => this.schedule());
-    }, this.options.recheckMs);
+      void this.recheck().then(() => this.schedule());
+    }, delay);
     this.timer.unref();
   }
 }
 
-/** A connection failure's class, never its message (which may carry a URL with a password). */
-function describeConnectionError(error: unknown): string {
+/** An error's class and code, never its message (which may carry a URL with a password). */
+function describeError(error: unknown): string {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
-  return code ? `connection failed (${code})` : "connection failed";
+  if (["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "ECONNRESET", "57P03", "3D000", "28P01"].includes(code)) {
+    return `database unreachable (${code})`;
+  }
+  return code ? `database error ${code}` : "database unreachable";
 }

@@ -1,11 +1,10 @@
 import type { AppServices } from "../context.ts";
 
 export function systemStatus(services: AppServices) {
-  const gates = services.readiness.gates();
   return {
-    ready: gates.every((gate) => gate.ok),
+    ready: services.readiness.isReady(),
     appEnv: services.config.appEnv,
-    rolloutStage: services.config.rolloutStage,
-    gates,
+    rolloutStage: services.admission.effectiveStage(),
+    gates: services.readiness.gates(),
   };
 }

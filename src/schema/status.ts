@@ -9,6 +9,7 @@ const GateStatus = builder.objectRef<GateState>("GateStatus").implement({
   fields: (t) => ({
     gate: t.exposeString("gate"),
     ok: t.exposeBoolean("ok"),
+    required: t.exposeBoolean("required", { description: "Whether readiness requires this gate at the configured stage." }),
     reasons: t.stringList({
       description: "Why the gate is closed. Admins, and everyone outside production, see the reasons.",
       resolve: (state, _args, context) => (context.viewer?.adminRole || !context.config.isProduction ? state.reasons : []),
@@ -21,7 +22,7 @@ const SystemStatus = builder.objectRef<ReturnType<typeof systemStatus>>("SystemS
   fields: (t) => ({
     ready: t.exposeBoolean("ready", { description: "True when every gate required for the rollout stage passes." }),
     appEnv: t.exposeString("appEnv"),
-    rolloutStage: t.field({ type: RolloutStage, resolve: (status) => status.rolloutStage }),
+    rolloutStage: t.field({ type: RolloutStage, nullable: true, description: "The stage in force (broad falls back to closed_beta while the key-rotation gate fails); null in local development.", resolve: (status) => status.rolloutStage }),
     gates: t.field({ type: [GateStatus], resolve: (status) => status.gates }),
   }),
 });

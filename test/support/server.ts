@@ -1,0 +1,48 @@
+// Starts the real app (runtime + Yoga) on a loopback port against a test
+// database, with configuration given as environment variables.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadConfig } from "../../src/config/env.ts";
+import { startRuntime, type Runtime } from "../../src/runtime.ts";
+import { createApp, type App } from "../../src/yoga.ts";
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  runtime: Runtime;
+  app: App;
+  close(): Promise<void>;
+}
+
+export const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef0123456789";
+
+export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    APP_ENV: "test",
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_URL: databaseUrl,
+    DATABASE_POOL_MAX: "5",
+    SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+    READINESS_RECHECK_MS: "250",
+    LOG_LEVEL: "error",
+    PORT: "0",
+    ...env,
+  });
+  const runtime = await startRuntime(config);
+  const app = createApp(runtime);
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    runtime,
+    app,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
+    },
+  };
+}
