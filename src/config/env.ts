@@ -8,17 +8,20 @@ export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
 
 const SUPABASE_TRANSACTION_POOLER_PORT = "6543";
 
+const protocolOf = (value: string) => URL.parse(value)?.protocol ?? "";
+
 const postgresUrl = z
   .string()
-  .url("must be a URL")
-  .refine((value) => /^postgres(ql)?:$/.test(new URL(value).protocol), "must be a postgres:// or postgresql:// URL");
+  .url({ message: "must be a URL", abort: true })
+  .refine((value) => /^postgres(ql)?:$/.test(protocolOf(value)), "must be a postgres:// or postgresql:// URL");
 
 const httpUrl = z
   .string()
-  .url("must be a URL")
-  .refine((value) => /^https?:$/.test(new URL(value).protocol), "must be an http(s) URL");
+  .url({ message: "must be a URL", abort: true })
+  .refine((value) => /^https?:$/.test(protocolOf(value)), "must be an http(s) URL");
 
-const positiveInt = (fallback: number) => z.coerce.number().int("must be a whole number").positive("must be positive").default(fallback);
+const number = () => z.coerce.number({ message: "must be a number" });
+const positiveInt = (fallback: number) => number().int("must be a whole number").positive("must be positive").default(fallback);
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })
@@ -30,7 +33,7 @@ const envSchema = z
   .object({
     APP_ENV: z.enum(APP_ENVS).default("development"),
     ROLLOUT_STAGE: z.enum(ROLLOUT_STAGES).optional(),
-    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    PORT: number().int("must be a whole number").min(0, "must be a port number").max(65535, "must be a port number").default(4000),
     DATABASE_URL: postgresUrl.optional(),
     DATABASE_POOL_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: positiveInt(10),
@@ -42,7 +45,7 @@ const envSchema = z
     OPENROUTER_API_KEY: z.string().min(1).optional(),
     OPENROUTER_BASE_URL: httpUrl.default("https://openrouter.ai/api/v1"),
     OPENROUTER_TIMEOUT_MS: positiveInt(60_000),
-    OPENROUTER_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    OPENROUTER_MAX_RETRIES: number().int("must be a whole number").min(0, "must be 0 to 5").max(5, "must be 0 to 5").default(2),
     REDIS_URL: z.string().url("must be a URL").optional(),
     API_CORS_ALLOWED_ORIGINS: z
       .string()
@@ -55,28 +58,26 @@ const envSchema = z
     READINESS_RECHECK_MS: positiveInt(5_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  })
-  .superRefine((env, ctx) => {
-    if (env.APP_ENV !== "production") return;
-    const required = [
-      "DATABASE_URL",
-      "DATABASE_POOL_URL",
-      "SUPABASE_URL",
-      "SUPABASE_SERVICE_ROLE_KEY",
-      "OPENROUTER_API_KEY",
-      "ROLLOUT_STAGE",
-    ] as const;
-    for (const name of required) {
-      if (env[name] === undefined) ctx.addIssue({ code: "custom", path: [name], message: "is required in production" });
-    }
-    if (!env.SUPABASE_JWT_SECRET && !env.SUPABASE_JWKS_URL && !env.SUPABASE_URL) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["SUPABASE_JWT_SECRET"],
-        message: "or SUPABASE_JWKS_URL (or SUPABASE_URL for its JWKS) is required in production",
-      });
-    }
   });
+
+const PRODUCTION_REQUIRED = [
+  "DATABASE_URL",
+  "DATABASE_POOL_URL",
+  "SUPABASE_URL",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "OPENROUTER_API_KEY",
+  "ROLLOUT_STAGE",
+] as const;
+
+/** Checked on the raw values so they are reported together with any malformed ones. */
+function productionProblems(raw: Record<string, unknown>): string[] {
+  if (raw.APP_ENV !== "production") return [];
+  const problems: string[] = PRODUCTION_REQUIRED.filter((name) => raw[name] === undefined).map((name) => `${name} is required in production`);
+  if (raw.SUPABASE_JWT_SECRET === undefined && raw.SUPABASE_JWKS_URL === undefined && raw.SUPABASE_URL === undefined) {
+    problems.push("SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL for its JWKS) is required in production");
+  }
+  return problems;
+}
 
 export type RawEnv = z.input<typeof envSchema>;
 
@@ -143,7 +144,8 @@ function isTransactionPooler(url: string): boolean {
 export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
   const cleaned = Object.fromEntries(Object.entries(source).map(([key, value]) => [key, emptyAsUndefined(value)]));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue));
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...productionProblems(cleaned)];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const env = parsed.data;
   const directUrl = env.DATABASE_URL;
   const poolUrl = env.DATABASE_POOL_URL ?? env.DATABASE_URL;

@@ -71,11 +71,13 @@ export async function introspectTable(db: Queryable, table: string): Promise<Liv
   const found = await db.query<{ oid: string | null }>("SELECT to_regclass($1)::text AS oid", [`public.${table}`]);
   if (!found.rows[0]?.oid) return { exists: false, columns: [], foreignKeys: [], indexes: [] };
   const qualified = `public.${table}`;
-  const [columns, foreignKeys, indexes] = await Promise.all([
-    db.query<LiveColumn>(COLUMNS_SQL, [qualified]),
-    db.query<{ name: string; rule: string; target: string; columns: string[]; target_columns: string[] }>(FOREIGN_KEYS_SQL, [qualified]),
-    db.query<LiveIndex>(INDEXES_SQL, [qualified]),
-  ]);
+  // Sequential: a single pg Client (the ops CLI) must not run queries concurrently.
+  const columns = await db.query<LiveColumn>(COLUMNS_SQL, [qualified]);
+  const foreignKeys = await db.query<{ name: string; rule: string; target: string; columns: string[]; target_columns: string[] }>(
+    FOREIGN_KEYS_SQL,
+    [qualified],
+  );
+  const indexes = await db.query<LiveIndex>(INDEXES_SQL, [qualified]);
   return {
     exists: true,
     columns: columns.rows,

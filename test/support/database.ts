@@ -42,10 +42,10 @@ export async function createEmptyDatabase(label = "t"): Promise<TestDatabase> {
   };
 }
 
-export async function prismaCli(args: string[], url: string): Promise<{ stdout: string; stderr: string }> {
+export async function prismaCli(args: string[], url: string, cwd = process.cwd()): Promise<{ stdout: string; stderr: string }> {
   return run("npx", ["prisma", ...args], {
     env: { ...process.env, DATABASE_URL: url },
-    cwd: process.cwd(),
+    cwd,
     timeout: 120_000,
   });
 }

@@ -1,0 +1,44 @@
+// `npm run allowlist -- add USER_ID --actor NAME [--note TEXT]`, `remove USER_ID --actor NAME`, `list`:
+// the closed-beta allow-list (Gate C). USER_ID is the Supabase Auth user id (JWT sub).
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+
+const argsSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("add"), userId: z.string().uuid(), actor: z.string().min(1).max(120), note: z.string().max(500).optional() }),
+  z.object({ action: z.literal("remove"), userId: z.string().uuid(), actor: z.string().min(1).max(120) }),
+  z.object({ action: z.literal("list") }),
+]);
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { actor: { type: "string" }, note: { type: "string" } } });
+const parsed = argsSchema.safeParse({ action: positionals[0], userId: positionals[1], ...values });
+if (!parsed.success) {
+  fail(`usage: allowlist add|remove USER_ID --actor NAME [--note TEXT] | allowlist list\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+}
+const args = parsed.data;
+
+await withDirectConnection(loadConfigOrExit(), async (client) => {
+  if (args.action === "list") {
+    const { rows } = await client.query("SELECT user_id, added_by, note, created_at FROM beta_allowlist ORDER BY created_at");
+    for (const row of rows) console.log(`${row.user_id}  added by ${row.added_by} at ${row.created_at.toISOString()}${row.note ? `  (${row.note})` : ""}`);
+    console.log(`${rows.length} allow-listed user(s)`);
+    return;
+  }
+  await client.query("BEGIN");
+  const before = await client.query("SELECT user_id FROM beta_allowlist WHERE user_id = $1", [args.userId]);
+  if (args.action === "add") {
+    await client.query("INSERT INTO beta_allowlist (user_id, added_by, note) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING", [
+      args.userId,
+      args.actor,
+      args.note ?? null,
+    ]);
+  } else {
+    await client.query("DELETE FROM beta_allowlist WHERE user_id = $1", [args.userId]);
+  }
+  await client.query(
+    "INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
+    [args.actor, `allowlist.${args.action}`, args.userId, { allowlisted: before.rowCount === 1 }, { allowlisted: args.action === "add" }],
+  );
+  await client.query("COMMIT");
+  console.log(`${args.action === "add" ? "Added" : "Removed"} ${args.userId}. Servers pick it up within 30 s.`);
+});

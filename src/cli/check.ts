@@ -1,0 +1,39 @@
+// `npm run check`: the env contract and every gate against the configured
+// database, without starting the server. Exits 1 when a required gate fails.
+import { loadConfigOrExit, withDirectConnection } from "./database.ts";
+import { checkMigrationGate } from "../gates/migrationGate.ts";
+import { checkRoutingGate } from "../gates/routingGate.ts";
+import { checkKeyRotationGate } from "../gates/keyRotationGate.ts";
+
+interface Line {
+  gate: string;
+  required: boolean;
+  reasons: string[];
+}
+
+function print(line: Line): void {
+  const state = line.reasons.length === 0 ? "ok" : line.required ? "FAIL" : "not ok (not required at this stage)";
+  console.log(`${line.gate}: ${state}`);
+  for (const reason of line.reasons) console.log(`  - ${reason}`);
+}
+
+const config = loadConfigOrExit();
+console.log(`env: ok (APP_ENV=${config.appEnv}, ROLLOUT_STAGE=${config.rolloutStage ?? "unset"})`);
+if (config.database?.behindTransactionPooler) console.log("  runtime pool: transaction pooler (unnamed statements, no session state)");
+
+const lines = await withDirectConnection(config, async (client) => {
+  const migrations: Line = { gate: "migrations (Gate A)", required: true, reasons: await checkMigrationGate(client) };
+  if (migrations.reasons.length > 0) return [migrations];
+  return [
+    migrations,
+    { gate: "routing (Gate B)", required: false, reasons: await checkRoutingGate(client) },
+    {
+      gate: "keyRotation (Gate C)",
+      required: config.rolloutStage === "broad",
+      reasons: await checkKeyRotationGate(client, config.supabaseServiceRoleKey),
+    },
+  ];
+});
+lines.forEach(print);
+if (lines.length === 1) console.log("routing (Gate B), keyRotation (Gate C): not checked until the migration gate passes");
+process.exit(lines.every((line) => line.reasons.length === 0 || !line.required) && lines.length > 1 ? 0 : 1);

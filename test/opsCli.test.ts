@@ -1,0 +1,97 @@
+// The ops commands, run as ops run them: `npm run check`, `rotation`, `allowlist`.
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createEmptyDatabase, migrateDeploy, type TestDatabase } from "./support/database.ts";
+import { keyFingerprint } from "../src/gates/keyRotationGate.ts";
+
+const run = promisify(execFile);
+const SERVICE_ROLE_KEY = "service-role-key-that-must-not-be-printed-0123456789";
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createEmptyDatabase("ops_cli");
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function npmRun(script: string, args: string[] = [], env: Record<string, string> = {}) {
+  const result = await run("npm", ["run", "--silent", script, "--", ...args], {
+    env: { ...process.env, DATABASE_URL: database.url, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, ...env },
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+  );
+  expect(result.output).not.toContain(SERVICE_ROLE_KEY);
+  return result;
+}
+
+describe("ops commands", () => {
+  test("check fails on an unmigrated database and says why, then passes after migrate deploy", async () => {
+    const before = await npmRun("check");
+    expect(before.code).toBe(1);
+    expect(before.output).toContain("migrations (Gate A): FAIL");
+    expect(before.output).toContain("no migrations applied");
+
+    await migrateDeploy(database.url);
+    const after = await npmRun("check");
+    expect(after.code).toBe(0);
+    expect(after.output).toContain("migrations (Gate A): ok");
+    expect(after.output).toContain("routing (Gate B): ok");
+  });
+
+  test("check with a broken environment lists the problems and exits non-zero", async () => {
+    const result = await npmRun("check", [], { APP_ENV: "production", DATABASE_POOL_URL: "nope" });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("DATABASE_POOL_URL must be a URL");
+    expect(result.output).toContain("OPENROUTER_API_KEY is required in production");
+  });
+
+  test("a broad rollout fails the check until an executed rotation matching the key is recorded", async () => {
+    const broad = { ROLLOUT_STAGE: "broad" };
+    const closed = await npmRun("check", [], broad);
+    expect(closed.code).toBe(1);
+    expect(closed.output).toContain("keyRotation (Gate C): FAIL");
+
+    const recorded = await npmRun("rotation", ["executed", "--actor", "ops@pantheon"], broad);
+    expect(recorded.code).toBe(0);
+    expect((await npmRun("check", [], broad)).code).toBe(0);
+
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT kind, fingerprint, actor FROM service_role_key_rotations");
+    await client.end();
+    expect(rows).toEqual([{ kind: "executed", fingerprint: keyFingerprint(SERVICE_ROLE_KEY), actor: "ops@pantheon" }]);
+
+    const rotatedAgain = await npmRun("check", [], { ...broad, SUPABASE_SERVICE_ROLE_KEY: "a-different-key-now-in-use-9876543210" });
+    expect(rotatedAgain.code).toBe(1);
+    expect(rotatedAgain.output).toContain("no executed rotation matches the fingerprint");
+  });
+
+  test("rotation refuses bad arguments without writing", async () => {
+    const result = await npmRun("rotation", ["scheduled", "--actor", "ops", "--due", "2001-01-01"]);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain("due: must be in the future");
+  });
+
+  test("allowlist add, list and remove, each audited", async () => {
+    const userId = randomUUID();
+    expect((await npmRun("allowlist", ["add", userId, "--actor", "ops", "--note", "design partner"])).code).toBe(0);
+    expect((await npmRun("allowlist", ["list"])).output).toContain(userId);
+    expect((await npmRun("allowlist", ["remove", userId, "--actor", "ops"])).code).toBe(0);
+    expect((await npmRun("allowlist", ["list"])).output).not.toContain(userId);
+    expect((await npmRun("allowlist", ["add", "not-a-uuid", "--actor", "ops"])).code).toBe(2);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query("SELECT action, target, before, after FROM admin_audit_log ORDER BY created_at");
+    await client.end();
+    expect(rows).toEqual([
+      { action: "allowlist.add", target: userId, before: { allowlisted: false }, after: { allowlisted: true } },
+      { action: "allowlist.remove", target: userId, before: { allowlisted: true }, after: { allowlisted: false } },
+    ]);
+  });
+});
