@@ -1,0 +1,112 @@
+// Turns and their steps as clients read them: status, effective mode, the
+// roster snapshot the turn ran with, steps in order, messages and usage totals.
+import { builder } from "../builder.ts";
+import { requiresReady } from "./readinessDirective.ts";
+import { parseRosterSnapshot, type RosterEntry } from "../turns/roster.ts";
+import { turnUsageTotals, type UsageTotals } from "../metering/usageTotals.ts";
+import { findViewerTurn } from "../resolvers/turnQueries.ts";
+
+export const TurnStatusEnum = builder.enumType("TurnStatus", {
+  values: { RUNNING: { value: "running" }, COMPLETED: { value: "completed" }, PARTIAL: { value: "partial" }, FAILED: { value: "failed" } } as const,
+});
+export const TurnModeEnum = builder.enumType("TurnMode", {
+  values: { MANUAL: { value: "manual" }, ROUNDTABLE: { value: "roundtable" }, ORCHESTRATOR: { value: "orchestrator" }, DIRECT: { value: "direct" } } as const,
+});
+export const StepKindEnum = builder.enumType("StepKind", {
+  values: { AGENT: { value: "agent" }, MANAGER_ROUTE: { value: "manager_route" }, MANAGER_SYNTHESIS: { value: "manager_synthesis" } } as const,
+});
+export const StepStatusEnum = builder.enumType("StepStatus", {
+  values: { RUNNING: { value: "running" }, COMPLETED: { value: "completed" }, FAILED: { value: "failed" } } as const,
+});
+const MessageRoleEnum = builder.enumType("MessageRole", {
+  values: { USER: { value: "user" }, AGENT: { value: "agent" }, SYNTHESIS: { value: "synthesis" }, SUMMARY: { value: "summary" } } as const,
+});
+
+export const RosterEntryRef = builder.objectRef<RosterEntry>("RosterEntry").implement({
+  description: "An agent as it was when the turn started (later edits do not change it).",
+  fields: (t) => ({
+    agentId: t.exposeID("agentId"),
+    agentKey: t.exposeString("agentKey"),
+    name: t.exposeString("name"),
+    modelAlias: t.exposeString("modelAlias"),
+    position: t.exposeInt("position"),
+    toolPermissions: t.exposeStringList("toolPermissions"),
+  }),
+});
+
+const UsageTotalsRef = builder.objectRef<UsageTotals>("TurnUsageTotals").implement({
+  description: "Sums over the turn's ledger rows (every provider call, failed ones included).",
+  fields: (t) => ({
+    calls: t.exposeInt("calls"),
+    inputTokensFresh: t.exposeInt("inputTokensFresh"),
+    inputTokensCached: t.exposeInt("inputTokensCached"),
+    outputTokens: t.exposeInt("outputTokens"),
+    totalTokens: t.exposeInt("totalTokens"),
+    creditsBurned: t.expose("creditsBurned", { type: "Decimal" }),
+    providerCostUsd: t.expose("providerCostUsd", { type: "Decimal" }),
+  }),
+});
+
+builder.prismaObject("TurnStep", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    seq: t.exposeInt("seq"),
+    kind: t.expose("kind", { type: StepKindEnum }),
+    status: t.expose("status", { type: StepStatusEnum }),
+    agentId: t.exposeID("agentId", { nullable: true }),
+    agentKey: t.exposeString("agentKey", { nullable: true }),
+    modelAlias: t.exposeString("modelAlias"),
+    allowedTools: t.exposeStringList("allowedTools", { description: "Tools this agent was permitted to use in this step." }),
+    output: t.exposeString("output", { nullable: true }),
+    error: t.exposeString("error", { nullable: true }),
+    routingDecision: t.expose("routingDecision", { type: "JSON", nullable: true, description: "Manager steps: the validated decision or the rejected attempts." }),
+    startedAt: t.expose("startedAt", { type: "DateTime" }),
+    completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
+  }),
+});
+
+builder.prismaObject("Message", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    role: t.expose("role", { type: MessageRoleEnum }),
+    agentKey: t.exposeString("agentKey", { nullable: true }),
+    content: t.exposeString("content"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+builder.prismaObject("Turn", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    seq: t.exposeInt("seq", { description: "Position of the turn in its session, from 1." }),
+    status: t.expose("status", { type: TurnStatusEnum }),
+    mode: t.expose("mode", { type: TurnModeEnum, description: "The effective mode the turn ran with." }),
+    userContent: t.exposeString("userContent"),
+    error: t.exposeString("error", { nullable: true }),
+    startedAt: t.expose("startedAt", { type: "DateTime" }),
+    completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
+    roster: t.field({
+      type: [RosterEntryRef],
+      select: { rosterSnapshot: true },
+      resolve: (turn) => parseRosterSnapshot(turn.rosterSnapshot),
+    }),
+    steps: t.relation("steps", { query: { orderBy: { seq: "asc" } } }),
+    messages: t.relation("messages", { query: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } }),
+    usageTotals: t.field({
+      type: UsageTotalsRef,
+      resolve: (turn, _args, context) => turnUsageTotals(context.prisma, turn.id),
+    }),
+  }),
+});
+
+builder.queryField("turn", (t) =>
+  t.prismaField({
+    type: "Turn",
+    nullable: true,
+    description: "A turn of the viewer's; null when it does not exist or is not the viewer's.",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) => findViewerTurn(query, String(args.id), context),
+  }),
+);
