@@ -23,12 +23,13 @@ export interface Runtime extends AppServices {
 async function embeddedDatabase(config: AppConfig) {
   const embedded = await startEmbeddedDatabase(config.embeddedDataDir);
   try {
-    await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
+    const { stdout } = await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
+    const applied = /No pending migrations/.test(stdout) ? "up to date" : "migrations applied";
+    return { ...embedded, label: `embedded PGlite at ${config.embeddedDataDir} (embedded database: ${applied})` };
   } catch (error) {
     await embedded.stop();
     throw error;
   }
-  return embedded;
 }
 
 export async function startRuntime(config: AppConfig): Promise<Runtime> {
@@ -54,7 +55,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     prisma: db.prisma,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
-    databaseLabel: embedded ? `embedded PGlite at ${config.embeddedDataDir}` : "configured PostgreSQL",
+    databaseLabel: embedded ? embedded.label : "configured PostgreSQL",
     async close() {
       readiness.stop();
       await db.close();

@@ -6,6 +6,7 @@ import { readLocalMigrations, type LocalMigration } from "./localMigrations.ts";
 import { introspectTable } from "./introspectTable.ts";
 import { compareTableContract } from "./compareContract.ts";
 import { ledgerContract } from "./ledgerContract.ts";
+import { missingTables } from "./expectedTables.ts";
 
 interface AppliedRow {
   migration_name: string;
@@ -51,6 +52,10 @@ export async function checkMigrationGate(db: Queryable, local?: LocalMigration[]
     return [`no migrations applied (table _prisma_migrations missing); run prisma migrate deploy (${shipped.length} pending)`];
   }
   const reasons = migrationReasons(shipped, applied);
+  if (reasons.length > 0) return reasons;
+  for (const table of await missingTables(db)) {
+    if (table !== ledgerContract.table) reasons.push(`table ${table} missing although its migrations are recorded as applied`);
+  }
   reasons.push(...compareTableContract(ledgerContract, await introspectTable(db, ledgerContract.table)));
   return reasons;
 }

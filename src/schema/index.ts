@@ -1,4 +1,5 @@
 // Imports every schema file and builds the executable schema.
+import { assertValidSchema } from "graphql";
 import { builder } from "../builder.ts";
 import { applyReadinessDirective, requiresReadyDirective } from "./readinessDirective.ts";
 import "./scalars.ts";
@@ -11,3 +12,6 @@ builder.mutationType({});
 export const schema = applyReadinessDirective(
   builder.toSchema({ directives: [requiresReadyDirective], sortSchema: true }),
 );
+
+// Fail at startup, not on the first request, if the schema is invalid.
+assertValidSchema(schema);

@@ -1,0 +1,61 @@
+// A newcomer's first command: `npm start` with no configuration at all.
+import fs from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startNpm, type StartedProcess } from "./support/startProcess.ts";
+
+const PORT = String(41_000 + Math.floor(Math.random() * 1000));
+const base = `http://127.0.0.1:${PORT}`;
+let dataDir: string;
+let server: StartedProcess | null = null;
+
+async function start() {
+  server = await startNpm({ PORT, EMBEDDED_DATA_DIR: dataDir }, /Migration gate: ready/);
+  return server;
+}
+
+async function graphql(query: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query }),
+  });
+  return (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+}
+
+beforeAll(async () => {
+  await fs.mkdir("test-artifacts", { recursive: true });
+  dataDir = await fs.mkdtemp(path.resolve("test-artifacts", "embedded-"));
+});
+afterAll(async () => {
+  await server?.stop().catch(() => undefined);
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+describe("npm start with no configuration", () => {
+  test("starts on the embedded database, migrates it, and prints the GraphiQL URL", async () => {
+    const started = await start();
+    expect(started.output()).toContain(`http://localhost:${PORT}/graphql`);
+    expect(started.output()).toContain("embedded PGlite");
+  }, 180_000);
+
+  test("serves GraphiQL as HTML and answers GraphQL over HTTP", async () => {
+    const page = await fetch(`${base}/graphql`, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toMatch(/graphiql/i);
+
+    const result = await graphql("{ systemStatus { ready gates { gate ok } } }");
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.systemStatus).toMatchObject({ ready: true });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  test("keeps its data across a restart and does not migrate again", async () => {
+    expect(await server!.stop()).not.toBe(1);
+    const restarted = await start();
+    expect(restarted.output()).toContain("embedded database: up to date");
+    const result = await graphql("{ systemStatus { ready } }");
+    expect(result.data?.systemStatus).toEqual({ ready: true });
+  }, 180_000);
+});
