@@ -1,8 +1,9 @@
 // Enforces @requiresReady: while Gate A is closed, a marked field runs no
 // resolver and sends no SQL. Mutations whose result union has NotReadyError
 // get that typed error; other fields fail with extensions.code NOT_READY.
-import { GraphQLDirective, GraphQLError, DirectiveLocation, type GraphQLFieldConfig, type GraphQLSchema, isUnionType, getNullableType } from "graphql";
+import { GraphQLDirective, GraphQLError, DirectiveLocation, type GraphQLFieldConfig, type GraphQLSchema } from "graphql";
 import { mapSchema, MapperKind } from "@graphql-tools/utils";
+import { wrapErrorIfMatches } from "@pothos/plugin-errors";
 import { NotReadyError } from "../errors.ts";
 import type { Context } from "../context.ts";
 import type { GateState } from "../gates/readiness.ts";
@@ -42,9 +43,10 @@ export function isSchemaError(error: unknown): boolean {
 
 function notReady(field: GraphQLFieldConfig<unknown, Context>, context: Context, state: GateState): unknown {
   const reasons = visibleReasons(state, context);
-  const returnType = getNullableType(field.type);
-  if (isUnionType(returnType) && returnType.getTypes().some((type) => type.name === "NotReadyError")) {
-    return new NotReadyError("migrations", reasons);
+  // A result union with NotReadyError gets the typed error, wrapped as the errors plugin does.
+  const errorTypes = (field.extensions as { pothosErrors?: (new (...args: never[]) => Error)[] } | undefined)?.pothosErrors ?? [];
+  if (errorTypes.includes(NotReadyError)) {
+    return wrapErrorIfMatches(new NotReadyError("migrations", reasons), errorTypes, undefined);
   }
   throw new GraphQLError("The service is not ready: the migration gate is closed.", {
     extensions: { code: "NOT_READY", gate: "migrations", reasons },

@@ -3,7 +3,12 @@ import type { GateState } from "../gates/readiness.ts";
 import { ROLLOUT_STAGES } from "../config/env.ts";
 import { systemStatus } from "../resolvers/status.ts";
 
-const RolloutStage = builder.enumType("RolloutStage", { values: ROLLOUT_STAGES });
+const RolloutStage = builder.enumType("RolloutStage", {
+  values: Object.fromEntries(ROLLOUT_STAGES.map((stage) => [stage.toUpperCase(), { value: stage }])) as Record<
+    Uppercase<(typeof ROLLOUT_STAGES)[number]>,
+    { value: (typeof ROLLOUT_STAGES)[number] }
+  >,
+});
 
 const GateStatus = builder.objectRef<GateState>("GateStatus").implement({
   fields: (t) => ({
