@@ -1,35 +1,34 @@
 // Builds the GraphQL HTTP app without listening; src/server.ts listens and
 // tests call `app.fetch` or serve it on a real port.
-import { createYoga, useReadinessCheck } from "graphql-yoga";
+import { createYoga } from "graphql-yoga";
 import { schema } from "./schema/index.ts";
 import type { AppServices, Context } from "./context.ts";
-import { systemStatus } from "./resolvers/status.ts";
+import { readyzPlugin } from "./http/readyz.ts";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { Authenticator } from "./auth/authenticator.ts";
+import { graphiqlOptions } from "./http/graphiql.ts";
+import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 
 export type App = ReturnType<typeof createApp>;
 
 export function createApp(services: AppServices) {
   const { config } = services;
+  const authenticator = new Authenticator(services);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: config.graphiqlEnabled ? { title: "Pantheon API" } : false,
+    graphiql: config.graphiqlEnabled ? graphiqlOptions() : false,
+    renderGraphiQL,
+    batching: { limit: LIMITS.batchSize },
     maskedErrors: true,
     cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
     logging: config.logLevel,
-    context: ({ request }): Context => ({ ...services, request, viewer: null }),
+    context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),
     plugins: [
-      useReadinessCheck({
-        endpoint: "/readyz",
-        check: () => {
-          const status = systemStatus(services);
-          return Response.json(
-            { ready: status.ready, rolloutStage: status.rolloutStage, gates: status.gates },
-            { status: status.ready ? 200 : 503 },
-          );
-        },
-      }),
+      ...hardeningPlugins(config),
+      readyzPlugin(services),
     ],
   });
 }

@@ -1,9 +1,11 @@
 // A server pointed at an unmigrated database refuses DB-backed traffic, says
 // why, and turns ready by itself once ops run `prisma migrate deploy`.
+import { randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEmptyDatabase, migrateDeploy, type TestDatabase } from "./support/database.ts";
-import { startTestServer, type TestServer } from "./support/server.ts";
+import { startTestServer, TEST_JWT_SECRET, type TestServer } from "./support/server.ts";
 import { dataOf, errorCodes, graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { CreateRoomDocument, RoomsDocument, SystemStatusDocument } from "./generated/graphql.ts";
 import { signDevToken } from "../src/auth/devToken.ts";
@@ -104,5 +106,40 @@ describe("after prisma migrate deploy, without a restart", () => {
     expect(status.gates.find((gate) => gate.gate === "migrations")?.reasons).toContain(
       "table room_agents missing although its migrations are recorded as applied",
     );
+  });
+});
+
+describe("in production", () => {
+  let productionDatabase: TestDatabase;
+  let productionServer: TestServer;
+
+  beforeAll(async () => {
+    productionDatabase = await createEmptyDatabase("readiness_prod");
+    productionServer = await startTestServer(productionDatabase.url, {
+      APP_ENV: "production",
+      SUPABASE_URL: "http://127.0.0.1:9",
+      SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests-only",
+      OPENROUTER_API_KEY: "test-openrouter-key",
+      ROLLOUT_STAGE: "closed_beta",
+    });
+  });
+  afterAll(async () => {
+    await productionServer?.close();
+    await productionDatabase?.drop();
+  });
+
+  test("NotReadyError and /readyz name the gate but keep the reasons to ops and admins", async () => {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(randomUUID())
+      .setAudience("authenticated")
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    const production = graphqlClient(productionServer.graphqlUrl, token);
+    const result = dataOf(await production(CreateRoomDocument, { input: { name: "Room", goal: "", mode: "MANUAL" } })).createRoom;
+    expect(result).toMatchObject({ __typename: "NotReadyError", gate: "migrations", reasons: [] });
+    const readyz = await fetch(`${productionServer.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toMatchObject({ ready: false, gates: expect.arrayContaining([{ gate: "migrations", ok: false, required: true, reasons: [], checkedAt: expect.any(String) }]) });
   });
 });
