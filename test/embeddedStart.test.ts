@@ -3,6 +3,10 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startNpm, type StartedProcess } from "./support/startProcess.ts";
+import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
+import { CreateRoomDocument, RoomsDocument } from "./generated/graphql.ts";
+import { loadConfig } from "../src/config/env.ts";
+import { signDevToken } from "../src/auth/devToken.ts";
 
 const PORT = String(41_000 + Math.floor(Math.random() * 1000));
 const base = `http://127.0.0.1:${PORT}`;
@@ -52,10 +56,16 @@ describe("npm start with no configuration", () => {
   });
 
   test("keeps its data across a restart and does not migrate again", async () => {
+    // The same dev token `npm run token -- --user newcomer` prints.
+    const token = await signDevToken(loadConfig({}), { user: "newcomer", ttlSeconds: 600 });
+    const client = graphqlClient(`${base}/graphql`, token);
+    const created = dataOf(await client(CreateRoomDocument, { input: { name: "First room", goal: "Try Pantheon", mode: "ROUNDTABLE" } }));
+    expect(created.createRoom.__typename).toBe("CreateRoomSuccess");
+
     expect(await server!.stop()).not.toBe(1);
     const restarted = await start();
     expect(restarted.output()).toContain("embedded database: up to date");
-    const result = await graphql("{ systemStatus { ready } }");
-    expect(result.data?.systemStatus).toEqual({ ready: true });
+    const rooms = dataOf(await client(RoomsDocument, { first: 10 })).rooms.edges.map((edge) => edge.node.name);
+    expect(rooms).toEqual(["First room"]);
   }, 180_000);
 });
