@@ -1,29 +1,17 @@
 // The usage ledger in the migrated database matches SPEC section 4 and behaves
 // as the money-grade contract requires.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { describe, expect, test } from "vitest";
+import { useMigratedDatabase } from "./support/database.ts";
 import { introspectTable } from "../src/gates/introspectTable.ts";
 import { compareTableContract } from "../src/gates/compareContract.ts";
 import { ledgerContract, normalizeDefault, normalizePredicate, normalizeType } from "../src/gates/ledgerContract.ts";
 
-let database: TestDatabase;
-let client: pg.Client;
-
-beforeAll(async () => {
-  database = await createMigratedDatabase("ledger");
-  client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await database?.drop();
-});
+const connected = useMigratedDatabase("ledger");
 
 describe("llm_call_events matches the ledger contract", () => {
   test("column by column: name, type, nullability, default", async () => {
-    const live = await introspectTable(client, ledgerContract.table);
+    const live = await introspectTable(connected.client, ledgerContract.table);
     for (const expected of ledgerContract.columns) {
       const actual = live.columns.find((column) => column.name === expected.name);
       expect(actual, expected.name).toBeDefined();
@@ -34,7 +22,7 @@ describe("llm_call_events matches the ledger contract", () => {
   });
 
   test("index by index: name, columns, uniqueness, partial predicate", async () => {
-    const live = await introspectTable(client, ledgerContract.table);
+    const live = await introspectTable(connected.client, ledgerContract.table);
     for (const expected of ledgerContract.indexes) {
       const actual = live.indexes.find((index) => index.name === expected.name);
       expect(actual, expected.name).toBeDefined();
@@ -45,7 +33,7 @@ describe("llm_call_events matches the ledger contract", () => {
   });
 
   test("FK by FK: target and delete rule; snapshot columns have none", async () => {
-    const live = await introspectTable(client, ledgerContract.table);
+    const live = await introspectTable(connected.client, ledgerContract.table);
     for (const expected of ledgerContract.foreignKeys) {
       const actual = live.foreignKeys.find((fk) => fk.columns.join() === expected.column);
       expect(actual, expected.column).toMatchObject({
@@ -58,27 +46,27 @@ describe("llm_call_events matches the ledger contract", () => {
   });
 
   test("the comparison Gate A uses finds no difference", async () => {
-    expect(compareTableContract(ledgerContract, await introspectTable(client, ledgerContract.table))).toEqual([]);
+    expect(compareTableContract(ledgerContract, await introspectTable(connected.client, ledgerContract.table))).toEqual([]);
   });
 });
 
 async function insertUser(): Promise<string> {
   const id = randomUUID();
-  await client.query("INSERT INTO users (id) VALUES ($1)", [id]);
+  await connected.client.query("INSERT INTO users (id) VALUES ($1)", [id]);
   return id;
 }
 
 async function insertRoomWithSession(userId: string) {
   const roomId = randomUUID();
   const sessionId = randomUUID();
-  await client.query("INSERT INTO rooms (id, owner_id, name) VALUES ($1, $2, 'Council')", [roomId, userId]);
-  await client.query("INSERT INTO sessions (id, owner_id, room_id) VALUES ($1, $2, $3)", [sessionId, userId, roomId]);
+  await connected.client.query("INSERT INTO rooms (id, owner_id, name) VALUES ($1, $2, 'Council')", [roomId, userId]);
+  await connected.client.query("INSERT INTO sessions (id, owner_id, room_id) VALUES ($1, $2, $3)", [sessionId, userId, roomId]);
   return { roomId, sessionId };
 }
 
 async function insertEvent(values: { userId: string; roomId?: string | null; sessionId?: string | null; requestId?: string | null }) {
   const id = randomUUID();
-  await client.query(
+  await connected.client.query(
     `INSERT INTO llm_call_events (id, user_id, room_id, session_id, provider, model_alias, provider_model,
        input_tokens_fresh, input_tokens_cached, output_tokens, total_tokens, oe_tokens_computed,
        provider_cost_usd, credits_burned, status, pricing_version, request_id)
@@ -94,15 +82,15 @@ describe("ledger behaviour", () => {
     const userId = await insertUser();
     const { roomId, sessionId } = await insertRoomWithSession(userId);
     const eventId = await insertEvent({ userId, roomId, sessionId });
-    await client.query("DELETE FROM rooms WHERE id = $1", [roomId]);
-    const { rows } = await client.query("SELECT room_id, session_id, total_tokens FROM llm_call_events WHERE id = $1", [eventId]);
+    await connected.client.query("DELETE FROM rooms WHERE id = $1", [roomId]);
+    const { rows } = await connected.client.query("SELECT room_id, session_id, total_tokens FROM llm_call_events WHERE id = $1", [eventId]);
     expect(rows).toEqual([{ room_id: null, session_id: null, total_tokens: 150 }]);
   });
 
   test("deleting a user who has events is refused", async () => {
     const userId = await insertUser();
     await insertEvent({ userId });
-    await expect(client.query("DELETE FROM users WHERE id = $1", [userId])).rejects.toMatchObject({ code: "23503" });
+    await expect(connected.client.query("DELETE FROM users WHERE id = $1", [userId])).rejects.toMatchObject({ code: "23503" });
   });
 
   test("a duplicate non-null request_id is rejected; many NULL request_ids are accepted", async () => {
@@ -114,15 +102,15 @@ describe("ledger behaviour", () => {
     });
     await insertEvent({ userId });
     await insertEvent({ userId });
-    const { rows } = await client.query("SELECT count(*)::int AS n FROM llm_call_events WHERE user_id = $1 AND request_id IS NULL", [userId]);
+    const { rows } = await connected.client.query("SELECT count(*)::int AS n FROM llm_call_events WHERE user_id = $1 AND request_id IS NULL", [userId]);
     expect(rows[0].n).toBe(2);
   });
 
   test("ledger rows cannot be edited or deleted", async () => {
     const userId = await insertUser();
     const eventId = await insertEvent({ userId });
-    await expect(client.query("UPDATE llm_call_events SET credits_burned = 0 WHERE id = $1", [eventId])).rejects.toThrow(/append-only/);
-    await expect(client.query("DELETE FROM llm_call_events WHERE id = $1", [eventId])).rejects.toThrow(/append-only/);
+    await expect(connected.client.query("UPDATE llm_call_events SET credits_burned = 0 WHERE id = $1", [eventId])).rejects.toThrow(/append-only/);
+    await expect(connected.client.query("DELETE FROM llm_call_events WHERE id = $1", [eventId])).rejects.toThrow(/append-only/);
   });
 
   test.each([
@@ -132,9 +120,9 @@ describe("ledger behaviour", () => {
     const userId = await insertUser();
     const { roomId } = await insertRoomWithSession(userId);
     const agentId = randomUUID();
-    await client.query("INSERT INTO agents (id, owner_id, agent_key, name, model_alias) VALUES ($1, $2, 'scout', 'Scout', 'llama')", [agentId, userId]);
+    await connected.client.query("INSERT INTO agents (id, owner_id, agent_key, name, model_alias) VALUES ($1, $2, 'scout', 'Scout', 'llama')", [agentId, userId]);
     await expect(
-      client.query("INSERT INTO sessions (id, owner_id, room_id, agent_id) VALUES ($1, $2, $3, $4)", [
+      connected.client.query("INSERT INTO sessions (id, owner_id, room_id, agent_id) VALUES ($1, $2, $3, $4)", [
         randomUUID(),
         userId,
         withRoom ? roomId : null,

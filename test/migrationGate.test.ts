@@ -3,38 +3,27 @@ import path from "node:path";
 import fs from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEmptyDatabase, createMigratedDatabase, prismaCli, type TestDatabase } from "./support/database.ts";
+import { createEmptyDatabase, prismaCli, useMigratedDatabase } from "./support/database.ts";
 import { createMigrationWorkdir, type MigrationWorkdir } from "./support/migrationWorkdir.ts";
 import { checkMigrationGate } from "../src/gates/migrationGate.ts";
 import { readLocalMigrations } from "../src/gates/localMigrations.ts";
 
-let database: TestDatabase;
-let client: pg.Client;
-
-beforeAll(async () => {
-  database = await createMigratedDatabase("gate_a");
-  client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await database?.drop();
-});
+const connected = useMigratedDatabase("gate_a");
 
 /** Applies damage inside a transaction, checks the gate on that connection, rolls back. */
 async function reasonsAfter(damage: string): Promise<string[]> {
-  await client.query("BEGIN");
+  await connected.client.query("BEGIN");
   try {
-    await client.query(damage);
-    return await checkMigrationGate(client);
+    await connected.client.query(damage);
+    return await checkMigrationGate(connected.client);
   } finally {
-    await client.query("ROLLBACK");
+    await connected.client.query("ROLLBACK");
   }
 }
 
 describe("Gate A", () => {
   test("passes on a database migrated with prisma migrate deploy", async () => {
-    expect(await checkMigrationGate(client)).toEqual([]);
+    expect(await checkMigrationGate(connected.client)).toEqual([]);
   });
 
   test("names the tables missing on an empty database", async () => {
@@ -113,7 +102,7 @@ describe("Gate A against a changed migration history", () => {
   test("fails when the build ships a migration the database has not applied", async () => {
     await workdir.write("20991231000000_future", "CREATE TABLE future_feature (id int);\n");
     const local = await readLocalMigrations(workdir.migrationsDir);
-    expect(await checkMigrationGate(client, local)).toEqual(["migration 20991231000000_future not applied"]);
+    expect(await checkMigrationGate(connected.client, local)).toEqual(["migration 20991231000000_future not applied"]);
     await fs.rm(path.join(workdir.migrationsDir, "20991231000000_future"), { recursive: true });
   });
 
@@ -121,7 +110,7 @@ describe("Gate A against a changed migration history", () => {
     const [first] = await readLocalMigrations(workdir.migrationsDir);
     await fs.appendFile(path.join(workdir.migrationsDir, first!.name, "migration.sql"), "\n-- edited after it was applied\n");
     const local = await readLocalMigrations(workdir.migrationsDir);
-    expect(await checkMigrationGate(client, local)).toEqual([
+    expect(await checkMigrationGate(connected.client, local)).toEqual([
       `checksum mismatch for migration ${first!.name}: the file differs from what was applied`,
     ]);
   });
@@ -132,7 +121,7 @@ describe("Gate A against a changed migration history", () => {
       const [first] = await readLocalMigrations(fresh.migrationsDir);
       const file = path.join(fresh.migrationsDir, first!.name, "migration.sql");
       await fs.writeFile(file, (await fs.readFile(file, "utf8")).replace(/\n/g, "\r\n"));
-      expect(await checkMigrationGate(client, await readLocalMigrations(fresh.migrationsDir))).toEqual([]);
+      expect(await checkMigrationGate(connected.client, await readLocalMigrations(fresh.migrationsDir))).toEqual([]);
     } finally {
       await fresh.remove();
     }

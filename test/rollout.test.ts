@@ -1,9 +1,8 @@
 // Gate C over HTTP: who gets in at each rollout stage, and a broad rollout
 // that stays closed until a service-role key rotation is recorded.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { beforeEach, describe, expect, test } from "vitest";
+import { useMigratedDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, errorCodes, graphqlClient } from "./support/graphqlClient.ts";
 import { RoomsDocument, SystemStatusDocument } from "./generated/graphql.ts";
@@ -11,21 +10,10 @@ import { devUserId, signDevToken } from "../src/auth/devToken.ts";
 import { keyFingerprint } from "../src/gates/keyRotationGate.ts";
 
 const SERVICE_ROLE_KEY = "rotated-service-role-key-0123456789abcdef";
-let database: TestDatabase;
-let db: pg.Client;
-
-beforeAll(async () => {
-  database = await createMigratedDatabase("rollout");
-  db = new pg.Client({ connectionString: database.url });
-  await db.connect();
-});
-afterAll(async () => {
-  await db?.end();
-  await database?.drop();
-});
+const connected = useMigratedDatabase("rollout");
 
 async function withServer(stage: string, run: (server: TestServer) => Promise<void>) {
-  const server = await startTestServer(database.url, { ROLLOUT_STAGE: stage, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY });
+  const server = await startTestServer(connected.database.url, { ROLLOUT_STAGE: stage, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY });
   try {
     await run(server);
   } finally {
@@ -37,15 +25,15 @@ async function clientFor(server: TestServer, user: string) {
   return graphqlClient(server.graphqlUrl, await signDevToken(server.runtime.config, { user, ttlSeconds: 600 }));
 }
 
-const allowlist = (user: string) => db.query("INSERT INTO beta_allowlist (user_id, added_by) VALUES ($1, 'test')", [devUserId(user)]);
+const allowlist = (user: string) => connected.client.query("INSERT INTO beta_allowlist (user_id, added_by) VALUES ($1, 'test')", [devUserId(user)]);
 const recordRotation = (kind: string, fingerprint: string | null, dueAt: Date | null) =>
-  db.query(
+  connected.client.query(
     "INSERT INTO service_role_key_rotations (id, kind, fingerprint, due_at, executed_at, actor) VALUES ($1, $2, $3, $4, $5, 'ops')",
     [randomUUID(), kind, fingerprint, dueAt, kind === "executed" ? new Date() : null],
   );
 
 beforeEach(async () => {
-  await db.query("TRUNCATE beta_allowlist, service_role_key_rotations");
+  await connected.client.query("TRUNCATE beta_allowlist, service_role_key_rotations");
 });
 
 describe("closed_beta", () => {
@@ -61,7 +49,7 @@ describe("closed_beta", () => {
   });
 
   test("admins get in without being allow-listed", async () => {
-    await db.query("INSERT INTO users (id, admin_role) VALUES ($1, 'analyst') ON CONFLICT (id) DO UPDATE SET admin_role = 'analyst'", [
+    await connected.client.query("INSERT INTO users (id, admin_role) VALUES ($1, 'analyst') ON CONFLICT (id) DO UPDATE SET admin_role = 'analyst'", [
       devUserId("analyst-ann"),
     ]);
     await withServer("closed_beta", async (server) => {
@@ -110,7 +98,7 @@ describe("broad", () => {
     await withServer("broad", async (server) => {
       expect(errorCodes(await (await clientFor(server, "stranger-4"))(RoomsDocument, { first: 1 }))).toEqual([]);
     });
-    await db.query("TRUNCATE service_role_key_rotations");
+    await connected.client.query("TRUNCATE service_role_key_rotations");
     await recordRotation("scheduled", null, new Date(Date.now() - 60_000));
     await withServer("broad", async (server) => {
       expect(errorCodes(await (await clientFor(server, "stranger-5"))(RoomsDocument, { first: 1 }))).toEqual(["FORBIDDEN"]);

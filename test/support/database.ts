@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 
 const run = promisify(execFile);
 
@@ -65,4 +66,24 @@ export async function createMigratedDatabase(label = "t"): Promise<TestDatabase>
     throw error;
   }
   return database;
+}
+
+export interface ConnectedDatabase {
+  database: TestDatabase;
+  client: pg.Client;
+}
+
+/** A migrated database with one open connection for the whole test file, dropped after it. */
+export function useMigratedDatabase(label: string): ConnectedDatabase {
+  const handle = {} as ConnectedDatabase;
+  beforeAll(async () => {
+    handle.database = await createMigratedDatabase(label);
+    handle.client = new pg.Client({ connectionString: handle.database.url });
+    await handle.client.connect();
+  });
+  afterAll(async () => {
+    await handle.client?.end();
+    await handle.database?.drop();
+  });
+  return handle;
 }
