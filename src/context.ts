@@ -4,6 +4,7 @@ import type { AppConfig } from "./config/env.ts";
 import type { Db } from "./db.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import type { Admission } from "./gates/admission.ts";
+import type { TurnService } from "./turns/service.ts";
 
 export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
@@ -18,6 +19,8 @@ export interface AppServices {
   prisma: Db;
   readiness: Readiness;
   admission: Admission;
+  /** The turn engine: accepts messages, runs turns, carries their events. */
+  turns: TurnService;
 }
 
 export interface Context extends AppServices {

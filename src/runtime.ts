@@ -11,6 +11,8 @@ import { checkMigrationGate } from "./gates/migrationGate.ts";
 import { checkKeyRotationGate } from "./gates/keyRotationGate.ts";
 import { checkRoutingGate } from "./gates/routingGate.ts";
 import { Admission } from "./gates/admission.ts";
+import { createGateway } from "./llm/gateway.ts";
+import { TurnService } from "./turns/service.ts";
 
 const run = promisify(execFile);
 
@@ -50,14 +52,17 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     recheckMs: config.readinessRecheckMs,
   });
   await readiness.start();
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, gateway: createGateway(config), config });
   return {
     config,
     prisma: db.prisma,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
+    turns,
     databaseLabel: embedded ? embedded.label : "configured PostgreSQL",
     async close() {
       readiness.stop();
+      await turns.drain();
       await db.close();
       await embedded?.stop();
     },

@@ -5,6 +5,22 @@ import { applyReadinessDirective, requiresReadyDirective } from "./readinessDire
 import "./scalars.ts";
 import "./errors.ts";
 import "./status.ts";
+import "./domainEnums.ts";
+import "./viewer.ts";
+import "./agent.ts";
+import "./room.ts";
+import "./roomMutations.ts";
+import "./roomAgentMutations.ts";
+import "./session.ts";
+import "./usage.ts";
+import "./usageLedger.ts";
+import "./admin.ts";
+import "./adminSettings.ts";
+import "./usageTurn.ts";
+import "./turn.ts";
+import "./turnMutations.ts";
+import "./routing.ts";
+import "./turnEvents.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -75,7 +75,7 @@ builder.prismaObject("Message", {
   }),
 });
 
-builder.prismaObject("Turn", {
+export const TurnRef = builder.prismaObject("Turn", {
   fields: (t) => ({
     id: t.exposeID("id"),
     seq: t.exposeInt("seq", { description: "Position of the turn in its session, from 1." }),

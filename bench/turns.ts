@@ -1,0 +1,152 @@
+// Benchmark: roundtable turns (3 agents, local provider with zero delay) sent
+// by 20 concurrent users through the full server (sendMessage, then the
+// turnEvents SSE stream until the turn ends). Reports turns/s, ledger rows/s
+// and server time per turn (p50/p99) excluding provider time. In the same
+// run, a baseline: the same rows inserted by plain `pg`, one transaction per
+// turn. Targets: >= 40% of the baseline's turns/s, p50 overhead <= 15 ms.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { createMigratedDatabase } from "../test/support/database.ts";
+import { startTestServer, type TestServer } from "../test/support/server.ts";
+import { graphqlClient } from "../test/support/graphqlClient.ts";
+import { subscribe } from "../test/support/sse.ts";
+import { signTestToken } from "../test/fixtures/users.ts";
+import { createCouncil, sendAccepted } from "../test/fixtures/turns.ts";
+import { TurnEventsDocument } from "../test/generated/graphql.ts";
+
+const USERS = 20;
+const DURATION_MS = 10_000;
+const WARMUP_MS = 2_000;
+const AGENTS = 3;
+const TARGET_RATIO = 0.4;
+const TARGET_P50_MS = 15;
+
+interface UserRun {
+  token: string;
+  sessionId: string;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function setUp(server: TestServer): Promise<UserRun[]> {
+  return Promise.all(
+    Array.from({ length: USERS }, async () => {
+      const token = await signTestToken({ sub: randomUUID() });
+      const council = await createCouncil(graphqlClient(server.graphqlUrl, token), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
+      return { token, sessionId: council.sessionId };
+    }),
+  );
+}
+
+/** One user's loop: send, follow the turn over SSE to its end, repeat; returns the turn ids and client-seen times. */
+async function userLoop(server: TestServer, user: UserRun, until: number): Promise<{ turnId: string; sendMs: number }[]> {
+  const client = graphqlClient(server.graphqlUrl, user.token);
+  const turns: { turnId: string; sendMs: number }[] = [];
+  while (Date.now() < until) {
+    const started = performance.now();
+    const turnId = await sendAccepted(client, user.sessionId, "How should we launch?");
+    const sendMs = performance.now() - started;
+    await subscribe(server.graphqlUrl, user.token, TurnEventsDocument, { turnId, afterSequence: 0 }, (data) => data.turnEvents).done;
+    turns.push({ turnId, sendMs });
+  }
+  return turns;
+}
+
+async function measureServer(server: TestServer, users: UserRun[], pool: pg.Pool) {
+  const warmUntil = Date.now() + WARMUP_MS;
+  await Promise.all(users.map((user) => userLoop(server, user, warmUntil)));
+  const started = Date.now();
+  const results = (await Promise.all(users.map((user) => userLoop(server, user, started + DURATION_MS)))).flat();
+  const seconds = (Date.now() - started) / 1000;
+  const ids = results.map((result) => result.turnId);
+  const timings = await pool.query<{ id: string; run_ms: number; provider_ms: number; rows: number }>(
+    `SELECT t.id, extract(epoch FROM t.completed_at - t.started_at) * 1000 AS run_ms,
+            coalesce(sum(e.latency_ms), 0)::float AS provider_ms, count(e.id)::int AS rows
+       FROM turns t LEFT JOIN llm_call_events e ON e.turn_id = t.id
+      WHERE t.id = ANY($1::uuid[]) GROUP BY t.id`,
+    [ids],
+  );
+  const sendMsById = new Map(results.map((result) => [result.turnId, result.sendMs]));
+  const overhead = timings.rows.map((row) => sendMsById.get(row.id)! + Number(row.run_ms) - Number(row.provider_ms));
+  const rows = timings.rows.reduce((sum, row) => sum + row.rows, 0);
+  return { turnsPerSecond: results.length / seconds, rowsPerSecond: rows / seconds, p50: percentile(overhead, 50), p99: percentile(overhead, 99), turns: results.length };
+}
+
+const BASELINE_TURN = [
+  `INSERT INTO turns (id, session_id, user_id, seq, status, mode, roster_snapshot, user_content, updated_at)
+   VALUES ($1, $2, $3, (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = $2), 'running', 'roundtable', '[]', 'How should we launch?', now())`,
+  `INSERT INTO messages (id, session_id, turn_id, role, content, updated_at) VALUES (gen_random_uuid(), $1, $2, 'user', 'How should we launch?', now())`,
+];
+
+async function baselineTurn(client: pg.PoolClient, user: { userId: string; sessionId: string; roomId: string }) {
+  const turnId = randomUUID();
+  await client.query("BEGIN");
+  await client.query(BASELINE_TURN[0]!, [turnId, user.sessionId, user.userId]);
+  await client.query(BASELINE_TURN[1]!, [user.sessionId, turnId]);
+  for (let seq = 1; seq <= AGENTS; seq++) {
+    const stepId = randomUUID();
+    await client.query(`INSERT INTO turn_steps (id, turn_id, seq, kind, model_alias, status, output, completed_at, updated_at) VALUES ($1, $2, $3, 'agent', 'qwen', 'completed', 'answer', now(), now())`, [stepId, turnId, seq]);
+    await client.query(
+      `INSERT INTO llm_call_events (id, user_id, room_id, session_id, turn_id, step_id, provider, model_alias, provider_model, input_tokens_fresh, input_tokens_cached, output_tokens, total_tokens, oe_tokens_computed, provider_cost_usd, credits_burned, latency_ms, status, pricing_version, request_id, call_kind, turn_mode)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'local', 'qwen', 'qwen/qwen3-235b-a22b', 100, 0, 20, 120, 55, 0, 0.0028, 0, 'success', '2026-02-20', gen_random_uuid()::text, 'agent', 'roundtable')`,
+      [user.userId, user.roomId, user.sessionId, turnId, stepId],
+    );
+    await client.query(`INSERT INTO messages (id, session_id, turn_id, step_id, role, content, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, 'agent', 'answer', now())`, [user.sessionId, turnId, stepId]);
+    await client.query(
+      `INSERT INTO turn_context_audit (id, turn_id, step_id, model_alias, context_limit, output_reserve, overhead_reserve, input_budget, estimate_before, estimate_after_summary, estimate_after_prune, summarized, pruned, overflow, updated_at)
+       VALUES (gen_random_uuid(), $1, $2, 'qwen', 40960, 2048, 2048, 36864, 100, 100, 100, false, false, false, now())`,
+      [turnId, stepId],
+    );
+  }
+  await client.query(`UPDATE turns SET status = 'completed', completed_at = now() WHERE id = $1`, [turnId]);
+  await client.query("COMMIT");
+}
+
+async function measureBaseline(pool: pg.Pool) {
+  const sessions = await pool.query<{ userId: string; sessionId: string; roomId: string }>(
+    `SELECT owner_id AS "userId", id AS "sessionId", room_id AS "roomId" FROM sessions WHERE room_id IS NOT NULL LIMIT ${USERS}`,
+  );
+  const started = Date.now();
+  const counts = await Promise.all(
+    sessions.rows.map(async (user) => {
+      const client = await pool.connect();
+      let turns = 0;
+      try {
+        while (Date.now() < started + DURATION_MS) {
+          await baselineTurn(client, user);
+          turns++;
+        }
+      } finally {
+        client.release();
+      }
+      return turns;
+    }),
+  );
+  const turns = counts.reduce((sum, count) => sum + count, 0);
+  const seconds = (Date.now() - started) / 1000;
+  return { turnsPerSecond: turns / seconds, rowsPerSecond: (turns * AGENTS) / seconds };
+}
+
+export async function runTurnsBench(): Promise<void> {
+  const database = await createMigratedDatabase("bench_turns");
+  const server = await startTestServer(database.url, { DATABASE_POOL_MAX: "10", RATE_LIMIT_TURNS_PER_MINUTE: "100000", RATE_LIMIT_TURNS_PER_HOUR: "1000000" });
+  const pool = new pg.Pool({ connectionString: database.url, max: 10 });
+  try {
+    const users = await setUp(server);
+    const full = await measureServer(server, users, pool);
+    const baseline = await measureBaseline(pool);
+    const ratio = full.turnsPerSecond / baseline.turnsPerSecond;
+    console.log(`server    ${full.turnsPerSecond.toFixed(1)} turns/s  ${full.rowsPerSecond.toFixed(1)} ledger rows/s  overhead p50 ${full.p50.toFixed(1)} ms  p99 ${full.p99.toFixed(1)} ms  (${full.turns} turns)`);
+    console.log(`baseline  ${baseline.turnsPerSecond.toFixed(1)} turns/s  ${baseline.rowsPerSecond.toFixed(1)} ledger rows/s (plain pg, one transaction per turn)`);
+    console.log(`ratio ${(ratio * 100).toFixed(0)}% (target >= ${TARGET_RATIO * 100}%): ${ratio >= TARGET_RATIO ? "met" : "NOT met"}; p50 overhead ${full.p50 <= TARGET_P50_MS ? "met" : "NOT met"} (target <= ${TARGET_P50_MS} ms)`);
+  } finally {
+    await pool.end();
+    await server.close();
+    await database.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runTurnsBench();

@@ -1,0 +1,71 @@
+// Turns a request's bearer token into the viewer. The users row is created on
+// the first authenticated request; a short in-process cache of known users
+// keeps hot paths free of a lookup per request. While Gate A is closed no SQL
+// is sent: the viewer comes from the token alone and is not admitted.
+import { GraphQLError } from "graphql";
+import type { AppServices, Viewer } from "../context.ts";
+import { InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./tokens.ts";
+
+const KNOWN_USER_TTL_MS = 30_000;
+const KNOWN_USER_CACHE_MAX = 10_000;
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+type AdminRole = Viewer["adminRole"];
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError("The access token is missing, malformed, expired or not accepted.", {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
+  });
+}
+
+export class Authenticator {
+  private readonly verifier: TokenVerifier;
+  private readonly knownUsers = new Map<string, { adminRole: AdminRole; expiresAt: number }>();
+
+  constructor(private readonly services: AppServices) {
+    this.verifier = new TokenVerifier(services.config);
+  }
+
+  /** Null without credentials; throws UNAUTHENTICATED for credentials that do not verify. */
+  async viewerFor(request: Request): Promise<Viewer | null> {
+    const header = request.headers.get("authorization");
+    if (header === null || header.trim() === "") return null;
+    const token = BEARER.exec(header.trim())?.[1];
+    if (!token) throw unauthenticated();
+    const identity = await this.verify(token);
+    if (!this.services.readiness.migrations().ok) return { id: identity.id, adminRole: null, admitted: false };
+    const adminRole = await this.ensureUser(identity);
+    const admitted = await this.services.admission.isAdmitted({ id: identity.id, adminRole });
+    return { id: identity.id, adminRole, admitted };
+  }
+
+  /** Drops cached users, e.g. after an admin role changed. */
+  forget(userId?: string): void {
+    if (userId) this.knownUsers.delete(userId);
+    else this.knownUsers.clear();
+  }
+
+  private async verify(token: string): Promise<VerifiedIdentity> {
+    try {
+      return await this.verifier.verify(token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw unauthenticated();
+      throw error;
+    }
+  }
+
+  private async ensureUser(identity: VerifiedIdentity): Promise<AdminRole> {
+    const cached = this.knownUsers.get(identity.id);
+    if (cached && cached.expiresAt > Date.now()) return cached.adminRole;
+    const { prisma } = this.services;
+    let user = await prisma.user.findUnique({ where: { id: identity.id }, select: { adminRole: true } });
+    if (!user) {
+      // skipDuplicates: two first requests of the same user may race.
+      await prisma.user.createMany({ data: [{ id: identity.id, email: identity.email }], skipDuplicates: true });
+      user = await prisma.user.findUniqueOrThrow({ where: { id: identity.id }, select: { adminRole: true } });
+    }
+    if (this.knownUsers.size >= KNOWN_USER_CACHE_MAX) this.knownUsers.clear();
+    this.knownUsers.set(identity.id, { adminRole: user.adminRole, expiresAt: Date.now() + KNOWN_USER_TTL_MS });
+    return user.adminRole;
+  }
+}

@@ -1,0 +1,58 @@
+// `npm run admin -- grant --user USER_ID --role owner|analyst [--actor NAME]`,
+// `revoke --user USER_ID [--actor NAME]`, `list`: admin roles (SPEC section 2).
+// USER_ID is the Supabase Auth user id (JWT sub); a user who has not signed in
+// yet gets their users row now. Every change is recorded in admin_audit_log
+// in the same transaction. Servers pick a change up within 30 s (user cache).
+import { userInfo } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+
+const ROLES = ["owner", "analyst"] as const;
+const actor = z.string().min(1).max(120).default(`ops:${userInfo().username}`);
+
+const argsSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("grant"), user: z.string().uuid(), role: z.enum(ROLES), actor }),
+  z.object({ action: z.literal("revoke"), user: z.string().uuid(), actor }),
+  z.object({ action: z.literal("list") }),
+]);
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { user: { type: "string" }, role: { type: "string" }, actor: { type: "string" } },
+});
+const parsed = argsSchema.safeParse({ action: positionals[0], ...values });
+if (!parsed.success) {
+  fail(
+    `usage: admin grant --user USER_ID --role owner|analyst [--actor NAME] | admin revoke --user USER_ID [--actor NAME] | admin list\n` +
+      parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "action"}: ${issue.message}`).join("\n"),
+  );
+}
+const args = parsed.data;
+
+await withDirectConnection(loadConfigOrExit(), async (client) => {
+  if (args.action === "list") {
+    const { rows } = await client.query("SELECT id, email, admin_role FROM users WHERE admin_role IS NOT NULL ORDER BY admin_role, id");
+    for (const row of rows) console.log(`${row.id}  ${row.admin_role}${row.email ? `  ${row.email}` : ""}`);
+    console.log(`${rows.length} admin(s)`);
+    return;
+  }
+  const role = args.action === "grant" ? args.role : null;
+  await client.query("BEGIN");
+  const before = await client.query<{ admin_role: string | null }>("SELECT admin_role FROM users WHERE id = $1 FOR UPDATE", [args.user]);
+  if (before.rowCount === 0 && role === null) {
+    await client.query("ROLLBACK");
+    fail(`No user ${args.user}: nothing to revoke.`);
+  }
+  await client.query(
+    `INSERT INTO users (id, admin_role) VALUES ($1, $2::admin_role)
+     ON CONFLICT (id) DO UPDATE SET admin_role = EXCLUDED.admin_role, updated_at = now()`,
+    [args.user, role],
+  );
+  await client.query(
+    "INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
+    [args.actor, `adminRole.${args.action}`, args.user, { adminRole: before.rows[0]?.admin_role ?? null }, { adminRole: role }],
+  );
+  await client.query("COMMIT");
+  console.log(role ? `Granted ${role} to ${args.user}.` : `Revoked the admin role of ${args.user}.`, "Servers pick it up within 30 s.");
+});

@@ -1,0 +1,66 @@
+// Limits that keep one request from costing the server too much, and the
+// switches that keep the schema private in production.
+import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { NoSchemaIntrospectionCustomRule } from "graphql";
+import type { Plugin } from "graphql-yoga";
+import type { AppConfig } from "../config/env.ts";
+
+export const LIMITS = {
+  maxDepth: 10,
+  maxAliases: 15,
+  maxTokens: 1_500,
+  maxCost: 5_000,
+  maxDirectives: 20,
+  batchSize: 10,
+  maxBodyBytes: 100_000,
+} as const;
+
+/** Introspection follows GraphiQL in production (both off unless enabled); it is always on elsewhere. */
+export function introspectionEnabled(config: AppConfig): boolean {
+  return !config.isProduction || config.graphiqlEnabled;
+}
+
+function disableIntrospection(): Plugin {
+  return {
+    onValidate: ({ addValidationRule }) => {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/**
+ * Refuses bodies over the limit before they are read. Requests that carry a
+ * body without Content-Length (chunked) are refused too: every GraphQL client
+ * sends the length for a JSON body.
+ */
+function limitRequestBody(maxBytes: number): Plugin {
+  return {
+    onRequest: ({ request, endResponse }) => {
+      if (request.method !== "POST") return;
+      const length = request.headers.get("content-length");
+      if (length === null) {
+        endResponse(new Response("Content-Length is required.", { status: 411 }));
+      } else if (!/^\d+$/.test(length) || Number(length) > maxBytes) {
+        endResponse(new Response(`The request body exceeds ${maxBytes} bytes.`, { status: 413 }));
+      }
+    },
+  };
+}
+
+export function hardeningPlugins(config: AppConfig): Plugin[] {
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
+    maxAliases: { n: LIMITS.maxAliases },
+    maxTokens: { n: LIMITS.maxTokens },
+    costLimit: { maxCost: LIMITS.maxCost, ignoreIntrospection: true },
+    maxDirectives: { n: LIMITS.maxDirectives },
+    blockFieldSuggestion: { enabled: config.isProduction },
+  });
+  return [
+    limitRequestBody(LIMITS.maxBodyBytes),
+    useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
+    armor as Plugin,
+    ...(introspectionEnabled(config) ? [] : [disableIntrospection()]),
+  ];
+}

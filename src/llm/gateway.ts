@@ -1,0 +1,60 @@
+// The one path every LLM call takes. It picks the configured provider and
+// retries 429 / 5xx / network failures with bounded exponential backoff.
+// Every attempt is a separate provider call: each is handed to `recordAttempt`
+// (retried ones as they fail, the last one to the caller), so each gets its own
+// ledger row.
+import type { AppConfig } from "../config/env.ts";
+import { LocalProvider } from "./local.ts";
+import { OpenRouterProvider } from "./openrouter.ts";
+import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
+
+const DEFAULT_BACKOFF_BASE_MS = 250;
+const MAX_BACKOFF_MS = 10_000;
+
+export interface GatewayOptions {
+  maxRetries: number;
+  backoffBaseMs?: number;
+}
+
+/** Called with each failed attempt that will be retried, before the retry starts. */
+export type RecordRetriedAttempt = (attempt: ProviderAttempt) => Promise<void>;
+
+export class LlmGateway {
+  private readonly backoffBaseMs: number;
+
+  constructor(
+    readonly provider: LlmProvider,
+    private readonly options: GatewayOptions,
+  ) {
+    this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
+  }
+
+  /** Returns the last attempt; earlier (retried) attempts went to `recordRetried`. */
+  async call(request: LlmRequest, recordRetried: RecordRetriedAttempt): Promise<ProviderAttempt> {
+    for (let attemptNumber = 0; ; attemptNumber++) {
+      const attempt = await this.provider.call(request);
+      if (!attempt.retryable || attemptNumber >= this.options.maxRetries) return attempt;
+      await recordRetried(attempt);
+      await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds));
+    }
+  }
+
+  private backoffMs(attemptNumber: number, retryAfterSeconds: number | null): number {
+    if (retryAfterSeconds !== null) return Math.min(retryAfterSeconds * 1000, MAX_BACKOFF_MS);
+    const exponential = this.backoffBaseMs * 2 ** attemptNumber;
+    return Math.min(exponential / 2 + Math.random() * (exponential / 2), MAX_BACKOFF_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function createGateway(config: AppConfig, overrides: { localDelayMs?: number; backoffBaseMs?: number } = {}): LlmGateway {
+  const { llm } = config;
+  const provider: LlmProvider =
+    llm.provider === "openrouter" && llm.openrouterApiKey
+      ? new OpenRouterProvider({ apiKey: llm.openrouterApiKey, baseUrl: llm.openrouterBaseUrl, timeoutMs: llm.timeoutMs })
+      : new LocalProvider({ delayMs: overrides.localDelayMs ?? 0 });
+  return new LlmGateway(provider, { maxRetries: llm.maxRetries, backoffBaseMs: overrides.backoffBaseMs });
+}

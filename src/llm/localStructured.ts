@@ -1,0 +1,38 @@
+// Structured answers of the local provider: valid by construction, derived
+// deterministically from the request.
+import { agentKeysOfRoutingSchema, MAX_INVOCATIONS_PER_TURN, type RoutingPlan } from "../turns/routingContract.ts";
+import type { LlmRequest } from "./types.ts";
+
+const SUMMARY_EXCERPT_CHARS = 160;
+
+function lastUserMessage(request: LlmRequest): string {
+  return [...request.messages].reverse().find((message) => message.role === "user")?.content ?? "";
+}
+
+/** Agents whose key appears in the message (as a word, in order of appearance); all agents when none does. */
+export function localRoutingDecision(request: LlmRequest): RoutingPlan {
+  const keys = agentKeysOfRoutingSchema(request.structured?.schema ?? {});
+  const message = lastUserMessage(request).toLowerCase();
+  const mentioned = keys
+    .map((key) => ({ key, at: message.search(new RegExp(`\\b${key}\\b`)) }))
+    .filter((entry) => entry.at >= 0)
+    .sort((a, b) => a.at - b.at)
+    .map((entry) => entry.key);
+  const chosen = (mentioned.length > 0 ? mentioned : keys).slice(0, MAX_INVOCATIONS_PER_TURN);
+  return {
+    steps: chosen.map((agentKey) => ({ agentKey, instruction: "Answer the user's message from your role." })),
+    rationale: mentioned.length > 0 ? "The message names these agents." : "No agent is named; every agent contributes.",
+  };
+}
+
+export function localSummary(request: LlmRequest) {
+  const transcript = request.messages.filter((message) => message.role === "user").map((message) => message.content);
+  const excerpt = transcript.join(" ").replace(/\s+/g, " ").slice(0, SUMMARY_EXCERPT_CHARS);
+  return {
+    summary_text: `Earlier conversation: ${excerpt}`,
+    key_facts: [],
+    open_questions: [],
+    decisions: [],
+    action_items: [],
+  };
+}

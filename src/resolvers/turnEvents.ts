@@ -1,0 +1,36 @@
+// The turnEvents subscription source: this process's live log when it runs
+// (or recently ran) the turn; otherwise the timeline rebuilt from the
+// database, followed while the turn is still running elsewhere.
+import { GraphQLError } from "graphql";
+import type { Context } from "../context.ts";
+import type { TurnEvent } from "../turns/events.ts";
+import { isTerminal } from "../turns/events.ts";
+import { timelineFromDatabase } from "../turns/timeline.ts";
+import { isUuid } from "./turnQueries.ts";
+import { viewerId } from "./viewer.ts";
+
+const FOLLOW_POLL_MS = 500;
+
+async function* followDatabase(context: Context, turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
+  let sent = afterSequence;
+  for (;;) {
+    const timeline = await timelineFromDatabase(context.prisma, turnId);
+    for (const event of timeline.slice(sent)) {
+      sent = event.sequence;
+      yield event;
+      if (isTerminal(event)) return;
+    }
+    const live = context.turns.bus.subscribe(turnId, sent);
+    if (live) {
+      yield* live;
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+  }
+}
+
+export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
+  const owned = isUuid(turnId) ? await context.prisma.turn.count({ where: { id: turnId, userId: viewerId(context) } }) : 0;
+  if (owned === 0) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
+  return context.turns.bus.subscribe(turnId, afterSequence) ?? followDatabase(context, turnId, afterSequence);
+}

@@ -1,0 +1,104 @@
+// The Agent type, its queries and its mutations.
+import { builder } from "../builder.ts";
+import { createAgent, deleteAgent, liveAgentWhere, updateAgent } from "../resolvers/agent.ts";
+import { viewerId } from "../resolvers/viewer.ts";
+import { ModelAlias, ToolPermission } from "./domainEnums.ts";
+import { mutationResult } from "./mutationResult.ts";
+import { requiresReady } from "./readinessDirective.ts";
+import { CONNECTION_SIZES, assertOwnCursor, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+
+export const AgentRef = builder.prismaObject("Agent", {
+  // Select mode: queries read only the columns the operation asks for.
+  select: { id: true },
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    agentKey: t.exposeString("agentKey", { description: "Unique among your agents; tag it as @agentKey in a message." }),
+    name: t.exposeString("name"),
+    modelAlias: t.expose("modelAlias", { type: ModelAlias }),
+    rolePrompt: t.exposeString("rolePrompt"),
+    toolPermissions: t.expose("toolPermissions", { type: [ToolPermission] }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+const CreateAgentInput = builder.inputType("CreateAgentInput", {
+  fields: (t) => ({
+    agentKey: t.string({ required: true, description: "2 to 32 characters of a-z, 0-9 and _." }),
+    name: t.string({ required: true }),
+    modelAlias: t.field({ type: ModelAlias, required: true }),
+    rolePrompt: t.string(),
+    toolPermissions: t.field({ type: [ToolPermission] }),
+  }),
+});
+
+const UpdateAgentInput = builder.inputType("UpdateAgentInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    agentKey: t.string(),
+    name: t.string(),
+    modelAlias: t.field({ type: ModelAlias }),
+    rolePrompt: t.string(),
+    toolPermissions: t.field({ type: [ToolPermission] }),
+  }),
+});
+
+const DeleteAgentInput = builder.inputType("DeleteAgentInput", { fields: (t) => ({ id: t.id({ required: true }) }) });
+
+builder.queryFields((t) => ({
+  agent: t.prismaField({
+    type: "Agent",
+    nullable: true,
+    description: "One of your agents; NOT_FOUND for a missing, deleted or foreign id.",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, context) => {
+      const where = liveAgentWhere(context, decodeQueryId(args.id, "Agent"));
+      return (await context.prisma.agent.findFirst({ ...query, where })) ?? notFoundQueryError("Agent");
+    },
+  }),
+  agents: t.prismaConnection(
+    {
+      type: "Agent",
+      cursor: "id",
+      ...CONNECTION_SIZES,
+      description: "Your live agents, newest first.",
+      authScopes: { authenticated: true },
+      directives: requiresReady,
+      resolve: async (query, _root, args, context) => {
+        await assertOwnCursor(args.after ?? args.before, (id) => context.prisma.agent.count({ where: liveAgentWhere(context, id) }));
+        return context.prisma.agent.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      },
+    },
+    { name: "AgentConnection" },
+    { name: "AgentEdge" },
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  createAgent: t.field({
+    type: AgentRef,
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: mutationResult("CreateAgent", "agent", { conflict: true }),
+    args: { input: t.arg({ type: CreateAgentInput, required: true }) },
+    resolve: (_root, { input }, context) => createAgent(input, context),
+  }),
+  updateAgent: t.field({
+    type: AgentRef,
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: mutationResult("UpdateAgent", "agent", { conflict: true }),
+    args: { input: t.arg({ type: UpdateAgentInput, required: true }) },
+    resolve: (_root, { input }, context) => updateAgent(input, context),
+  }),
+  deleteAgent: t.field({
+    type: AgentRef,
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: mutationResult("DeleteAgent", "agent"),
+    args: { input: t.arg({ type: DeleteAgentInput, required: true }) },
+    resolve: (_root, { input }, context) => deleteAgent(input, context),
+  }),
+}));

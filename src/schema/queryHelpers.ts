@@ -1,0 +1,35 @@
+// Shared by the room, agent and session queries: NOT_FOUND as a GraphQL
+// error (queries return the entity, not a union), id decoding, and cursor
+// checks so a foreign or deleted row's cursor never positions a page.
+import { GraphQLError } from "graphql";
+import { parsePrismaCursor } from "@pothos/plugin-prisma";
+import { decodeId } from "../resolvers/input.ts";
+
+export const CONNECTION_SIZES = { defaultSize: 20, maxSize: 50 } as const;
+
+export function notFoundQueryError(entity: string): never {
+  throw new GraphQLError(`${entity} not found.`, { extensions: { code: "NOT_FOUND" } });
+}
+
+/** Malformed ids are NOT_FOUND, exactly like missing or foreign ones. */
+export function decodeQueryId(raw: string | number, entity: string): string {
+  try {
+    return decodeId(raw, entity);
+  } catch {
+    return notFoundQueryError(entity);
+  }
+}
+
+/** A cursor must name one of the viewer's live rows; anything else is NOT_FOUND. */
+export async function assertOwnCursor(cursor: string | null | undefined, countOwned: (id: string) => Promise<number>): Promise<void> {
+  if (cursor === null || cursor === undefined) return;
+  let id: string;
+  try {
+    const parsed = parsePrismaCursor(cursor);
+    if (typeof parsed !== "string") throw new Error("not an id cursor");
+    id = decodeId(parsed, "Cursor");
+  } catch {
+    return notFoundQueryError("Cursor");
+  }
+  if ((await countOwned(id)) === 0) notFoundQueryError("Cursor");
+}

@@ -1,0 +1,78 @@
+// previewRouting: the RoutingDecision union clients use to show who will answer.
+import { builder } from "../builder.ts";
+import { NotFoundError, NotReadyError, ValidationError } from "../errors.ts";
+import { previewRouting, type RoutingDecision } from "../resolvers/previewRouting.ts";
+import { requiresReady } from "./readinessDirective.ts";
+import { RosterEntryRef, TurnModeEnum } from "./turn.ts";
+
+type Route = Extract<RoutingDecision, { kind: "route" }>;
+type Rejected = Extract<RoutingDecision, { kind: "rejected" }>;
+type RequiresManager = Extract<RoutingDecision, { kind: "requiresManager" }>;
+
+const RoutedStep = builder.objectRef<Route["steps"][number]>("RoutedStep").implement({
+  fields: (t) => ({
+    agent: t.field({ type: RosterEntryRef, resolve: (step) => step.agent }),
+    instruction: t.exposeString("instruction", { nullable: true, description: "The manager's instruction (orchestrator only)." }),
+  }),
+});
+
+const RouteToAgents = builder.objectRef<Route>("RouteToAgents").implement({
+  description: "These agents would answer, in this order.",
+  fields: (t) => ({
+    mode: t.field({ type: TurnModeEnum, resolve: (decision) => decision.mode as never }),
+    steps: t.field({ type: [RoutedStep], resolve: (decision) => decision.steps }),
+    metered: t.exposeBoolean("metered", { description: "True when a manager model was called (and billed) to decide." }),
+    rationale: t.exposeString("rationale", { nullable: true }),
+  }),
+});
+
+const RoutingRejectionReason = builder.enumType("RoutingRejectionReason", {
+  values: ["NO_VALID_TAGS", "NO_AGENTS", "INVALID_MANAGER_OUTPUT", "PROVIDER_FAILED"] as const,
+});
+
+const RoutingRejected = builder.objectRef<Rejected>("RoutingRejected").implement({
+  description: "No agent would answer; the issues say why.",
+  fields: (t) => ({
+    mode: t.field({ type: TurnModeEnum, resolve: (decision) => decision.mode as never }),
+    reason: t.field({ type: RoutingRejectionReason, resolve: (decision) => decision.reason }),
+    issues: t.exposeStringList("issues"),
+  }),
+});
+
+const RoutingRequiresManager = builder.objectRef<RequiresManager>("RoutingRequiresManager").implement({
+  description: "Orchestrator mode: the manager decides at send time. Ask again with runManager: true for a (metered) decision.",
+  fields: (t) => ({
+    mode: t.field({ type: TurnModeEnum, resolve: (decision) => decision.mode as never }),
+    candidates: t.field({ type: [RosterEntryRef], resolve: (decision) => decision.candidates }),
+  }),
+});
+
+const RoutingDecisionUnion = builder.unionType("RoutingDecision", {
+  types: [RouteToAgents, RoutingRejected, RoutingRequiresManager],
+  resolveType: (decision) => ({ route: "RouteToAgents", rejected: "RoutingRejected", requiresManager: "RoutingRequiresManager" })[decision.kind],
+});
+
+const PreviewRoutingInput = builder.inputType("PreviewRoutingInput", {
+  fields: (t) => ({
+    sessionId: t.id({ required: true }),
+    content: t.string({ required: true }),
+    runManager: t.boolean({ defaultValue: false, description: "Orchestrator only: call the manager model now (a metered LLM call)." }),
+  }),
+});
+
+builder.queryField("previewRouting", (t) =>
+  t.field({
+    type: RoutingDecisionUnion,
+    description: "Which agents would answer this message, in order, without sending it.",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: {
+      types: [ValidationError, NotFoundError, NotReadyError],
+      result: { name: "PreviewRoutingSuccess" },
+      union: { name: "PreviewRoutingResult" },
+      dataField: { name: "decision" },
+    },
+    args: { input: t.arg({ type: PreviewRoutingInput, required: true }) },
+    resolve: (_root, { input }, context) => previewRouting(input, context),
+  }),
+);

@@ -1,0 +1,44 @@
+// sendMessage and the session's turns. sendMessage returns as soon as the
+// turn is accepted; progress streams through the turnEvents subscription.
+import { builder } from "../builder.ts";
+import { ConflictError, ContextBudgetExceededError, NoValidTagsError, RateLimitedError } from "../errors.ts";
+import { BASE_MUTATION_ERRORS } from "./errors.ts";
+import { requiresReady } from "./readinessDirective.ts";
+import { TurnRef } from "./turn.ts";
+import { CONNECTION_SIZES } from "./queryHelpers.ts";
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  fields: (t) => ({
+    sessionId: t.id({ required: true }),
+    content: t.string({ required: true, description: "The message; in manual mode, tag agents with @agentKey." }),
+  }),
+});
+
+builder.mutationField("sendMessage", (t) =>
+  t.field({
+    type: TurnRef,
+    description: "Accepts a message and starts its turn; returns as soon as the turn is accepted (status RUNNING).",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: {
+      types: [...BASE_MUTATION_ERRORS, ConflictError, NoValidTagsError, ContextBudgetExceededError, RateLimitedError],
+      result: { name: "SendMessageSuccess" },
+      union: { name: "SendMessageResult" },
+      dataField: { name: "turn" },
+    },
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const turnId = await context.turns.send(input, context);
+      return context.prisma.turn.findUniqueOrThrow({ where: { id: turnId } });
+    },
+  }),
+);
+
+builder.prismaObjectField("Session", "turns", (t) =>
+  t.relatedConnection("turns", {
+    description: "The session's turns, oldest first (the order of the conversation).",
+    cursor: "id",
+    ...CONNECTION_SIZES,
+    query: { orderBy: { seq: "asc" } },
+  }),
+);

@@ -1,0 +1,69 @@
+// Orchestrator routing through the gateway: ask the manager for a structured
+// decision, validate it against the contract, re-ask once with the issues,
+// then give up with a typed outcome. Every call is handed to `record` with the
+// verdict on its output, so its ledger row commits with that verdict.
+import type { LlmGateway } from "../llm/gateway.ts";
+import type { ModelAliasName } from "../llm/models.ts";
+import type { ChatMessage, ProviderAttempt } from "../llm/types.ts";
+import { managerRoutingPrompt, repairPrompt } from "./prompts.ts";
+import type { RosterEntry } from "./roster.ts";
+import { ROUTING_SCHEMA_NAME, routingJsonSchema, validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
+
+const ROUTING_MAX_OUTPUT_TOKENS = 1024;
+
+/** `finalAttempt` is the last call: the caller commits its ledger row with the outcome. */
+export type RoutingOutcome = { finalAttempt: ProviderAttempt; attempts: AttemptVerdict[] } & (
+  | { ok: true; plan: RoutingPlan }
+  | { ok: false; reason: "invalid_output" | "provider_failed"; issues: string[] }
+);
+
+export interface AttemptVerdict {
+  callKind: "manager_route" | "repair";
+  status: string;
+  accepted: boolean;
+  issues: string[];
+}
+
+export interface RoutingHooks {
+  /** A failed attempt the gateway retries (its own ledger row). */
+  recordRetried(attempt: ProviderAttempt): Promise<void>;
+  /** A rejected output that is followed by the repair re-ask, with the verdicts so far. */
+  recordRejected(attempt: ProviderAttempt, verdicts: AttemptVerdict[]): Promise<void>;
+}
+
+export async function requestRouting(
+  gateway: LlmGateway,
+  input: { managerAlias: ModelAliasName; roster: RosterEntry[]; content: string },
+  hooks: RoutingHooks,
+): Promise<RoutingOutcome> {
+  const keys = input.roster.map((agent) => agent.agentKey);
+  const messages: ChatMessage[] = [
+    { role: "system", content: managerRoutingPrompt(input.roster) },
+    { role: "user", content: input.content },
+  ];
+  const verdicts: AttemptVerdict[] = [];
+  let callKind: AttemptVerdict["callKind"] = "manager_route";
+  for (;;) {
+    const attempt = await gateway.call(
+      {
+        modelAlias: input.managerAlias,
+        callKind,
+        maxOutputTokens: ROUTING_MAX_OUTPUT_TOKENS,
+        messages,
+        structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(keys) },
+      },
+      hooks.recordRetried,
+    );
+    if (attempt.status !== "success") {
+      verdicts.push({ callKind, status: attempt.status, accepted: false, issues: [attempt.errorMessage ?? "the call failed"] });
+      return { ok: false, reason: "provider_failed", issues: verdicts.at(-1)!.issues, attempts: verdicts, finalAttempt: attempt };
+    }
+    const validation = validateRoutingOutput(attempt.text, keys);
+    verdicts.push({ callKind, status: attempt.status, accepted: validation.ok, issues: validation.ok ? [] : validation.issues });
+    if (validation.ok) return { ok: true, plan: validation.plan, attempts: verdicts, finalAttempt: attempt };
+    if (callKind === "repair") return { ok: false, reason: "invalid_output", issues: validation.issues, attempts: verdicts, finalAttempt: attempt };
+    await hooks.recordRejected(attempt, verdicts);
+    messages.push({ role: "assistant", content: attempt.text }, { role: "user", content: repairPrompt(validation.issues) });
+    callKind = "repair";
+  }
+}

@@ -1,0 +1,91 @@
+// The orchestrator's routing contract (Gate B): the manager answers with a
+// structured decision that this zod schema checks. Nothing is guessed: prose,
+// comma-separated names, unknown keys or caps exceeded are rejected.
+import { z } from "zod";
+
+export const MAX_INVOCATIONS_PER_AGENT = 3;
+export const MAX_INVOCATIONS_PER_TURN = 12;
+export const ROUTING_SCHEMA_NAME = "routing_decision";
+
+export interface RoutingStep {
+  agentKey: string;
+  instruction: string;
+}
+
+export interface RoutingPlan {
+  steps: RoutingStep[];
+  rationale: string;
+}
+
+export function routingDecisionSchema(agentKeys: string[]) {
+  const keys = new Set(agentKeys);
+  return z
+    .object({
+      steps: z
+        .array(
+          z.strictObject({
+            agentKey: z.string().refine((key) => keys.has(key), { message: "is not an agent of this room" }),
+            instruction: z.string().max(2000),
+          }),
+        )
+        .min(1, "must name at least one agent")
+        .max(MAX_INVOCATIONS_PER_TURN, `at most ${MAX_INVOCATIONS_PER_TURN} invocations per turn`),
+      rationale: z.string().max(2000),
+    })
+    .strict()
+    .superRefine((plan, ctx) => {
+      const counts = new Map<string, number>();
+      for (const step of plan.steps) counts.set(step.agentKey, (counts.get(step.agentKey) ?? 0) + 1);
+      for (const [key, count] of counts) {
+        if (count > MAX_INVOCATIONS_PER_AGENT) {
+          ctx.addIssue({ code: "custom", path: ["steps"], message: `${key} is invoked ${count} times; at most ${MAX_INVOCATIONS_PER_AGENT}` });
+        }
+      }
+    });
+}
+
+/** The JSON schema sent as response_format, mirroring the zod schema. */
+export function routingJsonSchema(agentKeys: string[]): Record<string, unknown> {
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["steps", "rationale"],
+    properties: {
+      steps: {
+        type: "array",
+        minItems: 1,
+        maxItems: MAX_INVOCATIONS_PER_TURN,
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["agentKey", "instruction"],
+          properties: { agentKey: { type: "string", enum: agentKeys }, instruction: { type: "string" } },
+        },
+      },
+      rationale: { type: "string" },
+    },
+  };
+}
+
+export type RoutingValidation = { ok: true; plan: RoutingPlan } | { ok: false; issues: string[] };
+
+/** Parses the manager's raw text strictly: it must be one JSON object, no fences, no prose. */
+export function validateRoutingOutput(text: string, agentKeys: string[]): RoutingValidation {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, issues: ["the output is not a JSON object (no prose, no code fences)"] };
+  }
+  const parsed = routingDecisionSchema(agentKeys).safeParse(json);
+  if (parsed.success) return { ok: true, plan: parsed.data };
+  return { ok: false, issues: parsed.error.issues.map((issue) => `${issue.path.join(".") || "output"}: ${issue.message}`) };
+}
+
+/** Roster keys carried in a routing JSON schema (the local provider reads them from the request). */
+export function agentKeysOfRoutingSchema(schema: Record<string, unknown>): string[] {
+  const enumValues = z
+    .object({ properties: z.object({ steps: z.object({ items: z.object({ properties: z.object({ agentKey: z.object({ enum: z.array(z.string()) }) }) }) }) }) })
+    .safeParse(schema);
+  return enumValues.success ? enumValues.data.properties.steps.items.properties.agentKey.enum : [];
+}

@@ -1,0 +1,28 @@
+// Rebuilds a turn's timeline from the database, for a subscriber whose turn
+// is not (or no longer) in this process's event log: a finished turn, or one
+// started before a restart. Token deltas are not stored, so the rebuilt
+// timeline carries whole outputs in StepCompleted instead.
+import type { Db } from "../db.ts";
+import type { TurnEvent, TurnEventPayload } from "./events.ts";
+import { parseRosterSnapshot } from "./roster.ts";
+
+export async function timelineFromDatabase(prisma: Db, turnId: string): Promise<TurnEvent[]> {
+  const turn = await prisma.turn.findUnique({ where: { id: turnId }, include: { steps: { orderBy: { seq: "asc" } } } });
+  if (!turn) return [];
+  const events: { payload: TurnEventPayload; at: Date }[] = [
+    { payload: { type: "TurnStarted", mode: turn.mode, roster: parseRosterSnapshot(turn.rosterSnapshot) }, at: turn.startedAt },
+  ];
+  for (const step of turn.steps) {
+    const base = { stepId: step.id };
+    events.push({
+      payload: { type: "StepStarted", ...base, stepSeq: step.seq, kind: step.kind, agentKey: step.agentKey, modelAlias: step.modelAlias },
+      at: step.startedAt,
+    });
+    if (step.status !== "running") {
+      events.push({ payload: { type: "StepCompleted", ...base, status: step.status, output: step.output, error: step.error }, at: step.completedAt ?? step.updatedAt });
+    }
+  }
+  if (turn.status === "failed") events.push({ payload: { type: "TurnFailed", error: turn.error ?? "The turn failed." }, at: turn.completedAt ?? turn.updatedAt });
+  else if (turn.status !== "running") events.push({ payload: { type: "TurnCompleted", status: turn.status }, at: turn.completedAt ?? turn.updatedAt });
+  return events.map(({ payload, at }, index) => ({ ...payload, turnId, sequence: index + 1, at }) as TurnEvent);
+}

@@ -1,0 +1,86 @@
+// A page of the viewer's own ledger rows, newest first, by keyset on
+// (created_at, id). Cursors carry created_at at full microsecond precision
+// (JavaScript dates would truncate it and skip or repeat rows).
+import { Prisma } from "../generated/prisma/client.ts";
+import type { Db } from "../db.ts";
+import { ValidationError } from "../errors.ts";
+import { viewerRowsWhere, type UsageFilter } from "./scope.ts";
+import type { TimeRange } from "./range.ts";
+
+export const LEDGER_PAGE = { defaultSize: 50, maxSize: 100 } as const;
+
+export interface LedgerRow {
+  id: string;
+  created_at: Date;
+  cursor_at: string;
+  provider: string;
+  model_alias: string;
+  provider_model: string;
+  status: string;
+  call_kind: string | null;
+  turn_mode: string | null;
+  room_id: string | null;
+  session_id: string | null;
+  turn_id: string | null;
+  step_id: string | null;
+  agent_id: string | null;
+  input_tokens_fresh: number;
+  input_tokens_cached: number;
+  output_tokens: number;
+  total_tokens: number;
+  oe_tokens: string;
+  credits: string;
+  cost: string;
+  latency_ms: number | null;
+  pricing_version: string;
+}
+
+export interface LedgerPageRequest {
+  userId: string;
+  range: Partial<TimeRange>;
+  filter: UsageFilter;
+  first: number;
+  after: string | null;
+}
+
+interface Position {
+  at: string;
+  id: string;
+}
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f-]{36})$/;
+
+export function encodeLedgerCursor(row: Pick<LedgerRow, "cursor_at" | "id">): string {
+  return Buffer.from(`${row.cursor_at}|${row.id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): Position {
+  const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) throw new ValidationError([{ path: ["after"], message: "Not a cursor of this connection." }]);
+  return { at: match[1]!, id: match[2]! };
+}
+
+export function ledgerPageSql(request: LedgerPageRequest): Prisma.Sql {
+  const conditions = [viewerRowsWhere(request.userId, request.range, request.filter)];
+  if (request.after) {
+    const position = decodeCursor(request.after);
+    conditions.push(Prisma.sql`(e.created_at, e.id) < (${position.at}::timestamptz, ${position.id}::uuid)`);
+  }
+  return Prisma.sql`
+    SELECT e.id::text AS id, e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+           e.provider, e.model_alias, e.provider_model, e.status, e.call_kind, e.turn_mode,
+           e.room_id::text AS room_id, coalesce(e.session_id::text, e.direct_session_id) AS session_id,
+           e.turn_id::text AS turn_id, e.step_id::text AS step_id, e.agent_id,
+           e.input_tokens_fresh, e.input_tokens_cached, e.output_tokens, e.total_tokens,
+           e.oe_tokens_computed::text AS oe_tokens, e.credits_burned::text AS credits, e.provider_cost_usd::text AS cost,
+           e.latency_ms, e.pricing_version
+      FROM llm_call_events e
+     WHERE ${Prisma.join(conditions, " AND ")}
+     ORDER BY e.created_at DESC, e.id DESC
+     LIMIT ${request.first + 1}`;
+}
+
+export async function ledgerPage(db: Db, request: LedgerPageRequest): Promise<{ rows: LedgerRow[]; hasNextPage: boolean }> {
+  const rows = await db.$queryRaw<LedgerRow[]>(ledgerPageSql(request));
+  return { rows: rows.slice(0, request.first), hasNextPage: rows.length > request.first };
+}

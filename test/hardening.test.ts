@@ -1,0 +1,99 @@
+// GraphQL hardening over real HTTP: depth, alias, token, batch and body
+// limits, CSRF prevention, and introspection/GraphiQL off in production.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+import { LIMITS } from "../src/http/hardening.ts";
+
+let database: TestDatabase;
+let server: TestServer;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase("hardening");
+  server = await startTestServer(database.url);
+});
+afterAll(async () => {
+  await server?.close();
+  await database?.drop();
+});
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+type ErrorBody = { errors?: { message: string }[] };
+
+async function errorMessages(response: Response): Promise<string> {
+  return ((await response.json()) as ErrorBody).errors?.map((error) => error.message).join("\n") ?? "";
+}
+
+describe("operation limits", () => {
+  test("a query deeper than the limit is refused before execution", async () => {
+    // The schema has no cycles deep enough, so the depth is built from nesting;
+    // the limit is checked during validation either way.
+    let selection = "id";
+    for (let level = 0; level < LIMITS.maxDepth + 1; level++) selection = `nested${level} { ${selection} }`;
+    expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${selection} }` }))).toMatch(/depth/i);
+  });
+
+  test("too many aliases are refused", async () => {
+    const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, index) => `a${index}: systemStatus { ready }`).join(" ");
+    expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${aliases} }` }))).toMatch(/alias/i);
+  });
+
+  test("too many tokens are refused", async () => {
+    const fields = Array.from({ length: LIMITS.maxTokens }, () => "__typename").join(" ");
+    expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${fields} }` }))).toMatch(/token/i);
+  });
+
+  test("batches above the limit are refused; within it they run", async () => {
+    const operation = { query: "{ systemStatus { ready } }" };
+    const ok = await post(server.graphqlUrl, Array.from({ length: LIMITS.batchSize }, () => operation));
+    expect(((await ok.json()) as unknown[]).length).toBe(LIMITS.batchSize);
+    const tooMany = await post(server.graphqlUrl, Array.from({ length: LIMITS.batchSize + 1 }, () => operation));
+    expect(tooMany.status).toBeGreaterThanOrEqual(400);
+  });
+
+  test("a body over the size limit is refused with 413", async () => {
+    const response = await post(server.graphqlUrl, { query: `{ systemStatus { ready } } #${"x".repeat(LIMITS.maxBodyBytes)}` });
+    expect(response.status).toBe(413);
+  });
+
+  test("CSRF prevention: a simple GET without the preflight header is refused", async () => {
+    const query = encodeURIComponent("{ systemStatus { ready } }");
+    expect((await fetch(`${server.graphqlUrl}?query=${query}`)).status).toBe(403);
+    const withHeader = await fetch(`${server.graphqlUrl}?query=${query}`, { headers: { "x-graphql-yoga-csrf": "1", accept: "application/json" } });
+    expect(withHeader.status).toBe(200);
+  });
+});
+
+describe("production", () => {
+  const production = {
+    APP_ENV: "production",
+    ROLLOUT_STAGE: "closed_beta",
+    SUPABASE_URL: "http://127.0.0.1:9",
+    SUPABASE_SERVICE_ROLE_KEY: "service-role-key-0123456789",
+    OPENROUTER_API_KEY: "test-key",
+  };
+  const introspection = { query: "{ __schema { queryType { name } } }" };
+
+  test("introspection and GraphiQL are off unless GRAPHIQL_ENABLED", async () => {
+    const closed = await startTestServer(database.url, production);
+    try {
+      expect(await errorMessages(await post(closed.graphqlUrl, introspection))).toMatch(/introspection/i);
+      const page = await fetch(closed.graphqlUrl, { headers: { accept: "text/html" } });
+      expect(await page.text()).not.toContain("<div id=\"root\">");
+    } finally {
+      await closed.close();
+    }
+    const open = await startTestServer(database.url, { ...production, GRAPHIQL_ENABLED: "true" });
+    try {
+      const body = (await (await post(open.graphqlUrl, introspection)).json()) as { data?: unknown };
+      expect(body.data).toEqual({ __schema: { queryType: { name: "Query" } } });
+      const page = await fetch(open.graphqlUrl, { headers: { accept: "text/html" } });
+      expect(await page.text()).toContain("npm run token");
+    } finally {
+      await open.close();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+// Nested selections are planned into a bounded number of SQL statements:
+// rooms(first: 20) with their agents costs the same for 2 rooms as for 20.
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { RoomsWithAgentsDocument, ViewerDocument } from "./generated/graphql.ts";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
+import { createTestUser, type TestUser } from "./fixtures/users.ts";
+import { seedRoomsWithAgents } from "./fixtures/seed.ts";
+
+const MAX_STATEMENTS = 3; // rooms, room_agents, agents
+let database: TestDatabase;
+let server: TestServer;
+const recorded: string[] = [];
+const originalQuery = pg.Client.prototype.query;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase("nplusone");
+  server = await startTestServer(database.url);
+  // Every statement of this process's pg clients (the server runs in-process).
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0];
+    recorded.push(typeof first === "string" ? first : String((first as { text?: string })?.text ?? ""));
+    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof originalQuery;
+});
+afterAll(async () => {
+  pg.Client.prototype.query = originalQuery;
+  await server?.close();
+  await database?.drop();
+});
+
+async function statementsFor(user: TestUser): Promise<{ statements: string[]; rooms: number; agents: number }> {
+  const client = graphqlClient(server.graphqlUrl, user.token);
+  dataOf(await client(ViewerDocument)); // the user row is created and cached first
+  recorded.length = 0;
+  const rooms = dataOf(await client(RoomsWithAgentsDocument, { first: 20 })).rooms.edges;
+  const statements = [...recorded];
+  return { statements, rooms: rooms.length, agents: rooms.reduce((sum, edge) => sum + edge.node.agents.length, 0) };
+}
+
+test("rooms(first: 20) with agents: same statement count for 2 and 20 rooms", async () => {
+  const few = await createTestUser();
+  const many = await createTestUser();
+  await seedRoomsWithAgents(database.url, few.id, 2, 3);
+  await seedRoomsWithAgents(database.url, many.id, 20, 3);
+
+  const small = await statementsFor(few);
+  const large = await statementsFor(many);
+  expect([small.rooms, small.agents]).toEqual([2, 6]);
+  expect([large.rooms, large.agents]).toEqual([20, 60]);
+  expect(large.statements.length).toBe(small.statements.length);
+  expect(large.statements.length).toBeLessThanOrEqual(MAX_STATEMENTS);
+});

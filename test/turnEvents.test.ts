@@ -1,0 +1,132 @@
+// turnEvents over real SSE: every event in order without gaps; a client that
+// joins mid-turn or resumes after a sequence gets the full timeline without
+// duplicates. Also the per-user rate limit.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TurnEventsDocument, type TurnEventsSubscription } from "./generated/graphql.ts";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
+import { startFakeOpenRouter, type FakeOpenRouter } from "./support/fakeOpenRouter.ts";
+import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
+import { subscribe } from "./support/sse.ts";
+import { createTestUser, type TestUser } from "./fixtures/users.ts";
+import { createCouncil, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+
+type Event = TurnEventsSubscription["turnEvents"];
+
+let database: TestDatabase;
+let server: TestServer;
+let fake: FakeOpenRouter;
+let user: TestUser;
+let client: GraphQLClient;
+let script: CouncilScript;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase("turnevents");
+  script = newScript();
+  fake = await startFakeOpenRouter(councilHandler(script));
+  server = await startTestServer(database.url, {
+    OPENROUTER_API_KEY: "sk-or-test-fake",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    RATE_LIMIT_TURNS_PER_MINUTE: "4",
+  });
+  user = await createTestUser();
+  client = graphqlClient(server.graphqlUrl, user.token);
+});
+afterAll(async () => {
+  await server?.close();
+  await fake?.close();
+  await database?.drop();
+});
+
+const pickEvent = (data: TurnEventsSubscription) => data.turnEvents;
+const events = (turnId: string, afterSequence = 0) => subscribe(server.graphqlUrl, user.token, TurnEventsDocument, { turnId, afterSequence }, pickEvent);
+const names = (list: Event[]) => list.map((event) => event.__typename);
+
+async function until(check: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("turnEvents over SSE", () => {
+  test("a client receives every event in order, sequences 1..n without gaps, deltas adding up to each output", async () => {
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+    let release!: () => void;
+    script.hold = new Promise((resolve) => (release = resolve));
+    const turnId = await sendAccepted(client, council.sessionId, "Go");
+    const subscription = events(turnId);
+    release();
+    const received = await subscription.done;
+    script.hold = null;
+    expect(received.map((event) => event.sequence)).toEqual(received.map((_, index) => index + 1));
+    const kinds = names(received).filter((name) => name !== "StepDelta");
+    expect(kinds).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
+    for (const completed of received.filter((event) => event.__typename === "StepCompleted")) {
+      const deltas = received.filter((event) => event.__typename === "StepDelta" && event.stepId === (completed as { stepId: string }).stepId);
+      expect(deltas.map((delta) => (delta as { delta: string }).delta).join("")).toBe((completed as { output: string }).output);
+      expect(deltas.length).toBeGreaterThan(0);
+    }
+    const turn = await waitForTurn(client, turnId);
+    expect(received.at(-1)).toMatchObject({ __typename: "TurnCompleted", turnStatus: turn.status });
+  });
+
+  test("a client joining mid-turn gets what already happened, then live events, with no duplicates; resuming after a sequence skips what it had", async () => {
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
+    let releaseFirst!: () => void;
+    script.hold = new Promise((resolve) => (releaseFirst = resolve));
+    const turnId = await sendAccepted(client, council.sessionId, "Go");
+    const early = events(turnId);
+    releaseFirst();
+    let releaseRest!: () => void;
+    await until(() => early.received.some((event) => event.__typename === "StepCompleted"));
+    script.hold = new Promise((resolve) => (releaseRest = resolve));
+    await until(() => early.received.filter((event) => event.__typename === "StepStarted").length === 2);
+    const late = events(turnId);
+    const resumed = events(turnId, 3);
+    await until(() => late.received.length >= early.received.length);
+    releaseRest();
+    const [all, lateAll, resumedAll] = await Promise.all([early.done, late.done, resumed.done]);
+    script.hold = null;
+    expect(lateAll).toEqual(all);
+    expect(new Set(lateAll.map((event) => event.sequence)).size).toBe(lateAll.length);
+    expect(resumedAll).toEqual(all.filter((event) => event.sequence > 3));
+    expect(names(all).at(-1)).toBe("TurnCompleted");
+  });
+
+  test("a finished turn's timeline is replayed from the database", async () => {
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const turnId = await sendAccepted(client, council.sessionId, "Go");
+    await waitForTurn(client, turnId);
+    // Forget the in-memory log, as after a restart or on another instance.
+    (server.runtime.turns.bus as unknown as { logs: Map<string, unknown> }).logs.delete(turnId);
+    const replayed = await events(turnId).done;
+    expect(names(replayed)).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "TurnCompleted"]);
+    expect(replayed.map((event) => event.sequence)).toEqual([1, 2, 3, 4]);
+  });
+
+  test("another user's turn is not found", async () => {
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const turnId = await sendAccepted(client, council.sessionId, "Go");
+    const stranger = await createTestUser();
+    await expect(subscribe(server.graphqlUrl, stranger.token, TurnEventsDocument, { turnId, afterSequence: 0 }, pickEvent).done).rejects.toThrow(/not found/i);
+  });
+});
+
+describe("rate limit", () => {
+  test("sends beyond RATE_LIMIT_TURNS_PER_MINUTE are RATE_LIMITED with a retry-after, and write nothing", async () => {
+    const other = await createTestUser();
+    const otherClient = graphqlClient(server.graphqlUrl, other.token);
+    const councils = await Promise.all(Array.from({ length: 5 }, () => createCouncil(otherClient, "ROUNDTABLE", [["ada", "QWEN"]])));
+    const results = [];
+    for (const council of councils) results.push(await send(otherClient, council.sessionId, "Go"));
+    expect(results.slice(0, 4).map((result) => result.__typename)).toEqual(Array(4).fill("SendMessageSuccess"));
+    expect(results[4]).toMatchObject({ __typename: "RateLimitedError", code: "RATE_LIMITED" });
+    const retryAfter = (results[4] as { retryAfterSeconds: number }).retryAfterSeconds;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await server.runtime.prisma.turn.count({ where: { sessionId: councils[4]!.sessionId } })).toBe(0);
+  });
+});
