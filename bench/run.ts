@@ -1,4 +1,5 @@
-// `npm run bench`: every benchmark, one after another (they share two cores).
+// `npm run bench`: every benchmark, one after another (they share two cores);
+// `npm run bench -- rooms usage` runs only the named ones.
 import { runRoomsBench } from "./rooms.ts";
 import { runUsageBench } from "./usage.ts";
 import { runTurnsBench } from "./turns.ts";
@@ -9,7 +10,8 @@ const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "usage", run: runUsageBench },
 ];
 
-for (const bench of BENCHES) {
+const only = process.argv.slice(2);
+for (const bench of BENCHES.filter((entry) => only.length === 0 || only.includes(entry.name))) {
   console.log(`\n== ${bench.name} ==`);
   await bench.run();
 }

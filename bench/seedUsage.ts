@@ -1,7 +1,8 @@
 // Seeds a usage ledger at volume, server-side (INSERT ... SELECT over
 // generate_series, in batches): users, rooms with sessions, one agent and
-// direct chat per user, and ledger rows spread over the last `days` UTC days.
-// Deterministic (hash of the row number), so runs are comparable. Credits are
+// direct chat per user, and ledger rows spread evenly over the last `days`
+// days in time order (as a live ledger grows), each row's user, model, tokens
+// and outcome drawn from a hash of its number, so runs are comparable. Credits are
 // computed with the 2026-02-20 multipliers, as the ledger writer would.
 import type pg from "pg";
 import { PRICING_VERSIONS, CURRENT_PRICING_VERSION } from "../src/metering/pricing.ts";
@@ -34,10 +35,11 @@ async function seedScopes(client: pg.Client, seed: UsageSeed): Promise<void> {
 
 const LEDGER_BATCH_SQL = `
   WITH g AS (
-    SELECT n, ('x' || substr(md5(n::text), 1, 8))::bit(32)::int & 2147483647 AS h, 1 + (n % $3) AS u FROM generate_series($1::int, $2::int) n),
+    SELECT n, h, 1 + (h / 3) % $3 AS u
+      FROM generate_series($1::int, $2::int) n, LATERAL (SELECT ('x' || substr(md5(n::text), 1, 8))::bit(32)::int & 2147483647 AS h) hash),
   r AS (
     SELECT n, h, u, (h % 4 = 0) AS direct, 1 + (h / 7) % $4 AS room, $5::text[] AS aliases,
-           now() - make_interval(secs => (h % ($6 * 86400)) + (n % 1000) / 1000.0) AS at,
+           now() - make_interval(secs => ($9::int - n) * ($6 * 86400.0 / $9::int)) AS at,
            300 + h % 4000 AS fresh, CASE WHEN h % 3 = 0 THEN 0 ELSE (h / 11) % 1500 END AS cached, 20 + (h / 13) % 1200 AS output,
            CASE WHEN h % 50 = 0 THEN 'error' WHEN h % 97 = 0 THEN 'timeout' ELSE 'success' END AS status
       FROM g),
@@ -65,11 +67,13 @@ export async function seedUsage(client: pg.Client, seed: UsageSeed, log: (line: 
   const multipliers = MODEL_ALIASES.map((alias) => version.multipliers[alias]);
   for (let first = 1; first <= seed.rows; first += seed.batchRows) {
     const last = Math.min(seed.rows, first + seed.batchRows - 1);
-    await client.query(LEDGER_BATCH_SQL, [first, last, seed.users, seed.roomsPerUser, [...MODEL_ALIASES], seed.days, multipliers, CURRENT_PRICING_VERSION]);
+    await client.query(LEDGER_BATCH_SQL, [first, last, seed.users, seed.roomsPerUser, [...MODEL_ALIASES], seed.days, multipliers, CURRENT_PRICING_VERSION, seed.rows]);
     log(`  ledger rows ${last.toLocaleString("en")} / ${seed.rows.toLocaleString("en")} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   }
   await client.query("VACUUM (ANALYZE) llm_call_events");
   await client.query("VACUUM (ANALYZE) usage_daily_rollups");
   await client.query("VACUUM (ANALYZE) user_activity_days");
+  // Steady state: measurements should not pay for flushing the seed's dirty pages.
+  await client.query("CHECKPOINT");
   log(`  seeded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -2,17 +2,20 @@
 // through the full GraphQL server (auth, gates, armor). Sequential requests,
 // p50/p95 per query; then EXPLAIN (ANALYZE, BUFFERS) of every SQL statement
 // the resolvers send. Targets: user queries p95 <= 20 ms, admin <= 250 ms.
-// `npx tsx bench/usage.ts` runs it alone; `npm run bench` runs every bench.
+// `npx tsx bench/usage.ts [--keep] [--database NAME]` runs it alone (--keep
+// leaves the seeded database for another run with --database NAME);
+// `npm run bench` runs every bench.
+import { parseArgs } from "node:util";
 import pg from "pg";
 import type { Prisma } from "../src/generated/prisma/client.ts";
-import { createMigratedDatabase } from "../test/support/database.ts";
+import { ADMIN_URL, createMigratedDatabase, type TestDatabase } from "../test/support/database.ts";
 import { startTestServer } from "../test/support/server.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { benchUserId, seedUsage, type UsageSeed } from "./seedUsage.ts";
 import { usageReportSql } from "../src/usage/userUsage.ts";
 import { ledgerPageSql } from "../src/usage/ledgerPage.ts";
-import { adminRankingSql } from "../src/usage/adminUsage.ts";
-import { activeUsersSql, distinctActiveUsersSql } from "../src/usage/activeUsers.ts";
+import { ROLLUP_SETTINGS, adminRankingSql } from "../src/usage/adminUsage.ts";
+import { ACTIVE_USERS_SETTINGS, activeUsersSql, distinctActiveUsersSql } from "../src/usage/activeUsers.ts";
 import { parseDayRange } from "../src/usage/range.ts";
 
 const SEED: UsageSeed = { users: 1000, rows: 1_000_000, days: 90, roomsPerUser: 3, batchRows: 100_000 };
@@ -29,6 +32,8 @@ interface BenchQuery {
   /** Rotated per request, so one cached user does not flatter the figures. */
   asUser: (i: number) => number;
   statements: (userId: string) => Prisma.Sql[];
+  /** SET LOCAL statements the resolver runs in the same transaction. */
+  settings?: readonly string[];
 }
 
 function queries(now: Date): BenchQuery[] {
@@ -56,12 +61,14 @@ function queries(now: Date): BenchQuery[] {
       query: `query($r: UsageRangeInput!) { adminUsage(range: $r) { topUsers(by: PROVIDER_COST, first: 20) { userId email providerCostUsd credits totalTokens calls } } }`,
       variables: { r: dayRange },
       statements: () => [adminRankingSql({ range: days, pricing: { kind: "asCharged" } }, "user", "PROVIDER_COST", 20)],
+      settings: ROLLUP_SETTINGS,
     },
     {
       name: "admin: activeUsers, 30 days", kind: "admin", asUser: () => 1,
       query: `query($r: UsageRangeInput!) { activeUsers(range: $r) { distinctUsers averageDau days { day dau wau mau dauOverMau } } }`,
       variables: { r: dayRange },
       statements: () => [activeUsersSql(days), distinctActiveUsersSql(days)],
+      settings: ACTIVE_USERS_SETTINGS,
     },
   ];
 }
@@ -89,19 +96,37 @@ async function measure(url: string, tokens: Map<number, string>, query: BenchQue
 
 async function explain(client: pg.Client, query: BenchQuery) {
   for (const statement of query.statements(benchUserId(2))) {
+    await client.query("BEGIN");
+    for (const setting of query.settings ?? []) await client.query(setting);
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    await client.query("COMMIT");
     console.log(`\n-- ${query.name}\n${statement.text.replace(/\n\s*\n/g, "\n").trim()}\n${rows.map((row) => row["QUERY PLAN"]).join("\n")}`);
   }
 }
 
-export async function runUsageBench(): Promise<void> {
-  const database = await createMigratedDatabase("bench_usage");
+export interface UsageBenchOptions {
+  /** Reuse this already seeded database instead of creating one. */
+  database?: string;
+  keep?: boolean;
+}
+
+async function benchDatabase(options: UsageBenchOptions): Promise<{ database: TestDatabase; seeded: boolean }> {
+  if (!options.database) return { database: await createMigratedDatabase("bench_usage"), seeded: false };
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${options.database}`;
+  return { database: { name: options.database, url: url.toString(), drop: async () => undefined }, seeded: true };
+}
+
+export async function runUsageBench(options: UsageBenchOptions = {}): Promise<void> {
+  const { database, seeded } = await benchDatabase(options);
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
-    console.log(`seeding ${SEED.rows.toLocaleString("en")} ledger rows for ${SEED.users} users over ${SEED.days} days`);
-    await seedUsage(client, SEED, (line) => console.log(line));
-    await client.query("UPDATE users SET admin_role = 'owner' WHERE id = $1", [benchUserId(1)]);
+    if (!seeded) {
+      console.log(`seeding ${SEED.rows.toLocaleString("en")} ledger rows for ${SEED.users} users over ${SEED.days} days`);
+      await seedUsage(client, SEED, (line) => console.log(line));
+      await client.query("UPDATE users SET admin_role = 'owner' WHERE id = $1", [benchUserId(1)]);
+    }
     const { rows: [counts] } = await client.query(`SELECT (SELECT count(*) FROM llm_call_events) AS ledger, (SELECT count(*) FROM usage_daily_rollups) AS rollup, (SELECT count(*) FROM user_activity_days) AS activity`);
     console.log(`rows: ledger ${counts.ledger}, usage_daily_rollups ${counts.rollup}, user_activity_days ${counts.activity}`);
     const server = await startTestServer(database.url, { DATABASE_POOL_MAX: "10" });
@@ -118,8 +143,12 @@ export async function runUsageBench(): Promise<void> {
     }
   } finally {
     await client.end();
-    await database.drop();
+    if (options.keep) console.log(`kept database ${database.name}`);
+    else await database.drop();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await runUsageBench();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { keep: { type: "boolean" }, database: { type: "string" } } });
+  await runUsageBench({ keep: values.keep, database: values.database });
+}

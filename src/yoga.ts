@@ -19,7 +19,7 @@ export function createApp(services: AppServices) {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: config.graphiqlEnabled ? graphiqlOptions() : false,
+    graphiql: config.graphiqlEnabled ? graphiqlOptions(config) : false,
     renderGraphiQL,
     batching: { limit: LIMITS.batchSize },
     maskedErrors: true,

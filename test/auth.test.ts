@@ -55,6 +55,12 @@ describe("HS256 tokens", () => {
     expect(rows.rows).toEqual([{ id: user.id, email: "user@example.test" }]);
   });
 
+  test("an admin's role comes from the users row", async () => {
+    const user = await createTestUser();
+    await sql.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner')", [user.id]);
+    expect(dataOf(await graphqlClient(server.graphqlUrl, user.token)(ViewerDocument)).viewer).toEqual({ id: user.id, adminRole: "OWNER", admitted: true });
+  });
+
   const noneAlgorithm = () => {
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const now = Math.floor(Date.now() / 1000);

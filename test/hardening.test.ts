@@ -91,7 +91,7 @@ describe("production", () => {
       const body = (await (await post(open.graphqlUrl, introspection)).json()) as { data?: unknown };
       expect(body.data).toEqual({ __schema: { queryType: { name: "Query" } } });
       const page = await fetch(open.graphqlUrl, { headers: { accept: "text/html" } });
-      expect(await page.text()).toContain("npm run token");
+      expect(await page.text()).toContain("Supabase access token");
     } finally {
       await open.close();
     }

@@ -28,7 +28,7 @@ beforeAll(async () => {
   server = await startTestServer(database.url, {
     OPENROUTER_API_KEY: "sk-or-test-fake",
     OPENROUTER_BASE_URL: fake.baseUrl,
-    RATE_LIMIT_TURNS_PER_MINUTE: "4",
+    RATE_LIMIT_TURNS_PER_MINUTE: "6",
   });
   user = await createTestUser();
   client = graphqlClient(server.graphqlUrl, user.token);
@@ -75,21 +75,21 @@ describe("turnEvents over SSE", () => {
 
   test("a client joining mid-turn gets what already happened, then live events, with no duplicates; resuming after a sequence skips what it had", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
+    const [first, second] = council.agents;
     let releaseFirst!: () => void;
-    script.hold = new Promise((resolve) => (releaseFirst = resolve));
+    let releaseSecond!: () => void;
+    script.holds.set(first!.agentKey, new Promise((resolve) => (releaseFirst = resolve)));
+    script.holds.set(second!.agentKey, new Promise((resolve) => (releaseSecond = resolve)));
     const turnId = await sendAccepted(client, council.sessionId, "Go");
     const early = events(turnId);
     releaseFirst();
-    let releaseRest!: () => void;
-    await until(() => early.received.some((event) => event.__typename === "StepCompleted"));
-    script.hold = new Promise((resolve) => (releaseRest = resolve));
+    // The second agent's call is held: the turn is mid-way.
     await until(() => early.received.filter((event) => event.__typename === "StepStarted").length === 2);
     const late = events(turnId);
     const resumed = events(turnId, 3);
     await until(() => late.received.length >= early.received.length);
-    releaseRest();
+    releaseSecond();
     const [all, lateAll, resumedAll] = await Promise.all([early.done, late.done, resumed.done]);
-    script.hold = null;
     expect(lateAll).toEqual(all);
     expect(new Set(lateAll.map((event) => event.sequence)).size).toBe(lateAll.length);
     expect(resumedAll).toEqual(all.filter((event) => event.sequence > 3));
@@ -107,6 +107,24 @@ describe("turnEvents over SSE", () => {
     expect(replayed.map((event) => event.sequence)).toEqual([1, 2, 3, 4]);
   });
 
+  test("a subscriber on another server instance follows the turn from the database until it ends", async () => {
+    const other = await startTestServer(database.url, { OPENROUTER_API_KEY: "sk-or-test-fake", OPENROUTER_BASE_URL: fake.baseUrl });
+    try {
+      const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+      let release!: () => void;
+      script.holds.set(council.agents[1]!.agentKey, new Promise((resolve) => (release = resolve)));
+      const turnId = await sendAccepted(client, council.sessionId, "Go");
+      const remote = subscribe(other.graphqlUrl, user.token, TurnEventsDocument, { turnId, afterSequence: 0 }, pickEvent);
+      await until(() => remote.received.filter((event) => event.__typename === "StepStarted").length === 2);
+      release();
+      const received = await remote.done;
+      expect(names(received)).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
+      expect(received.map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("another user's turn is not found", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
     const turnId = await sendAccepted(client, council.sessionId, "Go");
@@ -119,14 +137,14 @@ describe("rate limit", () => {
   test("sends beyond RATE_LIMIT_TURNS_PER_MINUTE are RATE_LIMITED with a retry-after, and write nothing", async () => {
     const other = await createTestUser();
     const otherClient = graphqlClient(server.graphqlUrl, other.token);
-    const councils = await Promise.all(Array.from({ length: 5 }, () => createCouncil(otherClient, "ROUNDTABLE", [["ada", "QWEN"]])));
+    const councils = await Promise.all(Array.from({ length: 7 }, () => createCouncil(otherClient, "ROUNDTABLE", [["ada", "QWEN"]])));
     const results = [];
     for (const council of councils) results.push(await send(otherClient, council.sessionId, "Go"));
-    expect(results.slice(0, 4).map((result) => result.__typename)).toEqual(Array(4).fill("SendMessageSuccess"));
-    expect(results[4]).toMatchObject({ __typename: "RateLimitedError", code: "RATE_LIMITED" });
-    const retryAfter = (results[4] as { retryAfterSeconds: number }).retryAfterSeconds;
+    expect(results.slice(0, 6).map((result) => result.__typename)).toEqual(Array(6).fill("SendMessageSuccess"));
+    expect(results[6]).toMatchObject({ __typename: "RateLimitedError", code: "RATE_LIMITED" });
+    const retryAfter = (results[6] as { retryAfterSeconds: number }).retryAfterSeconds;
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(await server.runtime.prisma.turn.count({ where: { sessionId: councils[4]!.sessionId } })).toBe(0);
+    expect(await server.runtime.prisma.turn.count({ where: { sessionId: councils[6]!.sessionId } })).toBe(0);
   });
 });

@@ -8,6 +8,8 @@ import { InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./token
 
 const KNOWN_USER_TTL_MS = 30_000;
 const KNOWN_USER_CACHE_MAX = 10_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKEN_CACHE_MAX = 10_000;
 const BEARER = /^Bearer\s+(\S+)$/i;
 
 type AdminRole = Viewer["adminRole"];
@@ -21,6 +23,8 @@ export function unauthenticated(): GraphQLError {
 export class Authenticator {
   private readonly verifier: TokenVerifier;
   private readonly knownUsers = new Map<string, { adminRole: AdminRole; expiresAt: number }>();
+  /** Tokens already verified, until their `exp` (at most a minute): a client sends the same token many times. */
+  private readonly verifiedTokens = new Map<string, { identity: VerifiedIdentity; until: number }>();
 
   constructor(private readonly services: AppServices) {
     this.verifier = new TokenVerifier(services.config);
@@ -46,8 +50,14 @@ export class Authenticator {
   }
 
   private async verify(token: string): Promise<VerifiedIdentity> {
+    const now = Date.now();
+    const cached = this.verifiedTokens.get(token);
+    if (cached && cached.until > now) return cached.identity;
     try {
-      return await this.verifier.verify(token);
+      const identity = await this.verifier.verify(token);
+      if (this.verifiedTokens.size >= VERIFIED_TOKEN_CACHE_MAX) this.verifiedTokens.clear();
+      this.verifiedTokens.set(token, { identity, until: Math.min(identity.expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
+      return identity;
     } catch (error) {
       if (error instanceof InvalidTokenError) throw unauthenticated();
       throw error;

@@ -14,11 +14,14 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const claimsSchema = z.object({
   sub: z.string().uuid(),
   email: z.string().max(320).optional(),
+  exp: z.number(),
 });
 
 export interface VerifiedIdentity {
   id: string;
   email: string | null;
+  /** Epoch milliseconds of the token's `exp`. */
+  expiresAt: number;
 }
 
 /** Any reason a token is refused; the reason itself is never shown to clients. */
@@ -45,7 +48,7 @@ export class TokenVerifier {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new InvalidTokenError("token claims are not a Supabase user's");
-    return { id: claims.data.sub, email: claims.data.email ?? null };
+    return { id: claims.data.sub, email: claims.data.email ?? null, expiresAt: claims.data.exp * 1000 };
   }
 
   private verifySignature(token: string) {

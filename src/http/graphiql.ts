@@ -1,18 +1,18 @@
 // GraphiQL served with its assets inlined (no CDN), pre-filled with how to
-// get and send a development token.
+// get and send an access token.
 import type { GraphiQLOptions } from "graphql-yoga";
+import type { AppConfig } from "../config/env.ts";
 
-const DEFAULT_QUERY = `# Pantheon API
-#
-# Most fields need a signed-in user. In development, get a token with
+const DEVELOPMENT_HELP = `# Most fields need a signed-in user. In development, get a token with
 #
 #   npm run token -- --user alice
 #
-# and put it in the Headers tab below:
-#   { "Authorization": "Bearer <token>" }
-# (an empty Authorization header means signed out).
+# and put it in the Headers tab below:`;
 
-query Viewer {
+const PRODUCTION_HELP = `# Most fields need a signed-in user: put your Supabase access token in the
+# Headers tab below:`;
+
+const QUERY = `query Viewer {
   viewer {
     id
     admitted
@@ -33,10 +33,15 @@ query Viewer {
 }
 `;
 
-export function graphiqlOptions(): GraphiQLOptions {
+function defaultQuery(config: AppConfig): string {
+  const help = config.isProduction ? PRODUCTION_HELP : DEVELOPMENT_HELP;
+  return `# Pantheon API\n#\n${help}\n#   { "Authorization": "Bearer <token>" }\n# (an empty Authorization header means signed out).\n\n${QUERY}`;
+}
+
+export function graphiqlOptions(config: AppConfig): GraphiQLOptions {
   return {
     title: "Pantheon API",
-    defaultQuery: DEFAULT_QUERY,
+    defaultQuery: defaultQuery(config),
     headers: JSON.stringify({ Authorization: "" }, null, 2),
   };
 }

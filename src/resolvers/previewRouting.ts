@@ -9,8 +9,8 @@ import { readManagerModel } from "../settings/managerModel.ts";
 import { decodeId, parseInput } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
 import { viewerId } from "./viewer.ts";
-import { loadSessionScope, type SessionScope } from "../turns/planning.ts";
-import { planAgents } from "../turns/planning.ts";
+import { planAgents, type SessionScope } from "../turns/planning.ts";
+import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { requestRouting } from "../turns/routing.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
@@ -45,7 +45,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
 
 export async function previewRouting(input: { sessionId: string | number; content: string; runManager?: boolean | null }, context: Context): Promise<RoutingDecision> {
   const { content } = parseInput(previewInput, { content: input.content });
-  const scope = await loadSessionScope(context.prisma, viewerId(context), decodeId(input.sessionId, "Session"));
+  const scope = await loadSessionScope(context.turns.deps.pool, viewerId(context), decodeId(input.sessionId, "Session"));
   if (!scope) throw new NotFoundError("Session");
   const plan = planAgents(scope.mode, scope.roster, content);
   switch (plan.kind) {

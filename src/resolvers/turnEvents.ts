@@ -10,6 +10,7 @@ import { isUuid } from "./turnQueries.ts";
 import { viewerId } from "./viewer.ts";
 
 const FOLLOW_POLL_MS = 500;
+const OWNED_TURN = "SELECT 1 FROM turns WHERE id = $1 AND user_id = $2";
 
 async function* followDatabase(context: Context, turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
   let sent = afterSequence;
@@ -30,7 +31,8 @@ async function* followDatabase(context: Context, turnId: string, afterSequence: 
 }
 
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
-  const owned = isUuid(turnId) ? await context.prisma.turn.count({ where: { id: turnId, userId: viewerId(context) } }) : 0;
-  if (owned === 0) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
+  // Plain pg: one lookup per subscription, on the path of every turn a client watches.
+  const owned = isUuid(turnId) ? (await context.turns.deps.pool.query(OWNED_TURN, [turnId, viewerId(context)])).rowCount : 0;
+  if (!owned) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
   return context.turns.bus.subscribe(turnId, afterSequence) ?? followDatabase(context, turnId, afterSequence);
 }

@@ -5,7 +5,7 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { ModelAlias, ToolPermission } from "./domainEnums.ts";
 import { mutationResult } from "./mutationResult.ts";
 import { requiresReady } from "./readinessDirective.ts";
-import { CONNECTION_SIZES, assertOwnCursor, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 
 export const AgentRef = builder.prismaObject("Agent", {
   // Select mode: queries read only the columns the operation asks for.
@@ -67,7 +67,7 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       directives: requiresReady,
       resolve: async (query, _root, args, context) => {
-        await assertOwnCursor(args.after ?? args.before, (id) => context.prisma.agent.count({ where: liveAgentWhere(context, id) }));
+        await assertOwnCursors(args, (id) => context.prisma.agent.count({ where: liveAgentWhere(context, id) }));
         return context.prisma.agent.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },

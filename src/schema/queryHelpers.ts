@@ -20,8 +20,15 @@ export function decodeQueryId(raw: string | number, entity: string): string {
   }
 }
 
-/** A cursor must name one of the viewer's live rows; anything else is NOT_FOUND. */
-export async function assertOwnCursor(cursor: string | null | undefined, countOwned: (id: string) => Promise<number>): Promise<void> {
+/** Cursors (after, before) must name the viewer's live rows; anything else is NOT_FOUND. */
+export async function assertOwnCursors(
+  args: { after?: string | null; before?: string | null },
+  countOwned: (id: string) => Promise<number>,
+): Promise<void> {
+  for (const cursor of [args.after, args.before]) await assertOwnCursor(cursor, countOwned);
+}
+
+async function assertOwnCursor(cursor: string | null | undefined, countOwned: (id: string) => Promise<number>): Promise<void> {
   if (cursor === null || cursor === undefined) return;
   let id: string;
   try {

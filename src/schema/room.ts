@@ -6,7 +6,7 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { AgentRef } from "./agent.ts";
 import { RoomMode } from "./domainEnums.ts";
 import { requiresReady } from "./readinessDirective.ts";
-import { CONNECTION_SIZES, assertOwnCursor, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 
 export const RoomRef = builder.prismaObject("Room", {
   // Select mode: queries read only the columns the operation asks for.
@@ -66,7 +66,7 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       directives: requiresReady,
       resolve: async (query, _root, args, context) => {
-        await assertOwnCursor(args.after ?? args.before, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
+        await assertOwnCursors(args, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
         return context.prisma.room.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },

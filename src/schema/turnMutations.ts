@@ -27,10 +27,7 @@ builder.mutationField("sendMessage", (t) =>
       dataField: { name: "turn" },
     },
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
-      const turnId = await context.turns.send(input, context);
-      return context.prisma.turn.findUniqueOrThrow({ where: { id: turnId } });
-    },
+    resolve: (_root, { input }, context) => context.turns.send(input, context),
   }),
 );
 

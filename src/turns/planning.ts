@@ -1,11 +1,9 @@
 // Who answers a message, before any LLM call: the session's scope (room or
 // direct agent), the effective mode (a pending mode is promoted at send), the
 // roster in position order, and for manual mode the @tags in tag order.
-import type { Prisma } from "../generated/prisma/client.ts";
+// The scope is read by sessionScopeSql.ts.
 import type { RoomMode, TurnMode } from "../generated/prisma/enums.ts";
-import { snapshotAgent, type RosterEntry } from "./roster.ts";
-
-type Reader = Pick<Prisma.TransactionClient, "session" | "roomAgent" | "$queryRaw">;
+import type { RosterEntry } from "./roster.ts";
 
 const TAG_PATTERN = /@([a-z0-9_]{2,32})\b/g;
 
@@ -15,31 +13,6 @@ export interface SessionScope {
   directAgentId: string | null;
   mode: TurnMode;
   roster: RosterEntry[];
-}
-
-/** The viewer's live session with its room (or direct agent) and roster; null when missing or not theirs. */
-export async function loadSessionScope(db: Reader, viewerId: string, sessionId: string): Promise<SessionScope | null> {
-  const session = await db.session.findFirst({
-    where: { id: sessionId, ownerId: viewerId, deletedAt: null, OR: [{ room: { is: { deletedAt: null } } }, { agent: { is: { deletedAt: null } } }] },
-    include: { room: true, agent: true },
-  });
-  if (!session) return null;
-  if (session.agent) {
-    return { sessionId, room: null, directAgentId: session.agent.id, mode: "direct", roster: [snapshotAgent(session.agent, 0)] };
-  }
-  const room = session.room!;
-  const assignments = await db.roomAgent.findMany({
-    where: { roomId: room.id, agent: { deletedAt: null } },
-    orderBy: [{ position: "asc" }, { createdAt: "asc" }],
-    include: { agent: true },
-  });
-  return {
-    sessionId,
-    room: { id: room.id, name: room.name, goal: room.goal, currentMode: room.currentMode, pendingMode: room.pendingMode },
-    directAgentId: null,
-    mode: room.pendingMode ?? room.currentMode,
-    roster: assignments.map((assignment) => snapshotAgent(assignment.agent, assignment.position)),
-  };
 }
 
 /** @agentKey tags in order of first appearance, each once. */

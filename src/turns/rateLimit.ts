@@ -1,34 +1,27 @@
 // Per-user rate limit on sendMessage, counted from the turns table inside the
 // accepting transaction under a per-user transaction lock, so it holds across
 // server instances and concurrent requests (pgbouncer-safe: xact-scoped lock).
-import type { Prisma } from "../generated/prisma/client.ts";
+import type pg from "pg";
 import { RateLimitedError } from "../errors.ts";
 
-interface Window {
-  limit: number;
-  seconds: number;
-}
-
 interface WindowUsage {
-  count: bigint;
-  /** Seconds until the window's oldest turn ages out, by the database clock. */
-  retry_after: number | null;
+  minute_count: number;
+  minute_retry: number | null;
+  hour_count: number;
+  hour_retry: number | null;
 }
 
-async function usageIn(tx: Prisma.TransactionClient, userId: string, window: Window): Promise<WindowUsage> {
-  const [row] = await tx.$queryRaw<WindowUsage[]>`
-    SELECT count(*) AS count,
-           ceil(extract(epoch FROM min(created_at) + make_interval(secs => ${window.seconds}::float8) - now()))::int AS retry_after
-      FROM turns
-     WHERE user_id = ${userId}::uuid AND created_at > now() - make_interval(secs => ${window.seconds}::float8)`;
-  return row!;
-}
+// Seconds until a window's oldest turn ages out, by the database clock.
+const WINDOW_USAGE = `
+  SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
+         ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
+         count(*)::int AS hour_count,
+         ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry
+    FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'`;
 
-export async function enforceRateLimit(tx: Prisma.TransactionClient, userId: string, limits: { turnsPerMinute: number; turnsPerHour: number }): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`turn-rate:${userId}`}, 0))`;
-  for (const window of [{ limit: limits.turnsPerMinute, seconds: 60 }, { limit: limits.turnsPerHour, seconds: 3600 }]) {
-    const usage = await usageIn(tx, userId, window);
-    if (Number(usage.count) < window.limit) continue;
-    throw new RateLimitedError(Math.max(1, usage.retry_after ?? window.seconds));
-  }
+export async function enforceRateLimit(client: pg.ClientBase, userId: string, limits: { turnsPerMinute: number; turnsPerHour: number }): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`turn-rate:${userId}`]);
+  const usage = (await client.query<WindowUsage>(WINDOW_USAGE, [userId])).rows[0]!;
+  if (usage.minute_count >= limits.turnsPerMinute) throw new RateLimitedError(Math.max(1, usage.minute_retry ?? 60));
+  if (usage.hour_count >= limits.turnsPerHour) throw new RateLimitedError(Math.max(1, usage.hour_retry ?? 3600));
 }

@@ -1,4 +1,5 @@
 // The state of one executing turn, shared by its steps.
+import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Db } from "../db.ts";
 import type { TurnMode } from "../generated/prisma/enums.ts";
@@ -11,6 +12,8 @@ import type { RosterEntry } from "./roster.ts";
 
 export interface TurnEngineServices {
   prisma: Db;
+  /** The same database through plain pg: the per-step writes are single statements, sent without ORM overhead. */
+  pool: pg.Pool;
   gateway: LlmGateway;
   bus: TurnEventBus;
   config: AppConfig;

@@ -7,6 +7,15 @@ import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
+/** Ends the turn and, atomically, any step an unexpected error left running. */
+const FINISH_TURN = `
+  WITH turn AS (
+    UPDATE turns SET status = $2::turn_status, error = $3, completed_at = now(), updated_at = now() WHERE id = $1 RETURNING id),
+  leftover AS (
+    UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
+     WHERE turn_id = $1 AND status = 'running' RETURNING id)
+  SELECT (SELECT count(*) FROM turn)::int AS turns`;
+
 interface Ending {
   status: TurnStatus;
   error: string | null;
@@ -46,7 +55,7 @@ async function execute(run: TurnRun): Promise<Ending> {
 }
 
 export async function runTurn(run: TurnRun): Promise<void> {
-  const { prisma, bus } = run.services;
+  const { pool, bus } = run.services;
   bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
   let ending: Ending;
   try {
@@ -56,8 +65,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
     console.error(`turn ${run.turnId} stopped:`, error);
     ending = { status: "failed", error: "The turn stopped because of an internal error." };
   }
-  await prisma.turn.update({ where: { id: run.turnId }, data: { status: ending.status, error: ending.error, completedAt: new Date() }, select: { id: true } });
-  await prisma.turnStep.updateMany({ where: { turnId: run.turnId, status: "running" }, data: { status: "failed", error: "The turn ended before this step finished.", completedAt: new Date() } });
+  await pool.query(FINISH_TURN, [run.turnId, ending.status, ending.error]);
   if (ending.status === "failed") bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed." });
   else bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status });
 }

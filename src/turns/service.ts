@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db.ts";
+import type { Turn } from "../generated/prisma/client.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
@@ -29,8 +30,8 @@ export class TurnService {
     return this.deps.gateway;
   }
 
-  /** Accepts the message and starts the turn; resolves with the turn id once accepted. */
-  async send(input: { sessionId: string | number; content: string }, context: Context): Promise<string> {
+  /** Accepts the message and starts the turn; resolves with the turn as accepted (running). */
+  async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
     const accepted = await acceptMessage(input, context);
     // Open the log before returning, so a subscriber arriving right after the mutation misses nothing.
     this.bus.open(accepted.turnId);
@@ -38,7 +39,7 @@ export class TurnService {
       .catch((error: unknown) => console.error(`turn ${accepted.turnId} could not be finished:`, error))
       .finally(() => this.active.delete(running));
     this.active.add(running);
-    return accepted.turnId;
+    return accepted.row;
   }
 
   /** Waits for running turns (graceful shutdown, tests). */
@@ -62,16 +63,15 @@ export class TurnService {
 
   private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
     const { scope } = accepted;
-    const turn = await this.deps.prisma.turn.findUniqueOrThrow({ where: { id: accepted.turnId }, select: { seq: true, userContent: true } });
     return {
-      services: { prisma: this.deps.prisma, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
+      services: { prisma: this.deps.prisma, pool: this.deps.pool, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
       turnId: accepted.turnId,
-      turnSeq: turn.seq,
+      turnSeq: accepted.seq,
       userId,
       scope: scope.room ? { kind: "room", roomId: scope.room.id, sessionId: scope.sessionId } : { kind: "direct", sessionId: scope.sessionId },
       mode: scope.mode,
       roster: scope.roster,
-      userContent: turn.userContent,
+      userContent: accepted.content,
       room: scope.room ? { name: scope.room.name, goal: scope.room.goal } : null,
       managerAlias: scope.mode === "orchestrator" ? await readManagerModel(this.deps.pool) : DEFAULT_MANAGER_MODEL,
       nextStepSeq: 1,

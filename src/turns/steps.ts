@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { LlmRequest, ProviderAttempt } from "../llm/types.ts";
-import { ledgerInsertSql, recordCall, type CallAttribution } from "../metering/ledger.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { ledgerInsertSql, type CallAttribution } from "../metering/ledger.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
@@ -21,12 +22,15 @@ export function attributionFor(run: TurnRun, stepId: string | null, agentId: str
   return { userId: run.userId, scope: run.scope, turnId: run.turnId, stepId, agentId, turnMode: run.mode };
 }
 
+/** Runs one (atomic) statement built with Prisma.sql on the pg pool. */
+async function execute(run: TurnRun, statement: Prisma.Sql): Promise<void> {
+  await run.services.pool.query(statement.text, statement.values as unknown[]);
+}
+
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName): Promise<StartedStep> {
   const seq = run.nextStepSeq++;
   const id = randomUUID();
-  await run.services.prisma.$queryRaw(
-    startStepSql({ id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [] }),
-  );
+  await execute(run, startStepSql({ id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [] }));
   run.services.bus.emit(run.turnId, { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias });
   return { id, agent, modelAlias };
 }
@@ -35,7 +39,7 @@ export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry
 export function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
   const attribution = attributionFor(run, step.id, step.agent?.agentId ?? null);
   const onDelta = streamDeltas ? (delta: string) => run.services.bus.emit(run.turnId, { type: "StepDelta", stepId: step.id, delta }) : undefined;
-  return run.services.gateway.call({ ...request, onDelta }, (failed) => recordCall(run.services.prisma, attribution, failed).then(() => undefined));
+  return run.services.gateway.call({ ...request, onDelta }, (failed) => execute(run, ledgerInsertSql(attribution, failed).sql));
 }
 
 export interface StepResult {
@@ -55,7 +59,8 @@ export interface StepExtras {
 export async function finishStep(run: TurnRun, step: StartedStep, attempt: ProviderAttempt | null, result: StepResult, extras: StepExtras = {}): Promise<void> {
   const agentId = step.agent?.agentId ?? null;
   const base = { turnId: run.turnId, stepId: step.id };
-  await run.services.prisma.$queryRaw(
+  await execute(
+    run,
     finishStepSql({
       ledger: attempt ? ledgerInsertSql(attributionFor(run, step.id, agentId), attempt).sql : null,
       outcome: { stepId: step.id, ...result },

@@ -5,14 +5,16 @@
 //   WAU(d) = users active on at least one of d-6 .. d   (7 trailing days)
 //   MAU(d) = users active on at least one of d-29 .. d  (30 trailing days)
 //   DAU/MAU(d) = DAU(d) / MAU(d), 0 when MAU(d) = 0, 4 decimals half-up.
-// Each active day a of a user counts them on [a, min(a + window, next active
-// day)): those spans never overlap, so a running sum of +1/-1 at span edges
-// counts distinct users per day in one pass over user_activity_days.
+// For the trailing windows, each active day a of a user counts them on
+// [a, min(a + window, next active day)): those spans never overlap, so a
+// running sum of +1/-1 at span edges counts distinct users per day in one
+// pass over user_activity_days. Before the range only each user's latest
+// active day matters (earlier spans end before the range starts).
 import { Prisma } from "../generated/prisma/client.ts";
 import type { Db } from "../db.ts";
 import type { DayRange } from "./range.ts";
 
-export const ACTIVITY_WINDOWS = { day: 1, week: 7, month: 30 } as const;
+export const ACTIVITY_WINDOWS = { week: 7, month: 30 } as const;
 const LOOKBACK_DAYS = ACTIVITY_WINDOWS.month - 1;
 const RATIO_SCALE = 4;
 
@@ -33,32 +35,38 @@ export interface ActiveUsersReport {
   averageDau: string;
 }
 
+/** Enough memory to sort and window a year of user-days without spilling to disk (transaction-local). */
+export const ACTIVE_USERS_SETTINGS = ["SET LOCAL work_mem = '32MB'"] as const;
+
 export function activeUsersSql(range: DayRange): Prisma.Sql {
-  const { day, week, month } = ACTIVITY_WINDOWS;
+  const { week, month } = ACTIVITY_WINDOWS;
   return Prisma.sql`
     WITH bounds AS (SELECT ${range.firstDay}::date AS first_day, ${range.endDay}::date AS end_day),
     active AS (
-      SELECT a.user_id, a.day, lead(a.day) OVER (PARTITION BY a.user_id ORDER BY a.day) AS next_day
-        FROM user_activity_days a, bounds b
-       WHERE a.day >= b.first_day - ${LOOKBACK_DAYS}::int AND a.day < b.end_day),
-    windows(size) AS (VALUES (${day}::int), (${week}::int), (${month}::int)),
+      SELECT x.user_id, x.day, lead(x.day) OVER (PARTITION BY x.user_id ORDER BY x.day) AS next_day
+        FROM (SELECT a.user_id, max(a.day) AS day FROM user_activity_days a, bounds b
+               WHERE a.day >= b.first_day - ${LOOKBACK_DAYS}::int AND a.day < b.first_day GROUP BY a.user_id
+              UNION ALL
+              SELECT a.user_id, a.day FROM user_activity_days a, bounds b
+               WHERE a.day >= b.first_day AND a.day < b.end_day) x),
+    windows(size) AS (VALUES (${week}::int), (${month}::int)),
     edges AS (
       SELECT w.size, a.day AS at, 1 AS delta FROM active a CROSS JOIN windows w
       UNION ALL
-      SELECT w.size, least(a.day + w.size, coalesce(a.next_day, a.day + w.size)), -1 FROM active a CROSS JOIN windows w),
+      SELECT w.size, least(a.day + w.size, a.next_day), -1 FROM active a CROSS JOIN windows w),
     changes AS (SELECT size, at, sum(delta) AS delta FROM edges GROUP BY size, at),
     calendar AS (
       SELECT w.size, d::date AS day FROM windows w, bounds b,
              generate_series(b.first_day - ${LOOKBACK_DAYS}::int, b.end_day - 1, interval '1 day') d),
     counts AS (
       SELECT c.size, c.day, sum(coalesce(ch.delta, 0)) OVER (PARTITION BY c.size ORDER BY c.day) AS users
-        FROM calendar c LEFT JOIN changes ch ON ch.size = c.size AND ch.at = c.day)
+        FROM calendar c LEFT JOIN changes ch ON ch.size = c.size AND ch.at = c.day),
+    daily AS (SELECT a.day, count(*) AS users FROM active a, bounds b WHERE a.day >= b.first_day GROUP BY a.day)
     SELECT to_char(c.day, 'YYYY-MM-DD') AS day,
-           max(c.users) FILTER (WHERE c.size = ${day}::int)::int AS dau,
+           coalesce(max(daily.users), 0)::int AS dau,
            max(c.users) FILTER (WHERE c.size = ${week}::int)::int AS wau,
            max(c.users) FILTER (WHERE c.size = ${month}::int)::int AS mau
-      FROM counts c, bounds b
-     WHERE c.day >= b.first_day
+      FROM counts c JOIN bounds b ON c.day >= b.first_day LEFT JOIN daily ON daily.day = c.day
      GROUP BY c.day ORDER BY c.day`;
 }
 
@@ -74,10 +82,13 @@ function ratio(numerator: number | string, denominator: number | string): string
 }
 
 export async function activeUsers(db: Db, range: DayRange): Promise<ActiveUsersReport> {
-  const [rows, [distinct]] = await Promise.all([
-    db.$queryRaw<{ day: string; dau: number; wau: number; mau: number }[]>(activeUsersSql(range)),
-    db.$queryRaw<{ users: number }[]>(distinctActiveUsersSql(range)),
-  ]);
+  // SET LOCAL lasts for this transaction only, so it is safe behind a transaction pooler.
+  const { rows, distinct } = await db.$transaction(async (tx) => {
+    for (const setting of ACTIVE_USERS_SETTINGS) await tx.$executeRawUnsafe(setting);
+    const days = await tx.$queryRaw<{ day: string; dau: number; wau: number; mau: number }[]>(activeUsersSql(range));
+    const [users] = await tx.$queryRaw<{ users: number }[]>(distinctActiveUsersSql(range));
+    return { rows: days, distinct: users };
+  });
   const days = rows.map((row) => ({ ...row, dauOverMau: ratio(row.dau, row.mau) }));
   const dauSum = days.reduce((sum, row) => sum + row.dau, 0);
   return { range, days, distinctUsers: distinct!.users, averageDau: ratio(dauSum, days.length) };

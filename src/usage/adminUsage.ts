@@ -11,6 +11,14 @@ export const USAGE_RANKINGS = ["PROVIDER_COST", "CREDITS", "TOTAL_TOKENS"] as co
 export type UsageRanking = (typeof USAGE_RANKINGS)[number];
 export type AdminGrouping = "user" | "model" | "userModel";
 
+/**
+ * Rollup reports run serially: on the 2-core machines this runs on, parallel
+ * partial aggregation of the numeric sums measured about twice as slow
+ * (~105 ms against ~50 ms for 30 days of 1,000 users). SET LOCAL lasts for
+ * the report's transaction only, so it is safe behind a transaction pooler.
+ */
+export const ROLLUP_SETTINGS = ["SET LOCAL max_parallel_workers_per_gather = 0"] as const;
+
 export interface AdminUsageRequest {
   range: DayRange;
   pricing: Pricing;
@@ -81,17 +89,26 @@ interface RankingRow extends AmountsRow {
   model_alias?: string;
 }
 
+/** Runs one report statement, with the rollup settings when it reads the rollup. */
+async function report<Row>(db: Db, readsRollup: boolean, sql: Prisma.Sql): Promise<Row[]> {
+  if (!readsRollup) return db.$queryRaw<Row[]>(sql);
+  return db.$transaction(async (tx) => {
+    for (const setting of ROLLUP_SETTINGS) await tx.$executeRawUnsafe(setting);
+    return tx.$queryRaw<Row[]>(sql);
+  });
+}
+
 export async function adminTotals(db: Db, request: AdminUsageRequest): Promise<UsageAmounts> {
-  const [row] = await db.$queryRaw<AmountsRow[]>(adminTotalsSql(request));
+  const [row] = await report<AmountsRow>(db, request.pricing.kind === "asCharged", adminTotalsSql(request));
   return toAmounts(row!);
 }
 
 export async function adminRanking(db: Db, request: AdminUsageRequest, grouping: AdminGrouping, ranking: UsageRanking, limit: number): Promise<AdminUsageEntry[]> {
-  const rows = await db.$queryRaw<RankingRow[]>(adminRankingSql(request, grouping, ranking, limit));
+  const rows = await report<RankingRow>(db, request.pricing.kind === "asCharged", adminRankingSql(request, grouping, ranking, limit));
   return rows.map((row) => ({ ...toAmounts(row), userId: row.user_id ?? null, email: row.email ?? null, modelAlias: row.model_alias ?? null }));
 }
 
 export async function chargedVersions(db: Db, range: DayRange): Promise<string[]> {
-  const [row] = await db.$queryRaw<{ versions: string[] }[]>(chargedVersionsSql(range));
+  const [row] = await report<{ versions: string[] }>(db, true, chargedVersionsSql(range));
   return row!.versions;
 }

@@ -16,6 +16,8 @@ export interface CouncilScript {
   agentDelayMs: number;
   /** Resolves to hold agent calls until released. */
   hold: Promise<void> | null;
+  /** Agent key → a promise its calls wait for. */
+  holds: Map<string, Promise<void>>;
   /** Agent key → the answer it gives instead of the default one. */
   outputs: Map<string, string>;
   /** Raw summarizer output instead of a valid summary (e.g. to make it break the contract). */
@@ -23,7 +25,7 @@ export interface CouncilScript {
 }
 
 export function newScript(): CouncilScript {
-  return { failing: new Set(), routing: [], agentDelayMs: 0, hold: null, outputs: new Map(), summaryOutput: null };
+  return { failing: new Set(), routing: [], agentDelayMs: 0, hold: null, holds: new Map(), outputs: new Map(), summaryOutput: null };
 }
 
 export function agentKeyOf(call: FakeCall): string | null {
@@ -58,6 +60,7 @@ export function councilHandler(script: CouncilScript) {
     if (purpose === "synthesis") return { kind: "stream", content: "Synthesis: the council agrees.", usage: REFERENCE_USAGE };
     const key = agentKeyOf(call)!;
     if (script.hold) await script.hold;
+    await script.holds.get(key);
     if (script.agentDelayMs) await new Promise((resolve) => setTimeout(resolve, script.agentDelayMs));
     if (script.failing.has(key)) return { kind: "status", status: 500 };
     return { kind: "stream", content: script.outputs.get(key) ?? `Answer from ${key}.`, usage: REFERENCE_USAGE };
