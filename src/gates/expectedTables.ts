@@ -14,8 +14,18 @@ export function tablesOfSchema(schema: string): string[] {
   return tables;
 }
 
-export async function missingTables(db: Queryable, schemaFile = SCHEMA_FILE): Promise<string[]> {
-  const expected = tablesOfSchema(await fs.readFile(schemaFile, "utf8"));
+// The shipped schema does not change while the process runs: read it once.
+let shippedTables: Promise<string[]> | null = null;
+
+export async function missingTables(db: Queryable): Promise<string[]> {
+  shippedTables ??= fs
+    .readFile(SCHEMA_FILE, "utf8")
+    .then(tablesOfSchema)
+    .catch((error: unknown) => {
+      shippedTables = null;
+      throw error;
+    });
+  const expected = await shippedTables;
   const { rows } = await db.query<{ name: string }>(
     "SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass('public.' || quote_ident(name)) IS NULL",
     [expected],

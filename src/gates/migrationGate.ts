@@ -45,8 +45,15 @@ async function appliedMigrations(db: Queryable): Promise<AppliedRow[] | null> {
   return (await db.query<AppliedRow>(APPLIED_SQL)).rows;
 }
 
+// The shipped migrations do not change while the process runs: hash them once.
+let shippedMigrations: Promise<LocalMigration[]> | null = null;
+
 export async function checkMigrationGate(db: Queryable, local?: LocalMigration[]): Promise<string[]> {
-  const shipped = local ?? (await readLocalMigrations());
+  shippedMigrations ??= readLocalMigrations().catch((error: unknown) => {
+    shippedMigrations = null;
+    throw error;
+  });
+  const shipped = local ?? (await shippedMigrations);
   const applied = await appliedMigrations(db);
   if (applied === null) {
     return [`no migrations applied (table _prisma_migrations missing); run prisma migrate deploy (${shipped.length} pending)`];
