@@ -1,16 +1,14 @@
 // Benchmark: an authenticated `rooms(first: 20) { ... agents { agentKey name } }`
 // for a user with 20 rooms x 3 agents, against the full server (auth, gates,
 // armor on) and, in the same run, a minimal graphql-yoga server answering the
-// same JSON from one hand-written SQL query. Targets: >= 70% of the
+// same JSON from one hand-written SQL query. Each server runs in its own
+// process; autocannon runs in this one. Targets: >= 70% of the
 // baseline's requests/s, p99 <= 50 ms.
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
 import autocannon from "autocannon";
-import { createSchema, createYoga } from "graphql-yoga";
-import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { startTestServer } from "../test/support/server.ts";
+import { freePort, startServerProcess } from "./serverProcess.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { seedRoomsWithAgents } from "../test/fixtures/seed.ts";
 
@@ -23,40 +21,21 @@ const TARGET_P99_MS = 50;
 
 const QUERY = "query Rooms { rooms(first: 20) { edges { node { id name agents { agentKey name } } } } }";
 
-const BASELINE_SQL = `
-  SELECT r.id, r.name,
-    coalesce((SELECT json_agg(json_build_object('agentKey', a.agent_key, 'name', a.name) ORDER BY ra.position)
-              FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL
-              WHERE ra.room_id = r.id), '[]') AS agents
-  FROM rooms r WHERE r.owner_id = $1 AND r.deleted_at IS NULL
-  ORDER BY r.created_at DESC, r.id DESC LIMIT 20`;
-
-function startBaseline(databaseUrl: string, ownerId: string): Promise<{ url: string; close(): Promise<void> }> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: Number(POOL_MAX) });
-  const yoga = createYoga({
-    logging: false,
-    schema: createSchema({
-      typeDefs: `type Agent { agentKey: String! name: String! }
-        type Room { id: ID! name: String! agents: [Agent!]! }
-        type RoomEdge { node: Room! } type RoomConnection { edges: [RoomEdge!]! }
-        type Query { rooms(first: Int): RoomConnection! }`,
-      resolvers: { Query: { rooms: async () => ({ edges: (await pool.query(BASELINE_SQL, [ownerId])).rows.map((node) => ({ node })) }) } },
-    }),
+/** The baseline server (bench/roomsBaselineServer.ts) in its own process, like the full server. */
+async function startBaseline(databaseUrl: string, ownerId: string): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/roomsBaselineServer.ts", databaseUrl, ownerId, String(port), POOL_MAX], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("listening") && resolve());
+    child.once("exit", (code) => reject(new Error(`the baseline server exited with ${code}`)));
   });
-  const server: Server = createServer(yoga);
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}/graphql`,
-        close: async () => {
-          server.closeAllConnections();
-          await new Promise((done) => server.close(done));
-          await pool.end();
-        },
-      });
-    }),
-  );
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    close: async () => {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    },
+  };
 }
 
 async function load(url: string, token: string | null, duration: number) {
@@ -84,7 +63,7 @@ async function sameAnswer(fullUrl: string, baselineUrl: string, token: string): 
 export async function runRoomsBench(): Promise<void> {
   const database = await createMigratedDatabase("bench_rooms");
   const ownerId = randomUUID();
-  const full = await startTestServer(database.url, { DATABASE_POOL_MAX: POOL_MAX, APP_ENV: "test" });
+  const full = await startServerProcess(database.url, { DATABASE_POOL_MAX: POOL_MAX });
   const baseline = await startBaseline(database.url, ownerId);
   try {
     await seedRoomsWithAgents(database.url, ownerId, 20, 3);
@@ -99,7 +78,7 @@ export async function runRoomsBench(): Promise<void> {
   } finally {
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // let requests cut off at the deadline finish
     await baseline.close();
-    await full.close();
+    await full.stop();
     await database.drop();
   }
 }

@@ -1,6 +1,6 @@
 // Benchmark: roundtable turns (3 agents, local provider with zero delay) sent
-// by 20 concurrent users through the full server, run as its own process
-// (`npm start`), each user sending, then following the turnEvents SSE stream
+// by 20 concurrent users through the full server, run as its own process,
+// each user sending, then following the turnEvents SSE stream
 // until the turn ends. Reports turns/s, ledger rows/s
 // and server time per turn (p50/p99) excluding provider time. In the same
 // run, a baseline: the same rows inserted by plain `pg`, one transaction per
@@ -8,9 +8,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { createServer as createNetServer } from "node:net";
-import { TEST_JWT_SECRET } from "../test/support/server.ts";
-import { startNpm } from "../test/support/startProcess.ts";
+import { startServerProcess } from "./serverProcess.ts";
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { subscribe } from "../test/support/sse.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
@@ -27,14 +25,6 @@ const SEQUENTIAL_MS = 3_000;
 
 interface TestServer {
   graphqlUrl: string;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 interface UserRun {
@@ -169,22 +159,11 @@ async function measureBaseline(pool: pg.Pool) {
 
 export async function runTurnsBench(): Promise<void> {
   const database = await createMigratedDatabase("bench_turns");
-  const port = await freePort();
-  const child = await startNpm(
-    {
-      APP_ENV: "test",
-      PORT: String(port),
-      DATABASE_URL: database.url,
-      DATABASE_POOL_URL: database.url,
-      DATABASE_POOL_MAX: "10",
-      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
-      RATE_LIMIT_TURNS_PER_MINUTE: "100000",
-      RATE_LIMIT_TURNS_PER_HOUR: "1000000",
-      LOG_LEVEL: "error",
-    },
-    /GraphQL: http:\/\/localhost:\d+/,
-  );
-  const server: TestServer = { graphqlUrl: `http://127.0.0.1:${port}/graphql` };
+  const server = await startServerProcess(database.url, {
+    DATABASE_POOL_MAX: "10",
+    RATE_LIMIT_TURNS_PER_MINUTE: "100000",
+    RATE_LIMIT_TURNS_PER_HOUR: "1000000",
+  });
   const pool = new pg.Pool({ connectionString: database.url, max: 10 });
   try {
     const users = await setUp(server);
@@ -198,7 +177,7 @@ export async function runTurnsBench(): Promise<void> {
     console.log(`ratio ${(ratio * 100).toFixed(0)}% (target >= ${TARGET_RATIO * 100}%): ${ratio >= TARGET_RATIO ? "met" : "NOT met"}; p50 overhead under load ${full.p50 <= TARGET_P50_MS ? "met" : "NOT met"}, single user ${sequential.p50 <= TARGET_P50_MS ? "met" : "NOT met"} (target <= ${TARGET_P50_MS} ms)`);
   } finally {
     await pool.end();
-    await child.stop("SIGTERM");
+    await server.stop();
     await database.drop();
   }
 }

@@ -1,0 +1,68 @@
+// Runs the API as its own Node.js process, the way it is deployed, so the
+// load generator in the bench process never shares the server's event loop
+// or core. BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there
+// when it stops (open it in Chrome DevTools or speedscope).
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { TEST_JWT_SECRET } from "../test/support/server.ts";
+
+export interface ServerProcess {
+  graphqlUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Environment variables that would leak from the shell into the server under test. */
+const INHERITED_CONFIG = /^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|RATE_LIMIT_|PORT$)/;
+
+export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--import", "tsx", "src/server.ts"];
+  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !INHERITED_CONFIG.test(key)));
+  const child = spawn(process.execPath, nodeArgs, {
+    env: {
+      ...baseEnv,
+      APP_ENV: "test",
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_URL: databaseUrl,
+      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: "error",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 60_000);
+    const poll = setInterval(() => {
+      if (!/Migration gate: ready/.test(output)) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    graphqlUrl: `http://127.0.0.1:${port}/graphql`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
