@@ -2,12 +2,16 @@
 // load generator in the bench process never shares the server's event loop
 // or core. BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there
 // when it stops (open it in Chrome DevTools or speedscope).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";
 
 export interface ServerProcess {
   graphqlUrl: string;
+  pid: number;
+  /** CPU seconds (user + system, all threads) the server has used so far; from /proc, so Linux only. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -17,6 +21,15 @@ export async function freePort(): Promise<number> {
   const { port } = probe.address() as { port: number };
   await new Promise((resolve) => probe.close(resolve));
   return port;
+}
+
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Environment variables that would leak from the shell into the server under test. */
@@ -60,6 +73,8 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
   });
   return {
     graphqlUrl: `http://127.0.0.1:${port}/graphql`,
+    pid: child.pid!,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     async stop() {
       child.kill("SIGTERM");
       await exited;

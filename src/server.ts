@@ -3,12 +3,13 @@ import { createServer } from "node:http";
 import { ConfigError, loadConfig } from "./config/env.ts";
 import { startRuntime } from "./runtime.ts";
 import { createApp } from "./yoga.ts";
+import { withCoalescedEventStreams } from "./http/eventStreamWrites.ts";
 
 async function main() {
   const config = loadConfig();
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server = createServer(app);
+  const server = createServer(withCoalescedEventStreams(app));
   server.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;

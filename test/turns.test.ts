@@ -190,6 +190,24 @@ describe("concurrency", () => {
     expect(await harness.server.runtime.prisma.turn.count({ where: { sessionId: council.sessionId } })).toBe(1);
   });
 
+  test("a turn left running by a stopped server blocks its session until it is 15 minutes stale; the next send then fails it and runs", async () => {
+    const council = await createCouncil(harness.client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const { prisma } = harness.server.runtime;
+    const session = await prisma.session.findUniqueOrThrow({ where: { id: council.sessionId } });
+    const interrupted = await prisma.turn.create({
+      data: { sessionId: council.sessionId, userId: session.ownerId, seq: 1, mode: "roundtable", rosterSnapshot: [], userContent: "lost", status: "running" },
+    });
+    expect((await send(harness.client, council.sessionId, "too early")).__typename).toBe("ConflictError");
+    expect(await prisma.turn.count({ where: { sessionId: council.sessionId } })).toBe(1);
+
+    await prisma.$executeRaw`UPDATE turns SET updated_at = now() - interval '16 minutes' WHERE id = ${interrupted.id}::uuid`;
+    const turn = await waitForTurn(harness.client, await sendAccepted(harness.client, council.sessionId, "after the restart"));
+    expect([turn.seq, turn.status]).toEqual([2, "COMPLETED"]);
+    const failed = await prisma.turn.findUniqueOrThrow({ where: { id: interrupted.id } });
+    expect([failed.status, failed.error]).toEqual(["failed", "Interrupted: the server stopped while this turn ran."]);
+    expect(failed.completedAt).not.toBeNull();
+  });
+
   test("concurrent turns in different sessions all complete", async () => {
     const councils = await Promise.all(Array.from({ length: 4 }, () => createCouncil(harness.client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]])));
     const turnIds = await Promise.all(councils.map((council) => sendAccepted(harness.client, council.sessionId, "Go")));

@@ -31,8 +31,10 @@ async function* followDatabase(context: Context, turnId: string, afterSequence: 
 }
 
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
-  // Plain pg: one lookup per subscription, on the path of every turn a client watches.
-  const owned = isUuid(turnId) ? (await context.turns.deps.pool.query(OWNED_TURN, [turnId, viewerId(context)])).rowCount : 0;
+  // A turn this process runs knows its owner; any other is looked up (plain pg: once per subscription).
+  const userId = viewerId(context);
+  const localOwner = context.turns.bus.ownerOf(turnId);
+  const owned = localOwner !== undefined ? localOwner === userId : isUuid(turnId) && (await context.turns.deps.pool.query(OWNED_TURN, [turnId, userId])).rowCount === 1;
   if (!owned) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
   return context.turns.bus.subscribe(turnId, afterSequence) ?? followDatabase(context, turnId, afterSequence);
 }

@@ -15,11 +15,14 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { enforceRateLimit } from "./rateLimit.ts";
+import { FAIL_STALE_TURN, beginLockAndRead, insertTurnStatement, rosterOf, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import type { StartedStep } from "./steps.ts";
+import { sessionHistory } from "./history.ts";
+import { assertWithinRateLimit } from "./rateLimit.ts";
 import { planAgents, type SessionScope } from "./planning.ts";
 import { agentLayers, roomFrame } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
-import { loadSessionScope } from "./sessionScopeSql.ts";
+import type { SessionHistory } from "./run.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 /** A running turn that has not advanced for this long was interrupted (server stopped); it no longer blocks its session. */
@@ -35,6 +38,9 @@ export interface AcceptedTurn {
   seq: number;
   content: string;
   scope: SessionScope;
+  history: SessionHistory;
+  /** The first agent's step, started with the turn when the mode names it at accept (not orchestrator). */
+  firstStep: StartedStep | null;
   /** The turn row as committed (status running). */
   row: Turn;
 }
@@ -55,34 +61,31 @@ export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], con
   }
 }
 
-const FAIL_STALE_TURN = `
-  UPDATE turns SET status = 'failed', error = 'Interrupted: the server stopped while this turn ran.', completed_at = now(), updated_at = now()
-   WHERE session_id = $1 AND status = 'running' AND updated_at < now() - make_interval(secs => $2)`;
-
-const PROMOTE_PENDING_MODE = `UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now() WHERE id = $1 AND pending_mode IS NOT NULL`;
-
-const INSERT_TURN = `
-  WITH turn AS (
-    INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at)
-    VALUES ($1, $2, $3, (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = $2), $4::turn_mode, $5::jsonb, $6, now())
-    RETURNING seq, started_at, created_at, updated_at),
-  message AS (INSERT INTO messages (id, session_id, turn_id, role, content) SELECT $7::uuid, $2, $1, 'user', $6 FROM turn)
-  SELECT seq, started_at, created_at, updated_at FROM turn`;
-
-interface InsertedTurn {
-  seq: number;
-  started_at: Date;
-  created_at: Date;
-  updated_at: Date;
+function scopeOf(row: AcceptReadRow, sessionId: string): SessionScope | null {
+  if (!row.session_id) return null;
+  const roster = rosterOf(row);
+  if (row.agent_id) return { sessionId, room: null, directAgentId: row.agent_id, mode: "direct", roster };
+  return {
+    sessionId,
+    room: { id: row.room_id!, name: row.name!, goal: row.goal!, currentMode: row.current_mode!, pendingMode: row.pending_mode },
+    directAgentId: null,
+    mode: row.pending_mode ?? row.current_mode!,
+    roster,
+  };
 }
 
-async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: string, content: string): Promise<Turn> {
-  await client.query(FAIL_STALE_TURN, [scope.sessionId, STALE_TURN_SECONDS]);
-  if (scope.room?.pendingMode) await client.query(PROMOTE_PENDING_MODE, [scope.room.id]);
+async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
   const id = randomUUID();
-  const { rows } = await client.query<InsertedTurn>(INSERT_TURN, [id, scope.sessionId, userId, scope.mode, JSON.stringify(scope.roster), content, randomUUID()]);
+  const firstStep = firstAgent ? { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias } : null;
+  const statement = insertTurnStatement(
+    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null },
+    firstAgent && firstStep
+      ? { id: firstStep.id, turnId: id, seq: 1, kind: "agent", agentId: firstAgent.agentId, agentKey: firstAgent.agentKey, modelAlias: firstAgent.modelAlias, allowedTools: firstAgent.toolPermissions }
+      : null,
+  );
+  const { rows } = await client.query<InsertedTurn>(statement.text, statement.values as unknown[]);
   const row = rows[0]!;
-  return {
+  const turn: Turn = {
     id,
     sessionId: scope.sessionId,
     userId,
@@ -97,19 +100,30 @@ async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: st
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  return { row: turn, firstStep };
 }
 
+/** Opens the transaction and reads (one round trip), checks, writes (one more). Rejections write nothing. */
 async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context): Promise<AcceptedTurn> {
-  await enforceRateLimit(client, userId, context.config.rateLimit);
-  const scope = await loadSessionScope(client, userId, sessionId, true);
+  // Three statements in one message: their results come back as an array.
+  const results = (await client.query(beginLockAndRead(userId, sessionId, STALE_TURN_SECONDS))) as unknown as pg.QueryResult<AcceptReadRow>[];
+  const read = results[2]!.rows[0]!;
+  assertWithinRateLimit(read, context.config.rateLimit);
+  const scope = scopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
   if (scope.mode === "orchestrator") assertModeAvailable("orchestrator", context);
   const plan = planAgents(scope.mode, scope.roster, content);
   if (plan.kind === "noValidTags") throw new NoValidTagsError(plan.availableAgentKeys);
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["sessionId"], message: "The room has no agents; assign one first." }]);
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, context.config.contextMaxOutputTokens);
-  const row = await insertTurn(client, scope, userId, content);
-  return { turnId: row.id, seq: row.seq, content, scope, row };
+  if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
+  if (read.running_turn) await client.query(FAIL_STALE_TURN, [read.running_turn.id]);
+  const { row, firstStep } = await insertTurn(client, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row };
+}
+
+function runningTurnConflict(): ConflictError {
+  return new ConflictError("A turn is already running in this session; wait for it to finish.");
 }
 
 export async function acceptMessage(input: { sessionId: string | number; content: string }, context: Context): Promise<AcceptedTurn> {
@@ -119,13 +133,13 @@ export async function acceptMessage(input: { sessionId: string | number; content
   const client = await context.turns.deps.pool.connect();
   let broken = false;
   try {
-    await client.query("BEGIN");
     const accepted = await acceptInTransaction(client, sessionId, userId, content, context);
     await client.query("COMMIT");
     return accepted;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => (broken = true));
-    if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new ConflictError("A turn is already running in this session; wait for it to finish.");
+    // Two first turns racing past the read: the running-turn index decides.
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw runningTurnConflict();
     throw error;
   } finally {
     // A connection whose rollback failed is discarded, not reused.

@@ -5,7 +5,6 @@ import { budgetFor } from "../context-budget/budget.ts";
 import { planContext } from "../context-budget/plan.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
 import { agentLayers, roomFrame } from "./prompts.ts";
-import { loadHistory } from "./history.ts";
 import { summarizerFor } from "./summarizer.ts";
 import { callForStep, finishStep, startStep } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
@@ -13,7 +12,7 @@ import type { TurnRun } from "./run.ts";
 
 export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null): Promise<boolean> {
   const step = await startStep(run, "agent", agent, agent.modelAlias);
-  const history = await loadHistory(run);
+  const history = run.history;
   const limits = budgetFor(agent.modelAlias, run.services.config.contextMaxOutputTokens);
   const sources = {
     systemLayers: agentLayers(run.mode, agent, instruction),

@@ -21,6 +21,8 @@ export function isTerminal(event: TurnEvent): boolean {
 }
 
 interface TurnLog {
+  /** The user who sent the message: the only one who may follow the turn. */
+  ownerId: string;
   events: TurnEvent[];
   listeners: Set<(event: TurnEvent) => void>;
 }
@@ -28,12 +30,17 @@ interface TurnLog {
 export class TurnEventBus {
   private readonly logs = new Map<string, TurnLog>();
 
-  open(turnId: string): void {
-    this.logs.set(turnId, { events: [], listeners: new Set() });
+  open(turnId: string, ownerId: string): void {
+    this.logs.set(turnId, { ownerId, events: [], listeners: new Set() });
   }
 
   has(turnId: string): boolean {
     return this.logs.has(turnId);
+  }
+
+  /** The owner of a turn this process runs or recently ran; undefined otherwise. */
+  ownerOf(turnId: string): string | undefined {
+    return this.logs.get(turnId)?.ownerId;
   }
 
   emit(turnId: string, payload: TurnEventPayload): void {

@@ -7,7 +7,9 @@ import type { LlmGateway } from "../llm/gateway.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts";
 import type { CallScope } from "../metering/ledger.ts";
-import type { TurnEventBus } from "./events.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import type { TurnEventBus, TurnEventPayload } from "./events.ts";
+import type { StartedStep } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 
 export interface TurnEngineServices {
@@ -19,11 +21,24 @@ export interface TurnEngineServices {
   config: AppConfig;
 }
 
-/** The session history a turn's context is built from, loaded once per turn. */
+/** The session history a turn's context is built from, read when the turn is accepted. */
 export interface SessionHistory {
   summaryBlock: string | null;
   throughTurnSeq: number;
   turns: HistoryTurn[];
+}
+
+/**
+ * A finished step's write (result, ledger row, audit, message), held only
+ * until the turn's next write a moment later, so both commit in one statement
+ * instead of two round trips. Nothing awaits I/O in between: the next step's
+ * start or the turn's end always follows at once (see steps.ts, runner.ts).
+ */
+export interface PendingFinish {
+  stepId: string;
+  ctes: Prisma.Sql[];
+  /** The StepCompleted event, emitted once the write has committed. */
+  event: TurnEventPayload;
 }
 
 export interface TurnRun {
@@ -40,5 +55,8 @@ export interface TurnRun {
   nextStepSeq: number;
   /** Outputs of this turn so far: later agents see them. */
   outputs: HistoryMessage[];
-  history: SessionHistory | null;
+  history: SessionHistory;
+  /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
+  acceptedStep: StartedStep | null;
+  pendingFinish: PendingFinish | null;
 }

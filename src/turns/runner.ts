@@ -2,19 +2,13 @@
 // server independently of the client that sent the message.
 import type { TurnStatus } from "../generated/prisma/client.ts";
 import { runAgentStep } from "./agentStep.ts";
+import { endTurnCtes } from "./stepSql.ts";
+import { writeWithPendingFinish } from "./steps.ts";
 import { runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
 import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
-/** Ends the turn and, atomically, any step an unexpected error left running. */
-const FINISH_TURN = `
-  WITH turn AS (
-    UPDATE turns SET status = $2::turn_status, error = $3, completed_at = now(), updated_at = now() WHERE id = $1 RETURNING id),
-  leftover AS (
-    UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
-     WHERE turn_id = $1 AND status = 'running' RETURNING id)
-  SELECT (SELECT count(*) FROM turn)::int AS turns`;
 
 interface Ending {
   status: TurnStatus;
@@ -55,7 +49,7 @@ async function execute(run: TurnRun): Promise<Ending> {
 }
 
 export async function runTurn(run: TurnRun): Promise<void> {
-  const { pool, bus } = run.services;
+  const { bus } = run.services;
   bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
   let ending: Ending;
   try {
@@ -65,7 +59,15 @@ export async function runTurn(run: TurnRun): Promise<void> {
     console.error(`turn ${run.turnId} stopped:`, error);
     ending = { status: "failed", error: "The turn stopped because of an internal error." };
   }
-  await pool.query(FINISH_TURN, [run.turnId, ending.status, ending.error]);
+  try {
+    // The last step's result commits in the same statement that ends the turn.
+    await writeWithPendingFinish(run, endTurnCtes(run.turnId, ending.status, ending.error, run.pendingFinish?.stepId ?? null));
+  } catch (error) {
+    // The last step's write failed (it was retried alone): the turn still ends, failed.
+    console.error(`turn ${run.turnId} could not record its last step:`, error);
+    ending = { status: "failed", error: "The turn stopped because of an internal error." };
+    await writeWithPendingFinish(run, endTurnCtes(run.turnId, ending.status, ending.error, null));
+  }
   if (ending.status === "failed") bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed." });
   else bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status });
 }

@@ -34,7 +34,7 @@ export class TurnService {
   async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
     const accepted = await acceptMessage(input, context);
     // Open the log before returning, so a subscriber arriving right after the mutation misses nothing.
-    this.bus.open(accepted.turnId);
+    this.bus.open(accepted.turnId, context.viewer!.id);
     const running = this.execute(accepted, context.viewer!.id)
       .catch((error: unknown) => console.error(`turn ${accepted.turnId} could not be finished:`, error))
       .finally(() => this.active.delete(running));
@@ -74,9 +74,11 @@ export class TurnService {
       userContent: accepted.content,
       room: scope.room ? { name: scope.room.name, goal: scope.room.goal } : null,
       managerAlias: scope.mode === "orchestrator" ? await readManagerModel(this.deps.pool) : DEFAULT_MANAGER_MODEL,
-      nextStepSeq: 1,
+      nextStepSeq: accepted.firstStep ? 2 : 1,
       outputs: [],
-      history: null,
+      history: accepted.history,
+      acceptedStep: accepted.firstStep,
+      pendingFinish: null,
     };
   }
 }

@@ -1,6 +1,8 @@
-// Single-statement writes of the step lifecycle. One SQL statement is atomic:
-// a step's result, its transcript message, its context audit and the ledger
-// row of the call that produced it commit together, in one round trip.
+// Single-statement writes of the step lifecycle, as named CTEs that combine
+// into one statement. One SQL statement is atomic: a step's result, its
+// transcript message, its context audit and the ledger row of the call that
+// produced it commit together, in one round trip, together with whatever
+// comes next (the next step's start or the turn's end).
 import { randomUUID } from "node:crypto";
 import { Prisma, type StepKind } from "../generated/prisma/client.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
@@ -16,16 +18,38 @@ export interface StepInsert {
   allowedTools: string[];
 }
 
-/** Inserts the running step and marks the turn as advancing (stale-turn recovery reads turns.updated_at). */
-export function startStepSql(step: StepInsert): Prisma.Sql {
-  return Prisma.sql`
-    WITH step AS (
+/** Inserts the running step. */
+export function stepInsertCte(step: StepInsert): Prisma.Sql {
+  return Prisma.sql`started_step AS (
       INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, updated_at)
       VALUES (${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
               ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now())
-      RETURNING id),
-    touched AS (UPDATE turns SET updated_at = now() WHERE id = ${step.turnId}::uuid RETURNING id)
-    SELECT (SELECT count(*) FROM step)::int AS steps, (SELECT count(*) FROM touched)::int AS turns`;
+      RETURNING id)`;
+}
+
+/** Inserts the running step and marks the turn as advancing (stale-turn recovery reads turns.updated_at). */
+export function startStepCtes(step: StepInsert): Prisma.Sql[] {
+  return [stepInsertCte(step), Prisma.sql`touched_turn AS (UPDATE turns SET updated_at = now() WHERE id = ${step.turnId}::uuid RETURNING id)`];
+}
+
+/**
+ * Ends the turn and, atomically, any step an unexpected error left running.
+ * `finishedStepId` is a step whose result the same statement records: it is
+ * left to that update (a row updated twice in one statement is undefined).
+ */
+export function endTurnCtes(turnId: string, status: string, error: string | null, finishedStepId: string | null): Prisma.Sql[] {
+  return [
+    Prisma.sql`ended_turn AS (
+      UPDATE turns SET status = ${status}::turn_status, error = ${error}, completed_at = now(), updated_at = now() WHERE id = ${turnId}::uuid RETURNING id)`,
+    Prisma.sql`leftover_steps AS (
+      UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
+       WHERE turn_id = ${turnId}::uuid AND status = 'running' AND id IS DISTINCT FROM ${finishedStepId}::uuid RETURNING id)`,
+  ];
+}
+
+/** One statement from CTEs; data-modifying CTEs always run to completion, read or not. */
+export function statementOf(ctes: Prisma.Sql[]): Prisma.Sql {
+  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT 1`;
 }
 
 export interface StepOutcome {
@@ -76,11 +100,11 @@ function auditInsertSql({ audit, ...row }: AuditInsert): Prisma.Sql {
             ${audit.estimateAfterPrune}, ${audit.summarized}, ${audit.pruned}, ${audit.overflow}) RETURNING id`;
 }
 
-/** One atomic statement: ledger row (if a call was made) + step result + optional audit and message. */
-export function finishStepSql(parts: { ledger: Prisma.Sql | null; outcome: StepOutcome; audit: AuditInsert | null; message: MessageInsert | null }): Prisma.Sql {
-  const ctes: Prisma.Sql[] = [Prisma.sql`step AS (${stepUpdateSql(parts.outcome)})`];
-  if (parts.ledger) ctes.push(Prisma.sql`ledger AS (${parts.ledger} RETURNING id)`);
-  if (parts.audit) ctes.push(Prisma.sql`audit AS (${auditInsertSql(parts.audit)})`);
-  if (parts.message) ctes.push(Prisma.sql`message AS (${messageInsertSql(parts.message)})`);
-  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT (SELECT count(*) FROM step)::int AS steps`;
+/** Ledger row (if a call was made) + step result + optional audit and message: never split across statements. */
+export function finishStepCtes(parts: { ledger: Prisma.Sql | null; outcome: StepOutcome; audit: AuditInsert | null; message: MessageInsert | null }): Prisma.Sql[] {
+  const ctes: Prisma.Sql[] = [Prisma.sql`finished_step AS (${stepUpdateSql(parts.outcome)})`];
+  if (parts.ledger) ctes.push(Prisma.sql`step_ledger AS (${parts.ledger} RETURNING id)`);
+  if (parts.audit) ctes.push(Prisma.sql`step_audit AS (${auditInsertSql(parts.audit)})`);
+  if (parts.message) ctes.push(Prisma.sql`step_message AS (${messageInsertSql(parts.message)})`);
+  return ctes;
 }

@@ -1,13 +1,14 @@
 // Summarizes eligible history for the context budget. The summarizer call is
-// an LLM call: its ledger row commits with the stored summary. A failed call
+// an LLM call: its ledger row commits with the stored summary, in one statement. A failed call
 // or an output that breaks the contract falls back to deterministic truncation.
 import type { HistoryTurn } from "../context-budget/assembly.ts";
 import { parseSummary, SUMMARY_SCHEMA_NAME, summaryBlock, summaryJsonSchema, transcriptOf, truncationSummary } from "../context-budget/summary.ts";
 import type { Summarize } from "../context-budget/plan.ts";
-import { recordCall } from "../metering/ledger.ts";
+import { ledgerInsertSql } from "../metering/ledger.ts";
 import { SUMMARIZER_PROMPT } from "./prompts.ts";
 import type { TurnRun } from "./run.ts";
-import { attributionFor, callForStep, type StartedStep } from "./steps.ts";
+import { attributionFor, callForStep, writeWithPendingFinish, type StartedStep } from "./steps.ts";
+import { summaryInsertCtes } from "./summarySql.ts";
 
 const SUMMARY_MAX_OUTPUT_TOKENS = 1024;
 
@@ -32,24 +33,19 @@ export function summarizerFor(run: TurnRun, step: StartedStep): Summarize {
     const content = fromModel ?? truncationSummary(turns);
     const throughTurnSeq = turns.at(-1)!.seq;
     const block = summaryBlock(content);
-    await run.services.prisma.$transaction(async (tx) => {
-      await recordCall(tx, attributionFor(run, step.id, step.agent?.agentId ?? null), attempt);
-      await tx.sessionSummary.create({
-        data: {
-          sessionId: run.scope.sessionId,
-          turnId: run.turnId,
-          throughTurnSeq,
-          source: fromModel ? "model" : "truncation",
-          summaryText: content.summary_text,
-          keyFacts: content.key_facts,
-          openQuestions: content.open_questions,
-          decisions: content.decisions,
-          actionItems: content.action_items,
-        },
-      });
-      await tx.message.create({ data: { sessionId: run.scope.sessionId, turnId: run.turnId, stepId: step.id, role: "summary", content: block } });
-    });
-    const history = run.history!;
+    await writeWithPendingFinish(
+      run,
+      summaryInsertCtes(ledgerInsertSql(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt).sql, {
+        sessionId: run.scope.sessionId,
+        turnId: run.turnId,
+        stepId: step.id,
+        throughTurnSeq,
+        source: fromModel ? "model" : "truncation",
+        content,
+        block,
+      }),
+    );
+    const history = run.history;
     run.history = { summaryBlock: block, throughTurnSeq, turns: history.turns.filter((turn) => turn.seq > throughTurnSeq) };
     return block;
   };

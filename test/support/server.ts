@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { loadConfig } from "../../src/config/env.ts";
 import { startRuntime, type Runtime } from "../../src/runtime.ts";
 import { createApp, type App } from "../../src/yoga.ts";
+import { withCoalescedEventStreams } from "../../src/http/eventStreamWrites.ts";
 
 export interface TestServer {
   url: string;
@@ -30,7 +31,7 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
   });
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server: Server = createServer(app);
+  const server: Server = createServer(withCoalescedEventStreams(app));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,0 +1,171 @@
+// The SQL of accepting a message, in as few round trips as its rules allow
+// (it runs on every send): after the per-user lock, one statement reads the
+// rate-limit windows, the locked session with its roster, any running turn
+// and the history the turn will start from; one statement writes the turn
+// (with its first step when the first agent is already known).
+import { createHash, randomUUID } from "node:crypto";
+import type pg from "pg";
+import { Prisma } from "../generated/prisma/client.ts";
+import type { RoomMode } from "../generated/prisma/enums.ts";
+import type { HistoryMessage } from "../context-budget/assembly.ts";
+import type { RosterEntry } from "./roster.ts";
+import type { WindowUsage } from "./rateLimit.ts";
+import { stepInsertCte, type StepInsert } from "./stepSql.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A uuid as an SQL literal; anything else throws, so nothing but hex digits and dashes reaches the SQL text. */
+function uuidLiteral(value: string): string {
+  if (!UUID.test(value)) throw new Error("not a uuid");
+  return `'${value}'::uuid`;
+}
+
+/**
+ * Opens the accepting transaction, takes the per-user lock that makes the
+ * rate-limit count and the insert atomic across requests and instances
+ * (transaction-scoped: pgbouncer-safe), then reads. One round trip: the
+ * simple-query protocol carries the three statements, which is why the ids
+ * are literals (checked uuids) and the lock key a number computed here. Each
+ * statement takes its own snapshot, so the read sees every turn committed
+ * before the lock was granted.
+ */
+export function beginLockAndRead(userId: string, sessionId: string, staleTurnSeconds: number): string {
+  const key = createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0);
+  const read = ACCEPT_READ.replaceAll("$1", uuidLiteral(userId)).replaceAll("$2", uuidLiteral(sessionId)).replaceAll("$3", String(Math.trunc(staleTurnSeconds)));
+  return `BEGIN; SELECT pg_advisory_xact_lock(${key.toString()}); ${read}`;
+}
+
+/** $1 user, $2 session, $3 seconds after which a running turn is stale. */
+const ACCEPT_READ = `
+  WITH usage AS (
+    SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
+           ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
+           count(*)::int AS hour_count,
+           ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry
+      FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'),
+  session AS (
+    -- Concurrent sends in one session serialize on this row lock.
+    SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
+      FROM sessions s
+      LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
+      LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
+     WHERE s.id = $2 AND s.owner_id = $1 AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
+       FOR UPDATE OF s),
+  latest_summary AS (
+    SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
+      FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
+  SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry,
+         s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode,
+         (SELECT coalesce(json_agg(json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
+                   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions, 'position', ra.position) ORDER BY ra.position, ra.created_at), '[]')
+            FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL WHERE ra.room_id = s.room_id) AS room_roster,
+         (SELECT json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
+                   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions, 'position', 0)
+            FROM agents a WHERE a.id = s.agent_id) AS direct_agent,
+         (SELECT row_to_json(l) FROM latest_summary l) AS summary,
+         -- Shared messages of finished turns after the summary (a stale running turn is failed by this accept).
+         (SELECT coalesce(json_agg(json_build_object('id', m.id, 'role', m.role, 'agentKey', m.agent_key, 'content', m.content, 'seq', t.seq)
+                   ORDER BY m.created_at, m.id), '[]')
+            FROM messages m JOIN turns t ON t.id = m.turn_id
+           WHERE m.session_id = s.id AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')
+             AND t.seq > coalesce((SELECT through_turn_seq FROM latest_summary), 0)
+             AND (t.status <> 'running' OR t.updated_at < now() - make_interval(secs => $3))) AS history,
+         (SELECT json_build_object('id', t.id, 'stale', t.updated_at < now() - make_interval(secs => $3))
+            FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn
+    FROM usage u LEFT JOIN session s ON true`;
+
+interface AgentJson {
+  id: string;
+  agentKey: string;
+  name: string;
+  modelAlias: RosterEntry["modelAlias"];
+  rolePrompt: string;
+  toolPermissions: RosterEntry["toolPermissions"];
+  position: number;
+}
+
+export interface StoredSummaryRow {
+  through_turn_seq: number;
+  summary_text: string;
+  key_facts: unknown;
+  open_questions: unknown;
+  decisions: unknown;
+  action_items: unknown;
+}
+
+export interface HistoryMessageJson extends HistoryMessage {
+  seq: number;
+}
+
+export interface AcceptReadRow extends WindowUsage {
+  session_id: string | null;
+  room_id: string | null;
+  agent_id: string | null;
+  name: string | null;
+  goal: string | null;
+  current_mode: RoomMode | null;
+  pending_mode: RoomMode | null;
+  room_roster: AgentJson[] | null;
+  direct_agent: AgentJson | null;
+  summary: StoredSummaryRow | null;
+  history: HistoryMessageJson[] | null;
+  running_turn: { id: string; stale: boolean } | null;
+}
+
+export function rosterOf(row: AcceptReadRow): RosterEntry[] {
+  const agents = row.agent_id ? (row.direct_agent ? [row.direct_agent] : []) : (row.room_roster ?? []);
+  return agents.map((agent) => ({
+    agentId: agent.id,
+    agentKey: agent.agentKey,
+    name: agent.name,
+    modelAlias: agent.modelAlias,
+    rolePrompt: agent.rolePrompt,
+    toolPermissions: agent.toolPermissions,
+    position: agent.position,
+  }));
+}
+
+export const FAIL_STALE_TURN = `
+  UPDATE turns SET status = 'failed', error = 'Interrupted: the server stopped while this turn ran.', completed_at = now(), updated_at = now()
+   WHERE id = $1 AND status = 'running'`;
+
+export interface TurnInsert {
+  id: string;
+  sessionId: string;
+  userId: string;
+  mode: string;
+  roster: RosterEntry[];
+  content: string;
+  /** The room whose pending mode this turn promotes, if any. */
+  promotedRoomId: string | null;
+}
+
+/**
+ * The turn, the user's message, the promoted mode and, when the first agent is
+ * known at accept, that agent's running step: one statement.
+ */
+export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null): Prisma.Sql {
+  const ctes = [
+    Prisma.sql`promoted AS (
+      UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
+       WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL RETURNING id)`,
+    Prisma.sql`turn AS (
+      INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at)
+      VALUES (${turn.id}::uuid, ${turn.sessionId}::uuid, ${turn.userId}::uuid,
+              (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ${turn.sessionId}::uuid),
+              ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now())
+      RETURNING seq, started_at, created_at, updated_at)`,
+    Prisma.sql`message AS (
+      INSERT INTO messages (id, session_id, turn_id, role, content)
+      SELECT ${randomUUID()}::uuid, ${turn.sessionId}::uuid, ${turn.id}::uuid, 'user', ${turn.content} FROM turn)`,
+  ];
+  if (firstStep) ctes.push(stepInsertCte(firstStep));
+  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at FROM turn`;
+}
+
+export interface InsertedTurn {
+  seq: number;
+  started_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}

@@ -1,0 +1,31 @@
+// The write of a context summary: the summarizer call's ledger row, the
+// stored summary and its transcript message, as CTEs of one statement.
+import { randomUUID } from "node:crypto";
+import { Prisma } from "../generated/prisma/client.ts";
+import type { SessionSummaryContent } from "../context-budget/summary.ts";
+
+export interface SummaryInsert {
+  sessionId: string;
+  turnId: string;
+  stepId: string;
+  throughTurnSeq: number;
+  source: "model" | "truncation";
+  content: SessionSummaryContent;
+  /** The summary as the context block the transcript shows. */
+  block: string;
+}
+
+export function summaryInsertCtes(ledger: Prisma.Sql, summary: SummaryInsert): Prisma.Sql[] {
+  const { content } = summary;
+  return [
+    Prisma.sql`summary_ledger AS (${ledger})`,
+    Prisma.sql`stored_summary AS (
+      INSERT INTO session_summaries (id, session_id, turn_id, through_turn_seq, source, summary_text, key_facts, open_questions, decisions, action_items)
+      VALUES (${randomUUID()}::uuid, ${summary.sessionId}::uuid, ${summary.turnId}::uuid, ${summary.throughTurnSeq}, ${summary.source}, ${content.summary_text},
+              ${JSON.stringify(content.key_facts)}::jsonb, ${JSON.stringify(content.open_questions)}::jsonb, ${JSON.stringify(content.decisions)}::jsonb,
+              ${JSON.stringify(content.action_items)}::jsonb))`,
+    Prisma.sql`summary_message AS (
+      INSERT INTO messages (id, session_id, turn_id, step_id, role, content)
+      VALUES (${randomUUID()}::uuid, ${summary.sessionId}::uuid, ${summary.turnId}::uuid, ${summary.stepId}::uuid, 'summary', ${summary.block}))`,
+  ];
+}
