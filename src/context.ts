@@ -2,6 +2,7 @@
 // the readiness gates. Nothing else.
 import type { AppConfig } from "./config/env.ts";
 import type { Db } from "./db.ts";
+import type { Queryable } from "./gates/queryable.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import type { Admission } from "./gates/admission.ts";
 import type { TurnService } from "./turns/service.ts";
@@ -17,6 +18,8 @@ export interface Viewer {
 export interface AppServices {
   config: AppConfig;
   prisma: Db;
+  /** The pg pool under Prisma, for hot reads written as one SQL statement. */
+  pool: Queryable;
   readiness: Readiness;
   admission: Admission;
   /** The turn engine: accepts messages, runs turns, carries their events. */

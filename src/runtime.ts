@@ -56,6 +56,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   return {
     config,
     prisma: db.prisma,
+    pool: db.pool,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     turns,

@@ -22,6 +22,11 @@ export function createApp(services: AppServices) {
     graphiql: config.graphiqlEnabled ? graphiqlOptions(config) : false,
     renderGraphiQL,
     batching: { limit: LIMITS.batchSize },
+    // hardeningPlugins refuses every POST (the only method whose body Yoga
+    // reads) without a Content-Length or over LIMITS.maxBodyBytes, and Node
+    // never reads past the Content-Length, so Yoga's own limit, which pipes
+    // every body through a byte-counting stream, could never trigger.
+    maxRequestBodySize: false,
     maskedErrors: true,
     cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
     logging: config.logLevel,

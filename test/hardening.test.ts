@@ -59,6 +59,13 @@ describe("operation limits", () => {
     expect(response.status).toBe(413);
   });
 
+  test("a body without Content-Length (chunked) is refused with 411 before it is read", async () => {
+    const chunks = new TextEncoder().encode(JSON.stringify({ query: "{ systemStatus { ready } }" }));
+    const body = new ReadableStream({ start: (controller) => (controller.enqueue(chunks), controller.close()) });
+    const response = await fetch(server.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(411);
+  });
+
   test("CSRF prevention: a simple GET without the preflight header is refused", async () => {
     const query = encodeURIComponent("{ systemStatus { ready } }");
     expect((await fetch(`${server.graphqlUrl}?query=${query}`)).status).toBe(403);

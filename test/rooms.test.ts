@@ -9,7 +9,10 @@ import {
   ReorderRoomAgentsDocument,
   RestoreRoomDocument,
   RoomDocument,
+  RoomEveryFieldDocument,
+  RoomsBackwardDocument,
   RoomsDocument,
+  RoomsEveryFieldDocument,
   SetRoomModeDocument,
   UnassignAgentDocument,
   UpdateRoomDocument,
@@ -187,5 +190,41 @@ describe("pagination", () => {
     const malformed = await pager(RoomsDocument, { first: 2, after: "garbage" });
     expect(malformed.data).toBeNull();
     expect(malformed.errors?.[0]?.message).toMatch(/^Invalid cursor/);
+  });
+
+  test("rooms pages backward with last and before, oldest page first", async () => {
+    const pager = graphqlClient(server.graphqlUrl, (await createTestUser()).token);
+    for (const name of ["r1", "r2", "r3", "r4", "r5"]) await createRoom(pager, name);
+    const pages: string[][] = [];
+    const flags: [boolean, boolean][] = [];
+    let before: string | null | undefined;
+    for (;;) {
+      const page = dataOf(await pager(RoomsBackwardDocument, { last: 2, before })).rooms;
+      pages.push(page.edges.map((edge) => edge.node.name));
+      flags.push([page.pageInfo.hasPreviousPage, page.pageInfo.hasNextPage]);
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = page.pageInfo.startCursor;
+    }
+    expect(pages).toEqual([["r2", "r1"], ["r4", "r3"], ["r5"]]);
+    expect(flags).toEqual([[true, false], [true, true], [false, true]]);
+  });
+});
+
+describe("the rooms page and room(id)", () => {
+  test("answer every Room and Agent field alike, agents in position order without deleted ones", async () => {
+    const owner = graphqlClient(server.graphqlUrl, (await createTestUser()).token);
+    const rooms = [await createRoom(owner), await createRoom(owner)];
+    const agents = [await createAgent(owner), await createAgent(owner), await createAgent(owner)];
+    for (const agent of agents) await assignAgent(owner, rooms[0]!.id, agent.id);
+    await assignAgent(owner, rooms[1]!.id, agents[0]!.id);
+    await owner(ReorderRoomAgentsDocument, { input: { roomId: rooms[0]!.id, agentIds: [agents[2]!.id, agents[0]!.id, agents[1]!.id] } });
+    await owner(SetRoomModeDocument, { input: { roomId: rooms[1]!.id, mode: "ROUNDTABLE" } });
+    await owner(DeleteAgentDocument, { input: { id: agents[1]!.id } });
+
+    const listed = dataOf(await owner(RoomsEveryFieldDocument, { first: 10 })).rooms.edges.map((edge) => edge.node);
+    const single = await Promise.all(rooms.map(async (room) => dataOf(await owner(RoomEveryFieldDocument, { id: room.id })).room));
+    expect(listed).toEqual([single[1], single[0]]);
+    expect(listed[1]!.agents.map((agent) => agent.id)).toEqual([agents[2]!.id, agents[0]!.id]);
+    expect(listed[0]).toMatchObject({ pendingMode: "ROUNDTABLE", agents: [{ id: agents[0]!.id, modelAlias: "QWEN", toolPermissions: ["SEARCH"], rolePrompt: "Be brief." }] });
   });
 });

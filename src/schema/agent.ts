@@ -7,9 +7,10 @@ import { mutationResult } from "./mutationResult.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 
+// Not in select mode: plugin-prisma wraps every field of a select-mode type
+// and loads, through Prisma again, any row it did not plan itself; agents
+// preloaded by the rooms page (one SQL statement) must resolve as they are.
 export const AgentRef = builder.prismaObject("Agent", {
-  // Select mode: queries read only the columns the operation asks for.
-  select: { id: true },
   fields: (t) => ({
     id: t.exposeID("id"),
     agentKey: t.exposeString("agentKey", { description: "Unique among your agents; tag it as @agentKey in a message." }),

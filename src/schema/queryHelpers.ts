@@ -20,16 +20,21 @@ export function decodeQueryId(raw: string | number, entity: string): string {
   }
 }
 
-/** Cursors (after, before) must name the viewer's live rows; anything else is NOT_FOUND. */
+/**
+ * Cursors (after, before) must name the viewer's live rows; anything else is
+ * NOT_FOUND. Returns the id the page starts from, null without a cursor.
+ */
 export async function assertOwnCursors(
   args: { after?: string | null; before?: string | null },
   countOwned: (id: string) => Promise<number>,
-): Promise<void> {
-  for (const cursor of [args.after, args.before]) await assertOwnCursor(cursor, countOwned);
+): Promise<string | null> {
+  let checked: string | null = null;
+  for (const cursor of [args.after, args.before]) checked = (await assertOwnCursor(cursor, countOwned)) ?? checked;
+  return checked;
 }
 
-async function assertOwnCursor(cursor: string | null | undefined, countOwned: (id: string) => Promise<number>): Promise<void> {
-  if (cursor === null || cursor === undefined) return;
+async function assertOwnCursor(cursor: string | null | undefined, countOwned: (id: string) => Promise<number>): Promise<string | null> {
+  if (cursor === null || cursor === undefined) return null;
   let id: string;
   try {
     const parsed = parsePrismaCursor(cursor);
@@ -39,4 +44,5 @@ async function assertOwnCursor(cursor: string | null | undefined, countOwned: (i
     return notFoundQueryError("Cursor");
   }
   if ((await countOwned(id)) === 0) notFoundQueryError("Cursor");
+  return id;
 }

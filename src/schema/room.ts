@@ -1,16 +1,22 @@
 // The Room type and its queries. Mutations: roomMutations.ts, roster
 // mutations: roomAgentMutations.ts.
+import type { GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import { liveRoomWhere } from "../resolvers/room.ts";
+import { roomAgents } from "../resolvers/roomAgentsLoader.ts";
+import { selectRoomPage, type RoomPageQuery } from "../resolvers/roomSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { AgentRef } from "./agent.ts";
+import { pageWindow, toConnection } from "./cursorPage.ts";
 import { RoomMode } from "./domainEnums.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+import { selectedFields } from "./selectedFields.ts";
 
+// Not in select mode: plugin-prisma wraps every field of a select-mode type
+// and loads, through Prisma again, any row it did not plan itself; rooms from
+// the rooms page (one SQL statement) must resolve as they are.
 export const RoomRef = builder.prismaObject("Room", {
-  // Select mode: queries read only the columns the operation asks for.
-  select: { id: true },
   fields: (t) => ({
     id: t.exposeID("id"),
     name: t.exposeString("name"),
@@ -24,15 +30,7 @@ export const RoomRef = builder.prismaObject("Room", {
     agents: t.field({
       type: [AgentRef],
       description: "The room's agents in position order.",
-      // Through the join table, planned into the parent query (no N+1).
-      select: (_args, _context, nestedSelection) => ({
-        roomAgents: {
-          where: { agent: { deletedAt: null } },
-          orderBy: [{ position: "asc" }, { createdAt: "asc" }],
-          select: { agent: nestedSelection(true) },
-        },
-      }),
-      resolve: (room) => room.roomAgents.map((entry) => entry.agent),
+      resolve: (room, _args, context) => roomAgents(room, context),
     }),
     deletedAt: t.expose("deletedAt", {
       type: "DateTime",
@@ -43,6 +41,11 @@ export const RoomRef = builder.prismaObject("Room", {
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
 });
+
+function roomSelection(info: GraphQLResolveInfo): Pick<RoomPageQuery, "roomFields" | "agentFields"> {
+  const roomFields = selectedFields(info, ["edges", "node"]);
+  return { roomFields, agentFields: roomFields.has("agents") ? selectedFields(info, ["edges", "node", "agents"]) : null };
+}
 
 builder.queryFields((t) => ({
   room: t.prismaField({
@@ -57,17 +60,20 @@ builder.queryFields((t) => ({
       return (await context.prisma.room.findFirst({ ...query, where })) ?? notFoundQueryError("Room");
     },
   }),
-  rooms: t.prismaConnection(
+  // The API's hottest read: one SQL statement per page (agents included)
+  // instead of a Prisma plan per request; same cursors and paging as
+  // prismaConnection({ cursor: "id" }).
+  rooms: t.connection(
     {
-      type: "Room",
-      cursor: "id",
-      ...CONNECTION_SIZES,
+      type: RoomRef,
       description: "Your live rooms, newest first.",
       authScopes: { authenticated: true },
       directives: requiresReady,
-      resolve: async (query, _root, args, context) => {
-        await assertOwnCursors(args, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
-        return context.prisma.room.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      resolve: async (_root, args, context, info) => {
+        const window = pageWindow(args, CONNECTION_SIZES);
+        const cursorId = await assertOwnCursors(args, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
+        const rooms = await selectRoomPage(context.pool, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
+        return toConnection(rooms, args, window);
       },
     },
     { name: "RoomConnection" },

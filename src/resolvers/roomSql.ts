@@ -1,0 +1,92 @@
+// The hot room reads in plain SQL on the pg pool: a page of the viewer's live
+// rooms (with each room's agents, in position order, in the same statement),
+// and the agents of many rooms at once. Prisma would plan and compile these
+// on every request; they are the API's most frequent reads.
+import type { Queryable } from "../gates/queryable.ts";
+import type { Agent, Room } from "../generated/prisma/client.ts";
+
+/** A room as Prisma returns it, optionally with its agents already loaded. */
+export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
+
+export interface RoomPageQuery {
+  ownerId: string;
+  /** The room the page starts after (or, backward, before); null for the first or last page. */
+  cursorId: string | null;
+  /** Newest first, or oldest first from the end or the cursor for `last`/`before`. */
+  backward: boolean;
+  limit: number;
+  /** The Room fields the operation selects: only their columns are read (and always id). */
+  roomFields: ReadonlySet<string>;
+  /** The Agent fields selected under Room.agents; null when the operation does not select agents. */
+  agentFields: ReadonlySet<string> | null;
+}
+
+// Each GraphQL field has its Prisma field's name. Only these constant
+// expressions are ever interpolated into the SQL text.
+const ROOM_COLUMNS: Record<keyof Room, string> = {
+  id: "r.id", ownerId: "r.owner_id", name: "r.name", goal: "r.goal", currentMode: "r.current_mode",
+  pendingMode: "r.pending_mode", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
+};
+const AGENT_COLUMNS: Record<keyof Agent, string> = {
+  id: "a.id", ownerId: "a.owner_id", agentKey: "a.agent_key", name: "a.name", modelAlias: "a.model_alias", rolePrompt: "a.role_prompt",
+  toolPermissions: "a.tool_permissions", deletedAt: "a.deleted_at", createdAt: "a.created_at", updatedAt: "a.updated_at",
+};
+const ALL_AGENT_FIELDS: ReadonlySet<string> = new Set(Object.keys(AGENT_COLUMNS));
+/** json_build_object writes timestamps as ISO strings. */
+const AGENT_TIMESTAMPS = ["deletedAt", "createdAt", "updatedAt"] as const;
+
+const ROSTER_JOIN = `FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL`;
+const ROSTER_ORDER = `ra.position, ra.created_at`;
+
+function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<string>): [string, string][] {
+  return Object.entries(columns).filter(([field]) => field === "id" || fields.has(field));
+}
+
+function agentJson(fields: ReadonlySet<string>): string {
+  return `json_build_object(${selectedColumns(AGENT_COLUMNS, fields).map(([field, column]) => `'${field}', ${column}`).join(", ")})`;
+}
+
+// Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
+function roomPageSql({ cursorId, backward, roomFields, agentFields }: RoomPageQuery): string {
+  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
+  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => `${column} AS "${field}"`);
+  if (agentFields) {
+    columns.push(`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROSTER_JOIN} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
+  }
+  return `SELECT ${columns.join(", ")}
+    FROM rooms r
+   WHERE r.owner_id = $1 AND r.deleted_at IS NULL
+     ${cursorId ? `AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = $3)` : ""}
+   ORDER BY r.created_at ${order}, r.id ${order}
+   LIMIT $2`;
+}
+
+const ROSTERS = `SELECT ra.room_id, ${agentJson(ALL_AGENT_FIELDS)} AS agent ${ROSTER_JOIN}
+   WHERE ra.room_id = ANY($1::uuid[]) ORDER BY ${ROSTER_ORDER}`;
+
+function withDates(agent: Record<string, unknown>): Agent {
+  for (const key of AGENT_TIMESTAMPS) if (typeof agent[key] === "string") agent[key] = new Date(agent[key]);
+  return agent as unknown as Agent;
+}
+
+/**
+ * The page in display order (newest first), one statement whatever its size.
+ * Rooms carry only the selected fields' columns: GraphQL resolves no other
+ * field of them, so they stand in for full rows.
+ */
+export async function selectRoomPage(pool: Queryable, query: RoomPageQuery): Promise<RoomWithAgents[]> {
+  const values: unknown[] = [query.ownerId, query.limit];
+  if (query.cursorId) values.push(query.cursorId);
+  const { rows } = await pool.query<Record<string, unknown>>(roomPageSql(query), values);
+  for (const row of rows) if (Array.isArray(row.preloadedAgents)) row.preloadedAgents.forEach(withDates);
+  const rooms = rows as unknown as RoomWithAgents[];
+  return query.backward ? rooms.reverse() : rooms;
+}
+
+/** Each room's live agents in position order; one statement for all the rooms. */
+export async function selectRoomAgents(pool: Queryable, roomIds: readonly string[]): Promise<Map<string, Agent[]>> {
+  const { rows } = await pool.query<{ room_id: string; agent: Record<string, unknown> }>(ROSTERS, [roomIds]);
+  const byRoom = new Map<string, Agent[]>(roomIds.map((id) => [id, []]));
+  for (const row of rows) byRoom.get(row.room_id)?.push(withDates(row.agent));
+  return byRoom;
+}
