@@ -1,23 +1,28 @@
 // The one Prisma client, over a pg pool through the driver adapter.
 //
 // Safe behind Supabase's transaction pooler (port 6543): the adapter sends
-// unnamed statements (we never set a statementNameGenerator), and the code
+// unnamed statements (we never set a statementNameGenerator), the turn
+// engine names its statements only on a direct connection, and the code
 // relies on no session state (no SET, no session advisory locks, no LISTEN);
 // everything that must share a connection runs inside one transaction.
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { DatabaseConfig } from "./config/env.ts";
+import { HotStatements } from "./db/statements.ts";
 
 export type Db = PrismaClient;
 
 export interface DbHandle {
   prisma: Db;
   pool: pg.Pool;
+  /** Query configs for the turn engine's hot statements (named unless behind a transaction pooler). */
+  statements: HotStatements;
   close(): Promise<void>;
 }
 
-export function createDb(database: Pick<DatabaseConfig, "poolUrl" | "poolMax">): DbHandle {
+/** Statements stay unnamed unless the connection is known to be direct. */
+export function createDb(database: Pick<DatabaseConfig, "poolUrl" | "poolMax"> & Partial<Pick<DatabaseConfig, "behindTransactionPooler">>): DbHandle {
   const pool = new pg.Pool({
     connectionString: database.poolUrl,
     max: database.poolMax,
@@ -30,6 +35,7 @@ export function createDb(database: Pick<DatabaseConfig, "poolUrl" | "poolMax">):
   return {
     prisma,
     pool,
+    statements: new HotStatements(database.behindTransactionPooler === false),
     async close() {
       await prisma.$disconnect();
       await pool.end();

@@ -52,7 +52,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     recheckMs: config.readinessRecheckMs,
   });
   await readiness.start();
-  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, gateway: createGateway(config), config });
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config), config });
   return {
     config,
     prisma: db.prisma,

@@ -5,7 +5,7 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.ts
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
-import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { createCouncil, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
 let database: TestDatabase;
 let server: TestServer;
@@ -39,4 +39,22 @@ test("roundtable offline: deterministic answers, every call metered", async () =
   expect(turn.status).toBe("COMPLETED");
   expect(turn.steps.every((step) => step.output?.startsWith("[qwen "))).toBe(true);
   expect(turn.usageTotals.calls).toBe(3);
+});
+
+test("behind a transaction pooler (unnamed statements; lock and read in one message) turns run and are limited the same way", async () => {
+  const pooled = await startTestServer(database.url, { DATABASE_POOL_URL: `${database.url}?pgbouncer=true`, RATE_LIMIT_TURNS_PER_MINUTE: "2" });
+  try {
+    expect(pooled.runtime.config.database?.behindTransactionPooler).toBe(true);
+    const pooledClient = graphqlClient(pooled.graphqlUrl, (await createTestUser()).token);
+    const council = await createCouncil(pooledClient, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+    for (const seq of [1, 2]) {
+      const turn = await waitForTurn(pooledClient, await sendAccepted(pooledClient, council.sessionId, `Message ${seq}`));
+      expect([turn.seq, turn.status, turn.usageTotals.calls]).toEqual([seq, "COMPLETED", 2]);
+    }
+    const limited = await send(pooledClient, council.sessionId, "One too many");
+    expect(limited.__typename).toBe("RateLimitedError");
+    expect(await pooled.runtime.prisma.turn.count({ where: { sessionId: council.sessionId } })).toBe(2);
+  } finally {
+    await pooled.close();
+  }
 });

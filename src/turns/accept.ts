@@ -15,7 +15,7 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { FAIL_STALE_TURN, beginLockAndRead, insertTurnStatement, rosterOf, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { ACCEPT_READ, FAIL_STALE_TURN, beginLockAndRead, beginWithUserLock, insertTurnStatement, rosterOf, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
 import type { StartedStep } from "./steps.ts";
 import { sessionHistory } from "./history.ts";
 import { assertWithinRateLimit } from "./rateLimit.ts";
@@ -23,6 +23,7 @@ import { planAgents, type SessionScope } from "./planning.ts";
 import { agentLayers, roomFrame } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
+import type { HotStatements } from "../db/statements.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 /** A running turn that has not advanced for this long was interrupted (server stopped); it no longer blocks its session. */
@@ -74,7 +75,7 @@ function scopeOf(row: AcceptReadRow, sessionId: string): SessionScope | null {
   };
 }
 
-async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
+async function insertTurn(client: pg.ClientBase, context: Context, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
   const id = randomUUID();
   const firstStep = firstAgent ? { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias } : null;
   const statement = insertTurnStatement(
@@ -83,7 +84,7 @@ async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: st
       ? { id: firstStep.id, turnId: id, seq: 1, kind: "agent", agentId: firstAgent.agentId, agentKey: firstAgent.agentKey, modelAlias: firstAgent.modelAlias, allowedTools: firstAgent.toolPermissions }
       : null,
   );
-  const { rows } = await client.query<InsertedTurn>(statement.text, statement.values as unknown[]);
+  const { rows } = await client.query<InsertedTurn>(context.turns.deps.statements.config(statement.text, statement.values));
   const row = rows[0]!;
   const turn: Turn = {
     id,
@@ -103,11 +104,24 @@ async function insertTurn(client: pg.ClientBase, scope: SessionScope, userId: st
   return { row: turn, firstStep };
 }
 
-/** Opens the transaction and reads (one round trip), checks, writes (one more). Rejections write nothing. */
+/**
+ * Opens the transaction, takes the per-user lock and reads. A prepared read
+ * (direct connection) is planned once, worth its own round trip; an unnamed
+ * one goes in the same message as the lock.
+ */
+async function lockAndRead(client: pg.ClientBase, statements: HotStatements, userId: string, sessionId: string): Promise<AcceptReadRow> {
+  if (!statements.named) {
+    // Three statements in one message: their results come back as an array.
+    const results = (await client.query(beginLockAndRead(userId, sessionId, STALE_TURN_SECONDS))) as unknown as pg.QueryResult<AcceptReadRow>[];
+    return results[2]!.rows[0]!;
+  }
+  await client.query(beginWithUserLock(userId));
+  return (await client.query<AcceptReadRow>(statements.config(ACCEPT_READ, [userId, sessionId, STALE_TURN_SECONDS]))).rows[0]!;
+}
+
+/** Lock and read, checks, one write. Rejections write nothing. */
 async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context): Promise<AcceptedTurn> {
-  // Three statements in one message: their results come back as an array.
-  const results = (await client.query(beginLockAndRead(userId, sessionId, STALE_TURN_SECONDS))) as unknown as pg.QueryResult<AcceptReadRow>[];
-  const read = results[2]!.rows[0]!;
+  const read = await lockAndRead(client, context.turns.deps.statements, userId, sessionId);
   assertWithinRateLimit(read, context.config.rateLimit);
   const scope = scopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
@@ -118,7 +132,7 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, context.config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
   if (read.running_turn) await client.query(FAIL_STALE_TURN, [read.running_turn.id]);
-  const { row, firstStep } = await insertTurn(client, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  const { row, firstStep } = await insertTurn(client, context, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row };
 }
 

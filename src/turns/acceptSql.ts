@@ -4,7 +4,6 @@
 // and the history the turn will start from; one statement writes the turn
 // (with its first step when the first agent is already known).
 import { createHash, randomUUID } from "node:crypto";
-import type pg from "pg";
 import { Prisma } from "../generated/prisma/client.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
@@ -20,23 +19,34 @@ function uuidLiteral(value: string): string {
   return `'${value}'::uuid`;
 }
 
+function userLockKey(userId: string): string {
+  return createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0).toString();
+}
+
 /**
- * Opens the accepting transaction, takes the per-user lock that makes the
+ * Opens the accepting transaction and takes the per-user lock that makes the
  * rate-limit count and the insert atomic across requests and instances
- * (transaction-scoped: pgbouncer-safe), then reads. One round trip: the
- * simple-query protocol carries the three statements, which is why the ids
- * are literals (checked uuids) and the lock key a number computed here. Each
- * statement takes its own snapshot, so the read sees every turn committed
- * before the lock was granted.
+ * (transaction-scoped: pgbouncer-safe). The key is a number computed here, so
+ * the text carries no input. The read follows as its own statement, which
+ * takes a fresh snapshot: it sees every turn committed before the lock was
+ * granted.
+ */
+export function beginWithUserLock(userId: string): string {
+  return `BEGIN; SELECT pg_advisory_xact_lock(${userLockKey(userId)})`;
+}
+
+/**
+ * The same, with the read in the same message (simple-query protocol, one
+ * round trip): for unnamed statements, which are planned on every execution
+ * anyway. The ids go in as literals, checked to be uuids.
  */
 export function beginLockAndRead(userId: string, sessionId: string, staleTurnSeconds: number): string {
-  const key = createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0);
   const read = ACCEPT_READ.replaceAll("$1", uuidLiteral(userId)).replaceAll("$2", uuidLiteral(sessionId)).replaceAll("$3", String(Math.trunc(staleTurnSeconds)));
-  return `BEGIN; SELECT pg_advisory_xact_lock(${key.toString()}); ${read}`;
+  return `${beginWithUserLock(userId)}; ${read}`;
 }
 
 /** $1 user, $2 session, $3 seconds after which a running turn is stale. */
-const ACCEPT_READ = `
+export const ACCEPT_READ = `
   WITH usage AS (
     SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
            ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
@@ -63,13 +73,14 @@ const ACCEPT_READ = `
                    'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions, 'position', 0)
             FROM agents a WHERE a.id = s.agent_id) AS direct_agent,
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
-         -- Shared messages of finished turns after the summary (a stale running turn is failed by this accept).
+         -- Shared messages of finished turns after the summary (a stale running turn is failed by this accept);
+         -- found through the turns after the summary, so the cost does not grow with the session.
          (SELECT coalesce(json_agg(json_build_object('id', m.id, 'role', m.role, 'agentKey', m.agent_key, 'content', m.content, 'seq', t.seq)
                    ORDER BY m.created_at, m.id), '[]')
-            FROM messages m JOIN turns t ON t.id = m.turn_id
-           WHERE m.session_id = s.id AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')
-             AND t.seq > coalesce((SELECT through_turn_seq FROM latest_summary), 0)
-             AND (t.status <> 'running' OR t.updated_at < now() - make_interval(secs => $3))) AS history,
+            FROM turns t JOIN messages m ON m.turn_id = t.id
+           WHERE t.session_id = s.id AND t.seq > coalesce((SELECT through_turn_seq FROM latest_summary), 0)
+             AND (t.status <> 'running' OR t.updated_at < now() - make_interval(secs => $3))
+             AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')) AS history,
          (SELECT json_build_object('id', t.id, 'stale', t.updated_at < now() - make_interval(secs => $3))
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn
     FROM usage u LEFT JOIN session s ON true`;

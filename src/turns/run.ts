@@ -2,6 +2,7 @@
 import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Db } from "../db.ts";
+import type { HotStatements } from "../db/statements.ts";
 import type { TurnMode } from "../generated/prisma/enums.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import type { ModelAliasName } from "../llm/models.ts";
@@ -16,6 +17,7 @@ export interface TurnEngineServices {
   prisma: Db;
   /** The same database through plain pg: the per-step writes are single statements, sent without ORM overhead. */
   pool: pg.Pool;
+  statements: HotStatements;
   gateway: LlmGateway;
   bus: TurnEventBus;
   config: AppConfig;

@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db.ts";
+import type { HotStatements } from "../db/statements.ts";
 import type { Turn } from "../generated/prisma/client.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
@@ -16,6 +17,7 @@ import type { TurnRun } from "./run.ts";
 export interface TurnServiceDeps {
   prisma: Db;
   pool: pg.Pool;
+  statements: HotStatements;
   gateway: LlmGateway;
   config: AppConfig;
 }
@@ -64,7 +66,7 @@ export class TurnService {
   private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
     const { scope } = accepted;
     return {
-      services: { prisma: this.deps.prisma, pool: this.deps.pool, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
+      services: { prisma: this.deps.prisma, pool: this.deps.pool, statements: this.deps.statements, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
       turnId: accepted.turnId,
       turnSeq: accepted.seq,
       userId,

@@ -25,7 +25,7 @@ export function attributionFor(run: TurnRun, stepId: string | null, agentId: str
 
 /** Runs one (atomic) statement built with Prisma.sql on the pg pool. */
 async function execute(run: TurnRun, statement: Prisma.Sql): Promise<void> {
-  await run.services.pool.query(statement.text, statement.values as unknown[]);
+  await run.services.pool.query(run.services.statements.config(statement.text, statement.values));
 }
 
 /**
