@@ -73,11 +73,38 @@ export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry
   return { id, agent, modelAlias };
 }
 
+/**
+ * Token chunks that arrive together (one read from the provider's stream, or
+ * a whole local reply) go out as one StepDelta: a subscriber gets the same
+ * text in fewer events, each of which costs a GraphQL execution.
+ */
+function deltaBuffer(emit: (text: string) => void): { add(delta: string): void; flush(): void } {
+  let pending = "";
+  const flush = () => {
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    emit(text);
+  };
+  return {
+    add(delta) {
+      if (pending === "") setImmediate(flush);
+      pending += delta;
+    },
+    flush,
+  };
+}
+
 /** Calls the gateway; each retried attempt commits its own ledger row before the retry. */
-export function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
+export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
   const attribution = attributionFor(run, step.id, step.agent?.agentId ?? null);
-  const onDelta = streamDeltas ? (delta: string) => run.services.bus.emit(run.turnId, { type: "StepDelta", stepId: step.id, delta }) : undefined;
-  return run.services.gateway.call({ ...request, onDelta }, (failed) => execute(run, ledgerInsertSql(attribution, failed).sql));
+  const deltas = streamDeltas ? deltaBuffer((delta) => run.services.bus.emit(run.turnId, { type: "StepDelta", stepId: step.id, delta })) : null;
+  const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, (failed) =>
+    execute(run, ledgerInsertSql(attribution, failed).sql),
+  );
+  // Every chunk is out before the step can complete.
+  deltas?.flush();
+  return attempt;
 }
 
 export interface StepResult {
