@@ -2,7 +2,8 @@
 // the readiness gates. Nothing else.
 import type { AppConfig } from "./config/env.ts";
 import type { Db } from "./db.ts";
-import type { Queryable } from "./gates/queryable.ts";
+import type pg from "pg";
+import type { HotStatements } from "./db/statements.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import type { Admission } from "./gates/admission.ts";
 import type { TurnService } from "./turns/service.ts";
@@ -19,7 +20,9 @@ export interface AppServices {
   config: AppConfig;
   prisma: Db;
   /** The pg pool under Prisma, for hot reads written as one SQL statement. */
-  pool: Queryable;
+  pool: pg.Pool;
+  /** How those hot statements are sent (prepared unless behind a transaction pooler). */
+  statements: HotStatements;
   readiness: Readiness;
   admission: Admission;
   /** The turn engine: accepts messages, runs turns, carries their events. */

@@ -57,6 +57,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     config,
     prisma: db.prisma,
     pool: db.pool,
+    statements: db.statements,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     turns,

@@ -2,7 +2,7 @@
 // rooms (with each room's agents, in position order, in the same statement),
 // and the agents of many rooms at once. Prisma would plan and compile these
 // on every request; they are the API's most frequent reads.
-import type { Queryable } from "../gates/queryable.ts";
+import type { AppServices } from "../context.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
@@ -74,18 +74,21 @@ function withDates(agent: Record<string, unknown>): Agent {
  * Rooms carry only the selected fields' columns: GraphQL resolves no other
  * field of them, so they stand in for full rows.
  */
-export async function selectRoomPage(pool: Queryable, query: RoomPageQuery): Promise<RoomWithAgents[]> {
+type HotReader = Pick<AppServices, "pool" | "statements">;
+
+export async function selectRoomPage({ pool, statements }: HotReader, query: RoomPageQuery): Promise<RoomWithAgents[]> {
   const values: unknown[] = [query.ownerId, query.limit];
   if (query.cursorId) values.push(query.cursorId);
-  const { rows } = await pool.query<Record<string, unknown>>(roomPageSql(query), values);
+  // Prepared where allowed: one statement per selection shape, planned once per connection.
+  const { rows } = await pool.query<Record<string, unknown>>(statements.config(roomPageSql(query), values));
   for (const row of rows) if (Array.isArray(row.preloadedAgents)) row.preloadedAgents.forEach(withDates);
   const rooms = rows as unknown as RoomWithAgents[];
   return query.backward ? rooms.reverse() : rooms;
 }
 
 /** Each room's live agents in position order; one statement for all the rooms. */
-export async function selectRoomAgents(pool: Queryable, roomIds: readonly string[]): Promise<Map<string, Agent[]>> {
-  const { rows } = await pool.query<{ room_id: string; agent: Record<string, unknown> }>(ROSTERS, [roomIds]);
+export async function selectRoomAgents({ pool, statements }: HotReader, roomIds: readonly string[]): Promise<Map<string, Agent[]>> {
+  const { rows } = await pool.query<{ room_id: string; agent: Record<string, unknown> }>(statements.config(ROSTERS, [roomIds]));
   const byRoom = new Map<string, Agent[]>(roomIds.map((id) => [id, []]));
   for (const row of rows) byRoom.get(row.room_id)?.push(withDates(row.agent));
   return byRoom;

@@ -72,7 +72,7 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, context, info) => {
         const window = pageWindow(args, CONNECTION_SIZES);
         const cursorId = await assertOwnCursors(args, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
-        const rooms = await selectRoomPage(context.pool, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
+        const rooms = await selectRoomPage(context, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
         return toConnection(rooms, args, window);
       },
     },
