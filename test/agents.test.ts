@@ -82,5 +82,11 @@ describe("agent lifecycle", () => {
     const second = dataOf(await pager(AgentsDocument, { first: 2, after: first.pageInfo.endCursor })).agents;
     expect(second.edges.map((edge) => edge.node.agentKey)).toEqual(["k1"]);
     expect(second.pageInfo.hasNextPage).toBe(false);
+    // Paging arguments the connection cannot take are typed bad input, not masked errors.
+    for (const variables of [{ first: 2, after: "garbage" }, { first: -1 }]) {
+      const rejected = await pager(AgentsDocument, variables);
+      expect(rejected.data).toBeNull();
+      expect(rejected.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
+    }
   });
 });

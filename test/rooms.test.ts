@@ -190,6 +190,7 @@ describe("pagination", () => {
     const malformed = await pager(RoomsDocument, { first: 2, after: "garbage" });
     expect(malformed.data).toBeNull();
     expect(malformed.errors?.[0]?.message).toMatch(/^Invalid cursor/);
+    expect(malformed.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
   });
 
   test("rooms pages backward with last and before, oldest page first", async () => {
