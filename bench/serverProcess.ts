@@ -6,6 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";
+import { waitForOutput } from "../test/support/startProcess.ts";
 
 export interface ServerProcess {
   graphqlUrl: string;
@@ -53,24 +54,7 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout.on("data", (chunk) => (output += chunk));
-  child.stderr.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 60_000);
-    const poll = setInterval(() => {
-      if (!/Migration gate: ready/.test(output)) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolve();
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${output}`));
-    });
-  });
+  const { exited } = await waitForOutput(child, /Migration gate: ready/, 60_000);
   return {
     graphqlUrl: `http://127.0.0.1:${port}/graphql`,
     pid: child.pid!,

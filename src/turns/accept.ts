@@ -15,9 +15,10 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { ACCEPT_READ, FAIL_STALE_TURN, beginLockAndRead, beginWithUserLock, insertTurnStatement, rosterOf, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { ACCEPT_READ, FAIL_STALE_TURN, beginLockAndRead, beginWithUserLock, insertTurnStatement, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
 import type { StartedStep } from "./steps.ts";
 import { sessionHistory } from "./history.ts";
+import { sessionScopeOf } from "./sessionScopeSql.ts";
 import { assertWithinRateLimit } from "./rateLimit.ts";
 import { planAgents, type SessionScope } from "./planning.ts";
 import { agentLayers, roomFrame } from "./prompts.ts";
@@ -60,19 +61,6 @@ export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], con
     });
     if (limits.inputBudget <= 0 || pinned > limits.inputBudget) throw budgetExceeded(agent.modelAlias, limits.inputBudget, pinned);
   }
-}
-
-function scopeOf(row: AcceptReadRow, sessionId: string): SessionScope | null {
-  if (!row.session_id) return null;
-  const roster = rosterOf(row);
-  if (row.agent_id) return { sessionId, room: null, directAgentId: row.agent_id, mode: "direct", roster };
-  return {
-    sessionId,
-    room: { id: row.room_id!, name: row.name!, goal: row.goal!, currentMode: row.current_mode!, pendingMode: row.pending_mode },
-    directAgentId: null,
-    mode: row.pending_mode ?? row.current_mode!,
-    roster,
-  };
 }
 
 async function insertTurn(client: pg.ClientBase, context: Context, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
@@ -123,7 +111,7 @@ async function lockAndRead(client: pg.ClientBase, statements: HotStatements, use
 async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context): Promise<AcceptedTurn> {
   const read = await lockAndRead(client, context.turns.deps.statements, userId, sessionId);
   assertWithinRateLimit(read, context.config.rateLimit);
-  const scope = scopeOf(read, sessionId);
+  const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
   if (scope.mode === "orchestrator") assertModeAvailable("orchestrator", context);
   const plan = planAgents(scope.mode, scope.roster, content);

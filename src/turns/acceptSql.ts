@@ -5,10 +5,10 @@
 // (with its first step when the first agent is already known).
 import { createHash, randomUUID } from "node:crypto";
 import { Prisma } from "../generated/prisma/client.ts";
-import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { WindowUsage } from "./rateLimit.ts";
+import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import { stepInsertCte, type StepInsert } from "./stepSql.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,25 +53,13 @@ export const ACCEPT_READ = `
            count(*)::int AS hour_count,
            ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry
       FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'),
-  session AS (
-    -- Concurrent sends in one session serialize on this row lock.
-    SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
-      FROM sessions s
-      LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
-      LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
-     WHERE s.id = $2 AND s.owner_id = $1 AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
-       FOR UPDATE OF s),
+  -- Concurrent sends in one session serialize on this row lock.
+  session AS (${sessionSelect(true)}),
   latest_summary AS (
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
   SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry,
-         s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode,
-         (SELECT coalesce(json_agg(json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
-                   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions, 'position', ra.position) ORDER BY ra.position, ra.created_at), '[]')
-            FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL WHERE ra.room_id = s.room_id) AS room_roster,
-         (SELECT json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
-                   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions, 'position', 0)
-            FROM agents a WHERE a.id = s.agent_id) AS direct_agent,
+         s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
          -- Shared messages of finished turns after the summary (a stale running turn is failed by this accept);
          -- found through the turns after the summary, so the cost does not grow with the session.
@@ -84,16 +72,6 @@ export const ACCEPT_READ = `
          (SELECT json_build_object('id', t.id, 'stale', t.updated_at < now() - make_interval(secs => $3))
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn
     FROM usage u LEFT JOIN session s ON true`;
-
-interface AgentJson {
-  id: string;
-  agentKey: string;
-  name: string;
-  modelAlias: RosterEntry["modelAlias"];
-  rolePrompt: string;
-  toolPermissions: RosterEntry["toolPermissions"];
-  position: number;
-}
 
 export interface StoredSummaryRow {
   through_turn_seq: number;
@@ -108,32 +86,10 @@ export interface HistoryMessageJson extends HistoryMessage {
   seq: number;
 }
 
-export interface AcceptReadRow extends WindowUsage {
-  session_id: string | null;
-  room_id: string | null;
-  agent_id: string | null;
-  name: string | null;
-  goal: string | null;
-  current_mode: RoomMode | null;
-  pending_mode: RoomMode | null;
-  room_roster: AgentJson[] | null;
-  direct_agent: AgentJson | null;
+export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
   summary: StoredSummaryRow | null;
   history: HistoryMessageJson[] | null;
   running_turn: { id: string; stale: boolean } | null;
-}
-
-export function rosterOf(row: AcceptReadRow): RosterEntry[] {
-  const agents = row.agent_id ? (row.direct_agent ? [row.direct_agent] : []) : (row.room_roster ?? []);
-  return agents.map((agent) => ({
-    agentId: agent.id,
-    agentKey: agent.agentKey,
-    name: agent.name,
-    modelAlias: agent.modelAlias,
-    rolePrompt: agent.rolePrompt,
-    toolPermissions: agent.toolPermissions,
-    position: agent.position,
-  }));
 }
 
 export const FAIL_STALE_TURN = `

@@ -21,7 +21,8 @@ export function parseRosterSnapshot(value: unknown): RosterEntry[] {
   return rosterSchema.parse(value);
 }
 
-interface AgentRow {
+/** An agent's configuration as stored. */
+export interface AgentRecord {
   id: string;
   agentKey: string;
   name: string;
@@ -30,7 +31,7 @@ interface AgentRow {
   toolPermissions: RosterEntry["toolPermissions"];
 }
 
-export function snapshotAgent(agent: AgentRow, position: number): RosterEntry {
+export function snapshotAgent(agent: AgentRecord, position: number): RosterEntry {
   return {
     agentId: agent.id,
     agentKey: agent.agentKey,

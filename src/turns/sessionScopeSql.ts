@@ -1,70 +1,63 @@
 // The viewer's live session with its room (or direct agent) and roster in
-// position order, in plain pg. sendMessage locks the session row inside its
-// transaction; previewRouting reads without locking.
+// position order, in plain pg and one statement. sendMessage reads it locked,
+// inside its accepting read (acceptSql.ts); previewRouting without locking.
 import type pg from "pg";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { SessionScope } from "./planning.ts";
-import { snapshotAgent, type RosterEntry } from "./roster.ts";
+import { snapshotAgent, type AgentRecord } from "./roster.ts";
 
-interface SessionRow {
+/** $1 user, $2 session. Missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
+export function sessionSelect(lock: boolean): string {
+  return `
+    SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
+      FROM sessions s
+      LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
+      LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
+     WHERE s.id = $2 AND s.owner_id = $1 AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
+     ${lock ? "FOR UPDATE OF s" : ""}`;
+}
+
+const AGENT_JSON = `json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
+  'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions`;
+
+/** Columns of the roster, for a query whose session row is `s`. */
+export const ROSTER_COLUMNS = `
+  (SELECT coalesce(json_agg(${AGENT_JSON}, 'position', ra.position) ORDER BY ra.position, ra.created_at), '[]')
+     FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL WHERE ra.room_id = s.room_id) AS room_roster,
+  (SELECT ${AGENT_JSON}, 'position', 0) FROM agents a WHERE a.id = s.agent_id) AS direct_agent`;
+
+const SESSION_SCOPE = `WITH session AS (${sessionSelect(false)}) SELECT s.id AS session_id, s.*, ${ROSTER_COLUMNS} FROM session s`;
+
+type AgentJson = AgentRecord & { position: number };
+
+export interface SessionScopeRow {
+  /** Null when the session is not the viewer's live session. */
+  session_id: string | null;
   room_id: string | null;
   agent_id: string | null;
   name: string | null;
   goal: string | null;
   current_mode: RoomMode | null;
   pending_mode: RoomMode | null;
+  room_roster: AgentJson[] | null;
+  direct_agent: AgentJson | null;
 }
 
-interface AgentRow {
-  id: string;
-  agent_key: string;
-  name: string;
-  model_alias: RosterEntry["modelAlias"];
-  role_prompt: string;
-  tool_permissions: RosterEntry["toolPermissions"];
-  position: number;
-}
-
-const SESSION = `
-  SELECT s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
-    FROM sessions s
-    LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
-    LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
-   WHERE s.id = $1 AND s.owner_id = $2 AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)`;
-// Concurrent sends in one session serialize on this lock; the running-turn index then decides.
-const LOCKED_SESSION = `${SESSION} FOR UPDATE OF s`;
-
-const AGENT_COLUMNS = `a.id, a.agent_key, a.name, a.model_alias::text AS model_alias, a.role_prompt, a.tool_permissions::text[] AS tool_permissions`;
-
-const ROOM_ROSTER = `
-  SELECT ${AGENT_COLUMNS}, ra.position FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL
-   WHERE ra.room_id = $1 ORDER BY ra.position, ra.created_at`;
-
-const DIRECT_AGENT = `SELECT ${AGENT_COLUMNS}, 0 AS position FROM agents a WHERE a.id = $1`;
-
-function toEntry(row: AgentRow): RosterEntry {
-  return snapshotAgent(
-    { id: row.id, agentKey: row.agent_key, name: row.name, modelAlias: row.model_alias, rolePrompt: row.role_prompt, toolPermissions: row.tool_permissions },
-    row.position,
-  );
-}
-
-type Queryable = Pick<pg.ClientBase, "query">;
-
-/** Null when the session is missing, deleted, or not the viewer's. `lock` must run inside a transaction. */
-export async function loadSessionScope(client: Queryable, userId: string, sessionId: string, lock = false): Promise<SessionScope | null> {
-  const session = (await client.query<SessionRow>(lock ? LOCKED_SESSION : SESSION, [sessionId, userId])).rows[0];
-  if (!session) return null;
-  if (session.agent_id) {
-    const agents = (await client.query<AgentRow>(DIRECT_AGENT, [session.agent_id])).rows;
-    return { sessionId, room: null, directAgentId: session.agent_id, mode: "direct", roster: agents.map(toEntry) };
-  }
-  const roster = (await client.query<AgentRow>(ROOM_ROSTER, [session.room_id])).rows.map(toEntry);
+export function sessionScopeOf(row: SessionScopeRow | undefined, sessionId: string): SessionScope | null {
+  if (!row?.session_id) return null;
+  const agents = row.agent_id ? (row.direct_agent ? [row.direct_agent] : []) : (row.room_roster ?? []);
+  const roster = agents.map((agent) => snapshotAgent(agent, agent.position));
+  if (row.agent_id) return { sessionId, room: null, directAgentId: row.agent_id, mode: "direct", roster };
   return {
     sessionId,
-    room: { id: session.room_id!, name: session.name!, goal: session.goal!, currentMode: session.current_mode!, pendingMode: session.pending_mode },
+    room: { id: row.room_id!, name: row.name!, goal: row.goal!, currentMode: row.current_mode!, pendingMode: row.pending_mode },
     directAgentId: null,
-    mode: session.pending_mode ?? session.current_mode!,
+    mode: row.pending_mode ?? row.current_mode!,
     roster,
   };
+}
+
+/** Null when the session is missing, deleted, or not the viewer's. */
+export async function loadSessionScope(client: Pick<pg.ClientBase, "query">, userId: string, sessionId: string): Promise<SessionScope | null> {
+  return sessionScopeOf((await client.query<SessionScopeRow>(SESSION_SCOPE, [userId, sessionId])).rows[0], sessionId);
 }

@@ -8,33 +8,39 @@ export interface StartedProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startNpm(env: Record<string, string>, readyPattern: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
-  const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|PORT$)/.test(key)),
-  );
-  const child = spawn("npm", ["start"], { env: { ...cleanEnv, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+/** Collects a child's output and waits until it matches `readyPattern`; rejects if the child exits first or time runs out. */
+export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, timeoutMs: number): Promise<{ output(): string; exited: Promise<number | null> }> {
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not become ready:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`the process did not become ready:\n${output}`)), timeoutMs);
     const poll = setInterval(() => {
       if (readyPattern.test(output)) {
         clearInterval(poll);
         clearTimeout(timer);
         resolve();
       }
-    }, 100);
+    }, 50);
     void exited.then((code) => {
       clearInterval(poll);
       clearTimeout(timer);
-      reject(new Error(`npm start exited with ${code}:\n${output}`));
+      reject(new Error(`the process exited with ${code}:\n${output}`));
     });
   });
+  return { output: () => output, exited };
+}
+
+export async function startNpm(env: Record<string, string>, readyPattern: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
+  const cleanEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|PORT$)/.test(key)),
+  );
+  const child = spawn("npm", ["start"], { env: { ...cleanEnv, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const { output, exited } = await waitForOutput(child, readyPattern, timeoutMs);
   return {
     child,
-    output: () => output,
+    output,
     async stop(signal = "SIGTERM") {
       process.kill(-child.pid!, signal);
       return exited;
