@@ -39,7 +39,8 @@ const INHERITED_CONFIG = /^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAG
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
-  const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--import", "tsx", "src/server.ts"];
+  // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
+  const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !INHERITED_CONFIG.test(key)));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
