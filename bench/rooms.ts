@@ -24,7 +24,8 @@ const QUERY = "query Rooms { rooms(first: 20) { edges { node { id name agents { 
 /** The baseline server (bench/roomsBaselineServer.ts) in its own process, like the full server. */
 async function startBaseline(databaseUrl: string, ownerId: string): Promise<{ url: string; close(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/roomsBaselineServer.ts", databaseUrl, ownerId, String(port), POOL_MAX], { stdio: ["ignore", "pipe", "inherit"] });
+  // The same Node flags as the full server (bench/serverProcess.ts).
+  const child = spawn(process.execPath, ["--max-semi-space-size=32", "--import", "tsx", "bench/roomsBaselineServer.ts", databaseUrl, ownerId, String(port), POOL_MAX], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("listening") && resolve());
     child.once("exit", (code) => reject(new Error(`the baseline server exited with ${code}`)));
@@ -73,8 +74,13 @@ export async function runRoomsBench(): Promise<void> {
     const base = await measure("baseline", baseline.url, null);
     const ours = await measure("full", full.graphqlUrl, token);
     const ratio = ours.requests.average / base.requests.average;
-    const verdict = ratio >= TARGET_RATIO && ours.latency.p99 <= TARGET_P99_MS ? "meets" : "misses";
-    console.log(`ratio ${(ratio * 100).toFixed(1)}% of baseline (target >= ${TARGET_RATIO * 100}%), p99 ${ours.latency.p99} ms (target <= ${TARGET_P99_MS} ms): ${verdict} the targets`);
+    console.log(`ratio ${(ratio * 100).toFixed(1)}% of baseline (target >= ${TARGET_RATIO * 100}%): ${ratio >= TARGET_RATIO ? "met" : "NOT met"}`);
+    // With a fixed number of connections each waiting for its answer, mean latency = connections / throughput.
+    const meanMs = (CONNECTIONS / ours.requests.average) * 1000;
+    console.log(
+      `p99 ${ours.latency.p99} ms (target <= ${TARGET_P99_MS} ms): ${ours.latency.p99 <= TARGET_P99_MS ? "met" : "NOT met"} ` +
+        `(${CONNECTIONS} connections at ${ours.requests.average.toFixed(0)} req/s queue ${meanMs.toFixed(0)} ms on average; the baseline's own p99 is ${base.latency.p99} ms)`,
+    );
   } finally {
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // let requests cut off at the deadline finish
     await baseline.close();
