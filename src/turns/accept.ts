@@ -65,12 +65,19 @@ export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], con
 
 async function insertTurn(client: pg.ClientBase, context: Context, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
   const id = randomUUID();
-  const firstStep = firstAgent ? { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias } : null;
+  const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
     { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null },
-    firstAgent && firstStep
-      ? { id: firstStep.id, turnId: id, seq: 1, kind: "agent", agentId: firstAgent.agentId, agentKey: firstAgent.agentKey, modelAlias: firstAgent.modelAlias, allowedTools: firstAgent.toolPermissions }
-      : null,
+    firstStep && {
+      id: firstStep.id,
+      turnId: id,
+      seq: 1,
+      kind: "agent",
+      agentId: firstStep.agent.agentId,
+      agentKey: firstStep.agent.agentKey,
+      modelAlias: firstStep.modelAlias,
+      allowedTools: firstStep.agent.toolPermissions,
+    },
   );
   const { rows } = await client.query<InsertedTurn>(context.turns.deps.statements.config(statement.text, statement.values));
   const row = rows[0]!;
