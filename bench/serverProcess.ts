@@ -6,7 +6,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { TEST_JWT_SECRET } from "../test/support/server.ts";
-import { waitForOutput } from "../test/support/startProcess.ts";
+import { environmentWithoutAppConfig, waitForOutput } from "../test/support/startProcess.ts";
 
 export interface ServerProcess {
   graphqlUrl: string;
@@ -33,18 +33,14 @@ function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Environment variables that would leak from the shell into the server under test. */
-const INHERITED_CONFIG = /^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|RATE_LIMIT_|PORT$)/;
-
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
   // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
   const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
-  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !INHERITED_CONFIG.test(key)));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
-      ...baseEnv,
+      ...environmentWithoutAppConfig(),
       APP_ENV: "test",
       PORT: String(port),
       DATABASE_URL: databaseUrl,

@@ -46,7 +46,6 @@ async function setUp(server: TestServer): Promise<UserRun[]> {
   );
 }
 
-/** One user's loop: send, follow the turn over SSE to its end, repeat; returns the turn ids and client-seen times. */
 interface SentTurn {
   turnId: string;
   /** Wall clock when the client started sendMessage. */
@@ -54,6 +53,7 @@ interface SentTurn {
   sendMs: number;
 }
 
+/** One user's loop: send, follow the turn over SSE to its end, repeat; returns the turn ids and client-seen times. */
 async function userLoop(server: TestServer, user: UserRun, until: number): Promise<SentTurn[]> {
   const url = new URL(server.graphqlUrl);
   const agent = userAgent();

@@ -1,8 +1,8 @@
 // The one Prisma client, over a pg pool through the driver adapter.
 //
 // Safe behind Supabase's transaction pooler (port 6543): the adapter sends
-// unnamed statements (we never set a statementNameGenerator), the turn
-// engine names its statements only on a direct connection, and the code
+// unnamed statements (we never set a statementNameGenerator), our hot
+// statements are named only on a direct connection (db/statements.ts), and the code
 // relies on no session state (no SET, no session advisory locks, no LISTEN);
 // everything that must share a connection runs inside one transaction.
 import pg from "pg";
@@ -16,7 +16,7 @@ export type Db = PrismaClient;
 export interface DbHandle {
   prisma: Db;
   pool: pg.Pool;
-  /** Query configs for the turn engine's hot statements (named unless behind a transaction pooler). */
+  /** Query configs for the hot statements (named unless behind a transaction pooler). */
   statements: HotStatements;
   close(): Promise<void>;
 }

@@ -1,15 +1,14 @@
 // Entry point: parse the configuration, start the services, listen.
-import { createServer } from "node:http";
 import { ConfigError, loadConfig } from "./config/env.ts";
 import { startRuntime } from "./runtime.ts";
 import { createApp } from "./yoga.ts";
-import { withCoalescedEventStreams } from "./http/eventStreamWrites.ts";
+import { createApiServer } from "./http/apiServer.ts";
 
 async function main() {
   const config = loadConfig();
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server = createServer(withCoalescedEventStreams(app));
+  const server = createApiServer(app);
   server.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;

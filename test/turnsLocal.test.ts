@@ -44,7 +44,8 @@ test("roundtable offline: deterministic answers, every call metered", async () =
 test("behind a transaction pooler (unnamed statements; lock and read in one message) turns run and are limited the same way", async () => {
   const pooled = await startTestServer(database.url, { DATABASE_POOL_URL: `${database.url}?pgbouncer=true`, RATE_LIMIT_TURNS_PER_MINUTE: "2" });
   try {
-    expect(pooled.runtime.config.database?.behindTransactionPooler).toBe(true);
+    // Named (prepared) statements on the direct connection, unnamed behind the pooler.
+    expect([server.runtime.statements.named, pooled.runtime.statements.named]).toEqual([true, false]);
     const pooledClient = graphqlClient(pooled.graphqlUrl, (await createTestUser()).token);
     const council = await createCouncil(pooledClient, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
     for (const seq of [1, 2]) {

@@ -1,5 +1,5 @@
-// Statements the turn engine sends on every turn. On a direct connection they
-// are named, so PostgreSQL parses and plans each statement shape once per
+// Statements sent on every turn (the turn engine) or every rooms page. On a
+// direct connection they are named, so PostgreSQL parses and plans each statement shape once per
 // connection instead of on every execution (for the larger ones planning
 // costs more than running them). Behind a transaction pooler, which cannot
 // keep a prepared statement from one transaction to the next, they stay

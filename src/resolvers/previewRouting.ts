@@ -32,7 +32,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
     turnMode: scope.mode,
   };
   const record = (attempt: Parameters<typeof recordCall>[2]) => context.prisma.$transaction((tx) => recordCall(tx, attribution, attempt)).then(() => undefined);
-  const managerAlias = await readManagerModel(context.turns.deps.pool);
+  const managerAlias = await readManagerModel(context.pool);
   const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record });
   await record(outcome.finalAttempt);
   if (!outcome.ok) {
@@ -45,7 +45,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
 
 export async function previewRouting(input: { sessionId: string | number; content: string; runManager?: boolean | null }, context: Context): Promise<RoutingDecision> {
   const { content } = parseInput(previewInput, { content: input.content });
-  const scope = await loadSessionScope(context.turns.deps.pool, viewerId(context), decodeId(input.sessionId, "Session"));
+  const scope = await loadSessionScope(context.pool, viewerId(context), decodeId(input.sessionId, "Session"));
   if (!scope) throw new NotFoundError("Session");
   const plan = planAgents(scope.mode, scope.roster, content);
   switch (plan.kind) {

@@ -34,7 +34,7 @@ export async function subscribeTurnEvents(turnId: string, afterSequence: number,
   // A turn this process runs knows its owner; any other is looked up (plain pg: once per subscription).
   const userId = viewerId(context);
   const localOwner = context.turns.bus.ownerOf(turnId);
-  const owned = localOwner !== undefined ? localOwner === userId : isUuid(turnId) && (await context.turns.deps.pool.query(OWNED_TURN, [turnId, userId])).rowCount === 1;
+  const owned = localOwner !== undefined ? localOwner === userId : isUuid(turnId) && (await context.pool.query(OWNED_TURN, [turnId, userId])).rowCount === 1;
   if (!owned) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
   return context.turns.bus.subscribe(turnId, afterSequence) ?? followDatabase(context, turnId, afterSequence);
 }

@@ -63,7 +63,7 @@ export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], con
   }
 }
 
-async function insertTurn(client: pg.ClientBase, context: Context, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
+async function insertTurn(client: pg.ClientBase, statements: HotStatements, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
   const id = randomUUID();
   const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
@@ -79,7 +79,7 @@ async function insertTurn(client: pg.ClientBase, context: Context, scope: Sessio
       allowedTools: firstStep.agent.toolPermissions,
     },
   );
-  const { rows } = await client.query<InsertedTurn>(context.turns.deps.statements.config(statement.text, statement.values));
+  const { rows } = await client.query<InsertedTurn>(statements.config(statement.text, statement.values));
   const row = rows[0]!;
   const turn: Turn = {
     id,
@@ -116,7 +116,7 @@ async function lockAndRead(client: pg.ClientBase, statements: HotStatements, use
 
 /** Lock and read, checks, one write. Rejections write nothing. */
 async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context): Promise<AcceptedTurn> {
-  const read = await lockAndRead(client, context.turns.deps.statements, userId, sessionId);
+  const read = await lockAndRead(client, context.statements, userId, sessionId);
   assertWithinRateLimit(read, context.config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
@@ -127,7 +127,7 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, context.config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
   if (read.running_turn) await client.query(FAIL_STALE_TURN, [read.running_turn.id]);
-  const { row, firstStep } = await insertTurn(client, context, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  const { row, firstStep } = await insertTurn(client, context.statements, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row };
 }
 
@@ -139,7 +139,7 @@ export async function acceptMessage(input: { sessionId: string | number; content
   const { content } = parseInput(sendMessageInput, { content: input.content });
   const sessionId = decodeId(input.sessionId, "Session");
   const userId = viewerId(context);
-  const client = await context.turns.deps.pool.connect();
+  const client = await context.pool.connect();
   let broken = false;
   try {
     const accepted = await acceptInTransaction(client, sessionId, userId, content, context);

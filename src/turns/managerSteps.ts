@@ -1,11 +1,11 @@
 // The orchestrator's manager steps inside a turn: the routing step (with its
 // repair re-ask) and the final synthesis.
-import { recordCall } from "../metering/ledger.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { requestRouting, type AttemptVerdict } from "./routing.ts";
 import type { RoutingPlan } from "./routingContract.ts";
 import { SYNTHESIS_PROMPT } from "./prompts.ts";
-import { attributionFor, callForStep, finishStep, startStep } from "./steps.ts";
+import { routingDecisionCte } from "./stepSql.ts";
+import { callForStep, finishStep, meterAttempt, startStep } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
 
 const SYNTHESIS_MAX_OUTPUT_TOKENS = 2048;
@@ -20,19 +20,13 @@ function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Pri
 /** Runs the routing step; returns the plan, or null when routing failed (the step records why). */
 export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> {
   const step = await startStep(run, "manager_route", null, run.managerAlias);
-  const attribution = attributionFor(run, step.id, null);
-  const { prisma } = run.services;
   const outcome = await requestRouting(
     run.services.gateway,
     { managerAlias: run.managerAlias, roster: run.roster, content: run.userContent },
     {
-      recordRetried: (attempt) => recordCall(prisma, attribution, attempt).then(() => undefined),
+      recordRetried: (attempt) => meterAttempt(run, step, attempt),
       // A rejected output is a result too: its verdict commits with its ledger row.
-      recordRejected: (attempt, verdicts) =>
-        prisma.$transaction(async (tx) => {
-          await recordCall(tx, attribution, attempt);
-          await tx.turnStep.update({ where: { id: step.id }, data: { routingDecision: decisionJson(verdicts, null) }, select: { id: true } });
-        }),
+      recordRejected: (attempt, verdicts) => meterAttempt(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
     },
   );
   const plan = outcome.ok ? outcome.plan : null;

@@ -46,7 +46,6 @@ export interface PendingFinish {
 export interface TurnRun {
   services: TurnEngineServices;
   turnId: string;
-  turnSeq: number;
   userId: string;
   scope: CallScope;
   mode: TurnMode;

@@ -9,7 +9,6 @@ import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
-
 interface Ending {
   status: TurnStatus;
   error: string | null;

@@ -68,7 +68,6 @@ export class TurnService {
     return {
       services: { prisma: this.deps.prisma, pool: this.deps.pool, statements: this.deps.statements, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
       turnId: accepted.turnId,
-      turnSeq: accepted.seq,
       userId,
       scope: scope.room ? { kind: "room", roomId: scope.room.id, sessionId: scope.sessionId } : { kind: "direct", sessionId: scope.sessionId },
       mode: scope.mode,

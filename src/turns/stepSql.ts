@@ -47,6 +47,12 @@ export function endTurnCtes(turnId: string, status: string, error: string | null
   ];
 }
 
+/** A rejected routing attempt's verdicts, recorded on its step. */
+export function routingDecisionCte(stepId: string, decision: unknown): Prisma.Sql {
+  return Prisma.sql`routing_verdicts AS (
+    UPDATE turn_steps SET routing_decision = ${JSON.stringify(decision)}::jsonb, updated_at = now() WHERE id = ${stepId}::uuid RETURNING id)`;
+}
+
 /** One statement from CTEs; data-modifying CTEs always run to completion, read or not. */
 export function statementOf(ctes: Prisma.Sql[]): Prisma.Sql {
   return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT 1`;

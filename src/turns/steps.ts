@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { LlmRequest, ProviderAttempt } from "../llm/types.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import { ledgerInsertSql, type CallAttribution } from "../metering/ledger.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import type { RosterEntry } from "./roster.ts";
@@ -95,13 +95,19 @@ function deltaBuffer(emit: (text: string) => void): { add(delta: string): void; 
   };
 }
 
+/**
+ * Meters a provider call that is not its step's final one (a retried or a
+ * rejected attempt), with whatever it produced, in one statement.
+ */
+export function meterAttempt(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, producedWrites: Prisma.Sql[] = []): Promise<void> {
+  const ledger = ledgerInsertSql(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt).sql;
+  return writeWithPendingFinish(run, [Prisma.sql`attempt_ledger AS (${ledger})`, ...producedWrites]);
+}
+
 /** Calls the gateway; each retried attempt commits its own ledger row before the retry. */
 export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
-  const attribution = attributionFor(run, step.id, step.agent?.agentId ?? null);
   const deltas = streamDeltas ? deltaBuffer((delta) => run.services.bus.emit(run.turnId, { type: "StepDelta", stepId: step.id, delta })) : null;
-  const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, (failed) =>
-    execute(run, ledgerInsertSql(attribution, failed).sql),
-  );
+  const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, (failed) => meterAttempt(run, step, failed));
   // Every chunk is out before the step can complete.
   deltas?.flush();
   return attempt;

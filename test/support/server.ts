@@ -1,11 +1,11 @@
 // Starts the real app (runtime + Yoga) on a loopback port against a test
 // database, with configuration given as environment variables.
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../../src/config/env.ts";
 import { startRuntime, type Runtime } from "../../src/runtime.ts";
 import { createApp, type App } from "../../src/yoga.ts";
-import { withCoalescedEventStreams } from "../../src/http/eventStreamWrites.ts";
+import { createApiServer } from "../../src/http/apiServer.ts";
 
 export interface TestServer {
   url: string;
@@ -31,7 +31,7 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
   });
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server: Server = createServer(withCoalescedEventStreams(app));
+  const server: Server = createApiServer(app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

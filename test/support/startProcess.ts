@@ -32,11 +32,13 @@ export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, t
   return { output: () => output, exited };
 }
 
+/** This process's environment without the app's own settings, so a spawned server gets only the ones given to it. */
+export function environmentWithoutAppConfig(): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|RATE_LIMIT_|PORT$)/.test(key)));
+}
+
 export async function startNpm(env: Record<string, string>, readyPattern: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {
-  const cleanEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|PORT$)/.test(key)),
-  );
-  const child = spawn("npm", ["start"], { env: { ...cleanEnv, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("npm", ["start"], { env: { ...environmentWithoutAppConfig(), ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const { output, exited } = await waitForOutput(child, readyPattern, timeoutMs);
   return {
     child,
