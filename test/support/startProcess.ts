@@ -44,8 +44,31 @@ export async function startNpm(env: Record<string, string>, readyPattern: RegExp
     child,
     output,
     async stop(signal = "SIGTERM") {
-      process.kill(-child.pid!, signal);
-      return exited;
+      signalGroup(child.pid!, signal);
+      const code = await exited;
+      await processGroupGone(child.pid!);
+      return code;
     },
   };
+}
+
+/**
+ * npm exits before the server it started has finished shutting down (the
+ * embedded database still writes its files then): wait for the whole process
+ * group, and kill what is left after the grace period.
+ */
+async function processGroupGone(groupId: number, graceMs = 20_000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (signalGroup(groupId, Date.now() > deadline ? "SIGKILL" : 0)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** False once no process of the group is left (so stopping twice is harmless). */
+function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-groupId, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
 }
