@@ -8,7 +8,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { Authenticator } from "./auth/authenticator.ts";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
-import { maskErrors } from "./http/errorMasking.ts";
+import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -28,12 +28,13 @@ export function createApp(services: AppServices) {
     // never reads past the Content-Length, so Yoga's own limit, which pipes
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
-    maskedErrors: { maskError: maskErrors },
+    maskedErrors: true,
     cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
     logging: config.logLevel,
     context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),
     plugins: [
       ...hardeningPlugins(config),
+      typedArgumentErrors(),
       readyzPlugin(services),
     ],
   });

@@ -1,15 +1,24 @@
-// Unexpected errors leave the server masked (Yoga's default). Pothos's
-// argument checks on connections (a malformed cursor, first with last, a
-// page size out of range) are the client's mistake: they keep their message
-// and get the typed code every other bad input has.
+// Pothos's argument checks on connections (a malformed cursor, a negative
+// page size, first with last) are the client's mistake: they keep their
+// message and get the typed code every other bad input has. Done on the
+// execution result, before Yoga masks errors, so they are neither masked nor
+// logged as server errors; anything unexpected is still masked.
 import { GraphQLError } from "graphql";
 import { PothosValidationError } from "@pothos/core";
-import { maskError, type MaskError } from "graphql-yoga";
+import { handleStreamOrSingleExecutionResult, type Plugin } from "graphql-yoga";
 
-export const maskErrors: MaskError = (error, message, isDev) => {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (error instanceof GraphQLError && original instanceof PothosValidationError) {
-    return new GraphQLError(original.message, { nodes: error.nodes, path: error.path, extensions: { code: "VALIDATION_FAILED" } });
-  }
-  return maskError(error, message, isDev);
-};
+function typed(error: GraphQLError): GraphQLError {
+  if (!(error.originalError instanceof PothosValidationError)) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { code: "VALIDATION_FAILED" } });
+}
+
+export function typedArgumentErrors(): Plugin {
+  return {
+    onExecute: () => ({
+      onExecuteDone: (payload) =>
+        handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+          if (result.errors?.some((error) => error.originalError instanceof PothosValidationError)) setResult({ ...result, errors: result.errors.map(typed) });
+        }),
+    }),
+  };
+}
