@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { freePort, startServerProcess } from "./serverProcess.ts";
+import { freePort, startServerProcess } from "../test/support/serverProcess.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { seedRoomsWithAgents } from "../test/fixtures/seed.ts";
 
@@ -24,7 +24,7 @@ const QUERY = "query Rooms { rooms(first: 20) { edges { node { id name agents { 
 /** The baseline server (bench/roomsBaselineServer.ts) in its own process, like the full server. */
 async function startBaseline(databaseUrl: string, ownerId: string): Promise<{ url: string; close(): Promise<void> }> {
   const port = await freePort();
-  // The same Node flags as the full server (bench/serverProcess.ts).
+  // The same Node flags as the full server (test/support/serverProcess.ts).
   const child = spawn(process.execPath, ["--max-semi-space-size=32", "--import", "tsx", "bench/roomsBaselineServer.ts", databaseUrl, ownerId, String(port), POOL_MAX], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("listening") && resolve());

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { startServerProcess, type ServerProcess } from "./serverProcess.ts";
+import { startServerProcess, type ServerProcess } from "../test/support/serverProcess.ts";
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { createCouncil } from "../test/fixtures/turns.ts";

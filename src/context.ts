@@ -7,6 +7,7 @@ import type { HotStatements } from "./db/statements.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import type { Admission } from "./gates/admission.ts";
 import type { TurnService } from "./turns/service.ts";
+import type { LedgerWriter } from "./metering/ledgerWriter.ts";
 
 export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
@@ -27,6 +28,8 @@ export interface AppServices {
   admission: Admission;
   /** The turn engine: accepts messages, runs turns, carries their events. */
   turns: TurnService;
+  /** Every usage-ledger row is recorded through it (disk buffer, retries). */
+  ledger: LedgerWriter;
 }
 
 export interface Context extends AppServices {

@@ -10,6 +10,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { DatabaseConfig } from "./config/env.ts";
 import { HotStatements } from "./db/statements.ts";
+import { connectionErrorLog } from "./db/connectionErrors.ts";
 
 export type Db = PrismaClient;
 
@@ -21,16 +22,36 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+export interface DbOptions extends Pick<DatabaseConfig, "poolUrl" | "poolMax">, Partial<Pick<DatabaseConfig, "behindTransactionPooler">> {
+  /**
+   * The server is one session (the embedded PGlite): every connection meets
+   * the statements prepared by the ones before it. The pool keeps its
+   * connection instead of recycling it when idle, and a new connection
+   * (after an error) starts by dropping what an earlier one prepared.
+   */
+  singleSession?: boolean;
+}
+
+const IDLE_TIMEOUT_MS = 30_000;
+
 /** Statements stay unnamed unless the connection is known to be direct. */
-export function createDb(database: Pick<DatabaseConfig, "poolUrl" | "poolMax"> & Partial<Pick<DatabaseConfig, "behindTransactionPooler">>): DbHandle {
+export function createDb(database: DbOptions): DbHandle {
   const pool = new pg.Pool({
     connectionString: database.poolUrl,
     max: database.poolMax,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: database.singleSession ? 0 : IDLE_TIMEOUT_MS,
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client dying (database restart, pooler recycle) must not crash the process.
-  pool.on("error", () => undefined);
+  const logConnectionError = connectionErrorLog();
+  // A connection dying (database restart, failover, pooler recycle, a terminated backend) must
+  // never crash the process: pg emits 'error' on the pool for idle clients and on the client
+  // itself when it is checked out; both are handled. The query that was running fails on its
+  // own; the broken client is discarded when released.
+  pool.on("error", logConnectionError);
+  pool.on("connect", (client) => {
+    client.on("error", logConnectionError);
+    if (database.singleSession) void client.query("DEALLOCATE ALL").catch(logConnectionError);
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,

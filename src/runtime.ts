@@ -1,10 +1,15 @@
 // Wires the services a server needs from the configuration: the database
 // (configured, or the embedded development one) and the readiness gates.
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { promisify } from "node:util";
 import type { AppConfig } from "./config/env.ts";
 import type { AppServices } from "./context.ts";
-import { createDb } from "./db.ts";
+import { createDb, type DbHandle } from "./db.ts";
+import { LedgerJournal } from "./metering/ledgerJournal.ts";
+import { LedgerWriter } from "./metering/ledgerWriter.ts";
+import type { LedgerRow } from "./metering/ledger.ts";
 import { startEmbeddedDatabase } from "./embedded/pglite.ts";
 import { ReadinessMonitor } from "./gates/readiness.ts";
 import { checkMigrationGate } from "./gates/migrationGate.ts";
@@ -34,11 +39,25 @@ async function embeddedDatabase(config: AppConfig) {
   }
 }
 
+/** Which database a ledger buffer belongs to: rows are only ever replayed into the database they were metered for. */
+function databaseKey(config: AppConfig): string {
+  if (!config.database) return `embedded:${path.resolve(config.embeddedDataDir)}`;
+  const url = new URL(config.database.directUrl);
+  return `postgres:${url.hostname}:${url.port || "5432"}${url.pathname}`;
+}
+
+async function startLedger(config: AppConfig, db: DbHandle, instanceId: string): Promise<LedgerWriter> {
+  const journal = await LedgerJournal.open<LedgerRow>({ dir: path.resolve(config.ledgerBufferDir), databaseKey: databaseKey(config), instanceId, log: (line) => console.error(line) });
+  const ledger = new LedgerWriter({ pool: db.pool, statements: db.statements, journal, commitDeadlineMs: config.turnLeaseMs / 2, log: (line) => console.error(line) });
+  await ledger.start();
+  return ledger;
+}
+
 export async function startRuntime(config: AppConfig): Promise<Runtime> {
   if (!config.database && config.isProduction) throw new Error("production requires DATABASE_URL and DATABASE_POOL_URL");
   const embedded = config.database ? null : await embeddedDatabase(config);
   const database = config.database ?? { directUrl: embedded!.url, poolUrl: embedded!.url, poolMax: 1, behindTransactionPooler: false };
-  const db = createDb(database);
+  const db = createDb({ ...database, singleSession: embedded !== null });
   const readiness = new ReadinessMonitor({
     checkMigrations: () => checkMigrationGate(db.pool),
     dependentGates: [
@@ -52,19 +71,27 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     recheckMs: config.readinessRecheckMs,
   });
   await readiness.start();
-  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config), config });
+  const instanceId = randomUUID();
+  const ledger = await startLedger(config, db, instanceId);
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config), ledger, config, instanceId });
+  // No other instance can use the embedded database: turns it shows running were cut by this process's previous run.
+  if (embedded && readiness.migrations().ok) await turns.endAllRunning();
+  turns.start();
   return {
     config,
     prisma: db.prisma,
     pool: db.pool,
     statements: db.statements,
+    ledger,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     turns,
     databaseLabel: embedded ? embedded.label : "configured PostgreSQL",
     async close() {
       readiness.stop();
+      turns.stop();
       await turns.drain();
+      await ledger.close();
       await db.close();
       await embedded?.stop();
     },

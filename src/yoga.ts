@@ -9,6 +9,7 @@ import { Authenticator } from "./auth/authenticator.ts";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
+import { maskDatabaseUnavailable } from "./http/databaseUnavailable.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -28,7 +29,7 @@ export function createApp(services: AppServices) {
     // never reads past the Content-Length, so Yoga's own limit, which pipes
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
-    maskedErrors: true,
+    maskedErrors: { maskError: maskDatabaseUnavailable },
     cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
     logging: config.logLevel,
     context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),

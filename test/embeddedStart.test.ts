@@ -14,7 +14,7 @@ let dataDir: string;
 let server: StartedProcess | null = null;
 
 async function start() {
-  server = await startNpm({ PORT, EMBEDDED_DATA_DIR: dataDir }, /Migration gate: ready/);
+  server = await startNpm({ PORT, EMBEDDED_DATA_DIR: dataDir, LEDGER_BUFFER_DIR: path.join(dataDir, "ledger-buffer") }, /Migration gate: ready/);
   return server;
 }
 

@@ -5,7 +5,8 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.ts
 import { createDb, type DbHandle } from "../src/db.ts";
 import { chargeFor } from "../src/metering/charge.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion } from "../src/metering/pricing.ts";
-import { recordCall, type CallAttribution } from "../src/metering/ledger.ts";
+import type { CallAttribution } from "../src/metering/ledger.ts";
+import { recordCallIn } from "./fixtures/ledger.ts";
 import type { ProviderAttempt, ReportedUsage } from "../src/llm/types.ts";
 import type { ModelAliasName } from "../src/llm/models.ts";
 
@@ -84,7 +85,7 @@ describe("ledger writer", () => {
 
   test("writes exact decimals and the direct-chat attribution inside the caller's transaction", async () => {
     const requestId = `gen-${randomUUID()}`;
-    await db.prisma.$transaction((tx) => recordCall(tx, direct, attempt(requestId)));
+    await db.prisma.$transaction((tx) => recordCallIn(tx, direct, attempt(requestId)));
     const row = await db.prisma.llmCallEvent.findFirstOrThrow({ where: { requestId } });
     expect(row).toMatchObject({ sessionId: null, roomId: null, directSessionId: (direct.scope as { sessionId: string }).sessionId, inputTokensFresh: 800, inputTokensCached: 200, outputTokens: 500, totalTokens: 1500, pricingVersion: "2026-02-20", callKind: "agent", turnMode: "direct", status: "success" });
     expect(row.oeTokensComputed.toFixed(4)).toBe("800.0000");
@@ -94,8 +95,8 @@ describe("ledger writer", () => {
 
   test("a retried write of the same provider request id is recorded once", async () => {
     const requestId = `gen-${randomUUID()}`;
-    const first = await db.prisma.$transaction((tx) => recordCall(tx, direct, attempt(requestId)));
-    const second = await db.prisma.$transaction((tx) => recordCall(tx, direct, attempt(requestId)));
+    const first = await db.prisma.$transaction((tx) => recordCallIn(tx, direct, attempt(requestId)));
+    const second = await db.prisma.$transaction((tx) => recordCallIn(tx, direct, attempt(requestId)));
     expect([first.inserted, second.inserted]).toEqual([true, false]);
     expect(await db.prisma.llmCallEvent.count({ where: { requestId } })).toBe(1);
   });
@@ -104,7 +105,7 @@ describe("ledger writer", () => {
     const requestId = `gen-${randomUUID()}`;
     await expect(
       db.prisma.$transaction(async (tx) => {
-        await recordCall(tx, direct, attempt(requestId));
+        await recordCallIn(tx, direct, attempt(requestId));
         throw new Error("result write failed");
       }),
     ).rejects.toThrow("result write failed");

@@ -5,6 +5,7 @@ import { PreviewRoutingDocument, SessionTurnsDocument, SetRoomModeDocument, Unas
 import { dataOf } from "./support/graphqlClient.ts";
 import { useCouncilServer } from "./support/councilServer.ts";
 import { createAgent, createCouncil, createSession, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { INTERRUPTED_LEASE_ERROR } from "../src/turns/leaseSql.ts";
 
 const harness = useCouncilServer("turns", { OPENROUTER_MAX_RETRIES: "1" });
 
@@ -190,21 +191,21 @@ describe("concurrency", () => {
     expect(await harness.server.runtime.prisma.turn.count({ where: { sessionId: council.sessionId } })).toBe(1);
   });
 
-  test("a turn left running by a stopped server blocks its session until it is 15 minutes stale; the next send then fails it and runs", async () => {
+  test("a turn whose owner is gone blocks its session only until its lease lapses; the next send then ends it and runs", async () => {
     const council = await createCouncil(harness.client, "ROUNDTABLE", [["ada", "QWEN"]]);
     const { prisma } = harness.server.runtime;
     const session = await prisma.session.findUniqueOrThrow({ where: { id: council.sessionId } });
     const interrupted = await prisma.turn.create({
-      data: { sessionId: council.sessionId, userId: session.ownerId, seq: 1, mode: "roundtable", rosterSnapshot: [], userContent: "lost", status: "running" },
+      data: { sessionId: council.sessionId, userId: session.ownerId, seq: 1, mode: "roundtable", rosterSnapshot: [], userContent: "lost", status: "running", ownerInstance: "a-stopped-instance" },
     });
     expect((await send(harness.client, council.sessionId, "too early")).__typename).toBe("ConflictError");
     expect(await prisma.turn.count({ where: { sessionId: council.sessionId } })).toBe(1);
 
-    await prisma.$executeRaw`UPDATE turns SET updated_at = now() - interval '16 minutes' WHERE id = ${interrupted.id}::uuid`;
+    await prisma.$executeRaw`UPDATE turns SET lease_expires_at = now() - interval '1 second' WHERE id = ${interrupted.id}::uuid`;
     const turn = await waitForTurn(harness.client, await sendAccepted(harness.client, council.sessionId, "after the restart"));
     expect([turn.seq, turn.status]).toEqual([2, "COMPLETED"]);
     const failed = await prisma.turn.findUniqueOrThrow({ where: { id: interrupted.id } });
-    expect([failed.status, failed.error]).toEqual(["failed", "Interrupted: the server stopped while this turn ran."]);
+    expect([failed.status, failed.error]).toEqual(["failed", INTERRUPTED_LEASE_ERROR]);
     expect(failed.completedAt).not.toBeNull();
   });
 

@@ -10,9 +10,8 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.ts
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
 import { signTestToken } from "./fixtures/users.ts";
-import { insertLedgerRows, insertUserWithScopes, ledgerRow } from "./fixtures/ledger.ts";
+import { insertLedgerRows, insertUserWithScopes, ledgerRow, recordCallIn } from "./fixtures/ledger.ts";
 import { createDb, type DbHandle } from "../src/db.ts";
-import { recordCall } from "../src/metering/ledger.ts";
 import type { ProviderAttempt } from "../src/llm/types.ts";
 
 let database: TestDatabase;
@@ -74,12 +73,12 @@ describe("usage_daily_rollups and user_activity_days", () => {
     ]);
     const attribution = { userId, scope: { kind: "room" as const, roomId: scopes.roomId, sessionId: scopes.sessionId }, turnId: scopes.turnId, stepId: null, agentId: scopes.agentId, turnMode: "roundtable" };
     const retried = attempt();
-    const first = await db.prisma.$transaction((tx) => recordCall(tx, attribution, retried));
-    const again = await db.prisma.$transaction((tx) => recordCall(tx, attribution, retried));
+    const first = await db.prisma.$transaction((tx) => recordCallIn(tx, attribution, retried));
+    const again = await db.prisma.$transaction((tx) => recordCallIn(tx, attribution, retried));
     expect([first.inserted, again.inserted]).toEqual([true, false]);
-    await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.$transaction((tx) => recordCall(tx, attribution, attempt({ status: i % 4 === 0 ? "error" : "success" })))));
+    await Promise.all(Array.from({ length: 12 }, (_, i) => db.prisma.$transaction((tx) => recordCallIn(tx, attribution, attempt({ status: i % 4 === 0 ? "error" : "success" })))));
     await db.prisma.$transaction(async (tx) => {
-      await recordCall(tx, attribution, attempt({ modelAlias: "deepseek" }));
+      await recordCallIn(tx, attribution, attempt({ modelAlias: "deepseek" }));
       throw new Error("the step failed after its call was recorded");
     }).catch(() => undefined);
     await sql.query("DELETE FROM rooms WHERE id = $1", [scopes.roomId]);

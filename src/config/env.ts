@@ -38,6 +38,8 @@ const envSchema = z
     DATABASE_POOL_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: positiveInt(10),
     EMBEDDED_DATA_DIR: z.string().min(1).default(".data/pglite"),
+    LEDGER_BUFFER_DIR: z.string().min(1).default(".data/ledger-buffer"),
+    TURN_LEASE_MS: number().int("must be a whole number").min(1_000, "must be at least 1000").default(30_000),
     SUPABASE_URL: httpUrl.optional(),
     SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     SUPABASE_JWKS_URL: httpUrl.optional(),
@@ -100,6 +102,10 @@ export interface AppConfig {
   /** Null means: use the embedded development database. */
   database: DatabaseConfig | null;
   embeddedDataDir: string;
+  /** The ledger's disk buffer (SPEC 11); must outlive the process (a volume in containers). */
+  ledgerBufferDir: string;
+  /** How long a running turn's owner may go without renewing its lease before another instance ends the turn. */
+  turnLeaseMs: number;
   auth: {
     supabaseUrl: string | undefined;
     jwtSecret: string | undefined;
@@ -160,6 +166,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         ? { directUrl, poolUrl, poolMax: env.DATABASE_POOL_MAX, behindTransactionPooler: isTransactionPooler(poolUrl) }
         : null,
     embeddedDataDir: env.EMBEDDED_DATA_DIR,
+    ledgerBufferDir: env.LEDGER_BUFFER_DIR,
+    turnLeaseMs: env.TURN_LEASE_MS,
     auth: {
       supabaseUrl: env.SUPABASE_URL,
       jwtSecret: env.SUPABASE_JWT_SECRET,

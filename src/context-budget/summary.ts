@@ -3,6 +3,7 @@
 // deterministic truncation used when the summarizer fails.
 import { z } from "zod";
 import type { HistoryTurn } from "./assembly.ts";
+import { parseStorableJson } from "../db/storableText.ts";
 
 export const SUMMARY_SCHEMA_NAME = "session_summary";
 const ANCHOR_CHARS = 400;
@@ -31,7 +32,7 @@ export const summaryJsonSchema: Record<string, unknown> = {
 
 export function parseSummary(text: string): SessionSummaryContent | null {
   try {
-    const parsed = summaryContract.safeParse(JSON.parse(text));
+    const parsed = summaryContract.safeParse(parseStorableJson(text));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -2,6 +2,8 @@
 // DB-backed fields may run; gates that read tables run only once it passes.
 // All gates are re-checked on an interval (short while not ready), on demand,
 // and after a DB-backed request fails with a schema error.
+import { isTransientDatabaseError } from "../db/transientErrors.ts";
+
 export type GateName = "env" | "migrations" | "routing" | "keyRotation";
 
 export interface GateState {
@@ -116,6 +118,10 @@ export class ReadinessMonitor implements Readiness {
     try {
       reasons = await check();
     } catch (error) {
+      // A dropped connection says nothing about migrations or rotations: an open gate stays open
+      // (requests meet the outage themselves, typed DATABASE_UNAVAILABLE) and serves the moment the database is back.
+      const previous = this.states.get(gate);
+      if (previous?.ok && isTransientDatabaseError(error)) return previous;
       reasons = [`check failed: ${describeError(error)}`];
     }
     const state = { gate, ok: reasons.length === 0, required, reasons, checkedAt: new Date() };

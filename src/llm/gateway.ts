@@ -7,6 +7,7 @@ import type { AppConfig } from "../config/env.ts";
 import { LocalProvider } from "./local.ts";
 import { OpenRouterProvider } from "./openrouter.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
+import { storableText } from "../db/storableText.ts";
 
 const DEFAULT_BACKOFF_BASE_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -29,11 +30,11 @@ export class LlmGateway {
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
   }
 
-  /** Returns the last attempt; earlier (retried) attempts went to `recordRetried`. */
-  async call(request: LlmRequest, recordRetried: RecordRetriedAttempt): Promise<ProviderAttempt> {
+  /** Returns the last attempt; earlier (retried) attempts went to `recordRetried`. `maxRetries` 0: exactly one provider call. */
+  async call(request: LlmRequest, recordRetried: RecordRetriedAttempt, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
     for (let attemptNumber = 0; ; attemptNumber++) {
-      const attempt = await this.provider.call(request);
-      if (!attempt.retryable || attemptNumber >= this.options.maxRetries) return attempt;
+      const attempt = storableAttempt(await this.provider.call(request));
+      if (!attempt.retryable || attemptNumber >= maxRetries) return attempt;
       await recordRetried(attempt);
       await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds));
     }
@@ -44,6 +45,11 @@ export class LlmGateway {
     const exponential = this.backoffBaseMs * 2 ** attemptNumber;
     return Math.min(exponential / 2 + Math.random() * (exponential / 2), MAX_BACKOFF_MS);
   }
+}
+
+/** What is stored of an attempt (output, error) is made storable here, once, for every caller. */
+function storableAttempt(attempt: ProviderAttempt): ProviderAttempt {
+  return { ...attempt, text: storableText(attempt.text), errorMessage: attempt.errorMessage === null ? null : storableText(attempt.errorMessage) };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,14 +3,17 @@
 import { z } from "zod";
 import type { ReportedUsage } from "./types.ts";
 
-const tokenCount = z.number().int().nonnegative();
+// Any number is accepted here: a count no column can hold (huge, fractional,
+// negative) is still a call that happened, recorded and flagged by the ledger
+// (metering/recordedUsage.ts) rather than turned into an invalid response.
+const tokenCount = z.number();
 
 export const usageSchema = z.object({
   prompt_tokens: tokenCount,
   completion_tokens: tokenCount,
   total_tokens: tokenCount.optional(),
   prompt_tokens_details: z.object({ cached_tokens: tokenCount.nullish() }).nullish(),
-  cost: z.number().nonnegative().nullish(),
+  cost: z.number().nullish(),
 });
 
 const providerErrorSchema = z.object({ message: z.string().optional(), code: z.union([z.number(), z.string()]).optional() });
@@ -35,7 +38,8 @@ export const errorBodySchema = z.object({ error: providerErrorSchema });
 /** Cost arrives as a JSON number; fixed 8 decimals matches provider_cost_usd's scale without float drift in the string. */
 function costToDecimalString(cost: number | null | undefined): string | undefined {
   if (cost === null || cost === undefined) return undefined;
-  return cost.toFixed(8);
+  // toFixed switches to exponent notation from 1e21; String() keeps full precision there.
+  return Math.abs(cost) < 1e21 ? cost.toFixed(8) : String(cost);
 }
 
 export function toReportedUsage(usage: z.infer<typeof usageSchema>): ReportedUsage {

@@ -6,12 +6,12 @@ import { Prisma } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { ReportedUsage } from "../llm/types.ts";
 import { pricingVersion, type PricingVersion } from "./pricing.ts";
+import { recordedUsage } from "./recordedUsage.ts";
 
 const Decimal = Prisma.Decimal;
 type Decimal = Prisma.Decimal;
 
 const LEDGER_SCALE = 4;
-const COST_SCALE = 8;
 
 export interface TokenCounts {
   fresh: number;
@@ -25,13 +25,8 @@ export interface Charge extends TokenCounts {
   credits: Decimal;
   providerCostUsd: Decimal;
   pricingVersion: string;
-}
-
-/** Cached-token fallback: no cached figure → cached 0 and every input token fresh. */
-export function tokenCounts(usage: ReportedUsage): TokenCounts {
-  const cached = Math.min(usage.cachedTokens ?? 0, usage.promptTokens);
-  const fresh = usage.promptTokens - cached;
-  return { fresh, cached, output: usage.completionTokens, total: usage.totalTokens ?? usage.promptTokens + usage.completionTokens };
+  /** The provider reported figures the ledger's columns cannot hold (see recordedUsage.ts). */
+  outOfRange: boolean;
 }
 
 export function oeTokens(tokens: Pick<TokenCounts, "fresh" | "cached" | "output">, version: PricingVersion): Decimal {
@@ -50,13 +45,7 @@ export function creditsFor(oe: Decimal, alias: ModelAliasName, version: PricingV
 export function chargeFor(usage: ReportedUsage, alias: ModelAliasName, versionId: string): Charge {
   const version = pricingVersion(versionId);
   if (!version) throw new Error(`unknown pricing version ${versionId}`);
-  const tokens = tokenCounts(usage);
+  const { costUsd, outOfRange, ...tokens } = recordedUsage(usage);
   const oe = oeTokens(tokens, version);
-  return {
-    ...tokens,
-    oeTokens: oe,
-    credits: creditsFor(oe, alias, version),
-    providerCostUsd: new Decimal(usage.costUsd ?? 0).toDecimalPlaces(COST_SCALE, Decimal.ROUND_HALF_UP),
-    pricingVersion: version.id,
-  };
+  return { ...tokens, oeTokens: oe, credits: creditsFor(oe, alias, version), providerCostUsd: costUsd, pricingVersion: version.id, outOfRange };
 }

@@ -1,9 +1,13 @@
-// Writes one llm_call_events row per provider call, inside the caller's
-// transaction, so the row commits together with the result it paid for.
-import { randomUUID } from "node:crypto";
+// One llm_call_events row per provider call (SPEC 4). A row is produced once,
+// as plain JSON with its final id, when the call returns: the disk buffer
+// keeps exactly that JSON, and every write of it (with its step, alone, or
+// replayed after a restart) inserts the same row, so a write repeated after
+// an unknown outcome is a no-op instead of a second charge.
+import { createHash, randomUUID } from "node:crypto";
 import { Prisma } from "../generated/prisma/client.ts";
 import type { ProviderAttempt } from "../llm/types.ts";
-import { chargeFor, type Charge } from "./charge.ts";
+import { storableText } from "../db/storableText.ts";
+import { chargeFor } from "./charge.ts";
 import { CURRENT_PRICING_VERSION } from "./pricing.ts";
 
 /** Attribution (SPEC section 4): room calls set session_id, direct calls set direct_session_id, never both. */
@@ -18,51 +22,105 @@ export interface CallAttribution {
   turnMode: string | null;
 }
 
-export interface LedgerEntry {
+/** The row as stored, column by column; decimals as strings, the time as an ISO instant. */
+export interface LedgerRow {
   id: string;
-  charge: Charge;
-  /** False when a row with the same provider request id was already recorded (not counted twice). */
-  inserted: boolean;
+  user_id: string;
+  room_id: string | null;
+  direct_session_id: string | null;
+  session_id: string | null;
+  turn_id: string | null;
+  step_id: string | null;
+  agent_id: string | null;
+  provider: string;
+  model_alias: string;
+  provider_model: string;
+  input_tokens_fresh: number;
+  input_tokens_cached: number;
+  output_tokens: number;
+  total_tokens: number;
+  oe_tokens_computed: string;
+  provider_cost_usd: string;
+  credits_burned: string;
+  latency_ms: number | null;
+  status: string;
+  pricing_version: string;
+  request_id: string | null;
+  call_kind: string | null;
+  turn_mode: string | null;
+  usage_out_of_range: boolean;
+  reported_usage: unknown;
+  created_at: string;
 }
 
-export type LedgerClient = Pick<Prisma.TransactionClient, "$executeRaw">;
+const REQUEST_ID_MAX = 128;
 
-export interface LedgerInsert {
-  id: string;
-  charge: Charge;
-  /** One INSERT statement; a duplicate provider request id inserts nothing. */
-  sql: Prisma.Sql;
+/** request_id is varchar(128): a longer provider id is kept as its digest, which stays unique and stable. */
+function storableRequestId(requestId: string | null): string | null {
+  if (requestId === null) return null;
+  const text = storableText(requestId);
+  return text.length <= REQUEST_ID_MAX ? text : `sha256:${createHash("sha256").update(text).digest("hex")}`;
 }
 
-/** The ledger INSERT for one provider call, to run alone or inside a larger atomic statement. */
-export function ledgerInsertSql(attribution: CallAttribution, attempt: ProviderAttempt): LedgerInsert {
-  const id = randomUUID();
+/** The ledger row for one provider call, produced the moment it returned. */
+export function ledgerRowFor(attribution: CallAttribution, attempt: ProviderAttempt, at = new Date()): LedgerRow {
   const charge = chargeFor(attempt.usage, attempt.modelAlias, CURRENT_PRICING_VERSION);
   const { scope } = attribution;
-  const roomId = scope.kind === "room" ? scope.roomId : null;
-  const sessionId = scope.kind === "room" ? scope.sessionId : null;
-  const directSessionId = scope.kind === "direct" ? scope.sessionId : null;
-  // A retried write of the same provider request id is the same call: the
-  // partial unique index turns it into a no-op instead of a second charge.
-  const sql = Prisma.sql`
+  return {
+    id: randomUUID(),
+    user_id: attribution.userId,
+    room_id: scope.kind === "room" ? scope.roomId : null,
+    direct_session_id: scope.kind === "direct" ? scope.sessionId : null,
+    session_id: scope.kind === "room" ? scope.sessionId : null,
+    turn_id: attribution.turnId,
+    step_id: attribution.stepId,
+    agent_id: attribution.agentId,
+    provider: attempt.provider,
+    model_alias: attempt.modelAlias,
+    provider_model: attempt.providerModel,
+    input_tokens_fresh: charge.fresh,
+    input_tokens_cached: charge.cached,
+    output_tokens: charge.output,
+    total_tokens: charge.total,
+    oe_tokens_computed: charge.oeTokens.toFixed(4),
+    provider_cost_usd: charge.providerCostUsd.toFixed(8),
+    credits_burned: charge.credits.toFixed(4),
+    latency_ms: attempt.latencyMs,
+    status: attempt.status,
+    pricing_version: charge.pricingVersion,
+    request_id: storableRequestId(attempt.requestId),
+    call_kind: attempt.callKind,
+    turn_mode: attribution.turnMode,
+    usage_out_of_range: charge.outOfRange,
+    reported_usage: charge.outOfRange ? attempt.usage : null,
+    created_at: at.toISOString(),
+  };
+}
+
+/**
+ * Inserts rows given as one JSON parameter (one statement shape for any
+ * number of rows). A row already there (same id, or same provider request id:
+ * uq_llm_call_events_request_id) is skipped. References to a room, session,
+ * turn or step deleted meanwhile become NULL, as ON DELETE SET NULL would have
+ * made them, so a row replayed late still commits.
+ */
+export function ledgerInsertSql(rows: LedgerRow[]): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO llm_call_events (
       id, user_id, room_id, direct_session_id, session_id, turn_id, step_id, agent_id,
       provider, model_alias, provider_model, input_tokens_fresh, input_tokens_cached,
       output_tokens, total_tokens, oe_tokens_computed, provider_cost_usd, credits_burned,
-      latency_ms, status, pricing_version, request_id, call_kind, turn_mode)
-    VALUES (
-      ${id}::uuid, ${attribution.userId}::uuid, ${roomId}::uuid, ${directSessionId}, ${sessionId}::uuid,
-      ${attribution.turnId}::uuid, ${attribution.stepId}::uuid, ${attribution.agentId},
-      ${attempt.provider}, ${attempt.modelAlias}, ${attempt.providerModel}, ${charge.fresh}, ${charge.cached},
-      ${charge.output}, ${charge.total}, ${charge.oeTokens.toFixed(4)}::numeric, ${charge.providerCostUsd.toFixed(8)}::numeric,
-      ${charge.credits.toFixed(4)}::numeric, ${attempt.latencyMs}, ${attempt.status}, ${charge.pricingVersion},
-      ${attempt.requestId}, ${attempt.callKind}, ${attribution.turnMode})
-    ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING`;
-  return { id, charge, sql };
-}
-
-export async function recordCall(tx: LedgerClient, attribution: CallAttribution, attempt: ProviderAttempt): Promise<LedgerEntry> {
-  const insert = ledgerInsertSql(attribution, attempt);
-  const inserted = await tx.$executeRaw(insert.sql);
-  return { id: insert.id, charge: insert.charge, inserted: inserted === 1 };
+      latency_ms, status, pricing_version, request_id, call_kind, turn_mode, usage_out_of_range, reported_usage, created_at)
+    SELECT r.id, r.user_id, (SELECT id FROM rooms WHERE id = r.room_id), r.direct_session_id, (SELECT id FROM sessions WHERE id = r.session_id),
+           (SELECT id FROM turns WHERE id = r.turn_id), (SELECT id FROM turn_steps WHERE id = r.step_id), r.agent_id,
+           r.provider, r.model_alias, r.provider_model, r.input_tokens_fresh, r.input_tokens_cached,
+           r.output_tokens, r.total_tokens, r.oe_tokens_computed, r.provider_cost_usd, r.credits_burned,
+           r.latency_ms, r.status, r.pricing_version, r.request_id, r.call_kind, r.turn_mode, r.usage_out_of_range, r.reported_usage, r.created_at
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+           id uuid, user_id uuid, room_id uuid, direct_session_id varchar, session_id uuid, turn_id uuid, step_id uuid, agent_id varchar,
+           provider varchar, model_alias varchar, provider_model varchar, input_tokens_fresh int, input_tokens_cached int,
+           output_tokens int, total_tokens int, oe_tokens_computed numeric, provider_cost_usd numeric, credits_burned numeric,
+           latency_ms int, status varchar, pricing_version varchar, request_id varchar, call_kind varchar, turn_mode varchar,
+           usage_out_of_range boolean, reported_usage jsonb, created_at timestamptz)
+    ON CONFLICT DO NOTHING`;
 }

@@ -1,17 +1,22 @@
 // Who would answer a message, without sending it. Manual and roundtable are
 // resolved from the roster (free); orchestrator asks the manager only when
-// explicitly requested, and that call is metered like any other.
+// explicitly requested, and that call is metered like any other. Metered
+// previews are bounded (SPEC 11): one per HTTP request (batches and aliases
+// included), exactly one provider call each (no retry, no repair re-ask), and
+// counted in the per-user rate limit with sends.
 import { z } from "zod";
 import type { Context } from "../context.ts";
-import { NotFoundError } from "../errors.ts";
-import { recordCall, type CallAttribution } from "../metering/ledger.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import { ledgerRowFor, type CallAttribution } from "../metering/ledger.ts";
+import type { ProviderAttempt } from "../llm/types.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { decodeId, parseInput } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
-import { requestRouting } from "../turns/routing.ts";
+import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
+import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
 
@@ -22,6 +27,16 @@ export type RoutingDecision =
 
 const previewInput = z.object({ content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS) });
 
+/** HTTP requests that already made their one metered preview. */
+const meteredRequests = new WeakSet<Request>();
+
+function claimMeteredPreview(context: Context): void {
+  if (meteredRequests.has(context.request)) {
+    throw new ValidationError([{ path: ["input", "runManager"], message: "At most one preview with runManager per HTTP request (batches and aliases included)." }]);
+  }
+  meteredRequests.add(context.request);
+}
+
 async function askManager(scope: SessionScope, content: string, context: Context): Promise<RoutingDecision> {
   const attribution: CallAttribution = {
     userId: viewerId(context),
@@ -31,9 +46,10 @@ async function askManager(scope: SessionScope, content: string, context: Context
     agentId: null,
     turnMode: scope.mode,
   };
-  const record = (attempt: Parameters<typeof recordCall>[2]) => context.prisma.$transaction((tx) => recordCall(tx, attribution, attempt)).then(() => undefined);
+  const record = (attempt: ProviderAttempt) => context.ledger.record([ledgerRowFor(attribution, attempt)]);
   const managerAlias = await readManagerModel(context.pool);
-  const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record });
+  await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId);
+  const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
   await record(outcome.finalAttempt);
   if (!outcome.ok) {
     return { kind: "rejected", mode: scope.mode, reason: outcome.reason === "invalid_output" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: outcome.issues };
@@ -57,6 +73,8 @@ export async function previewRouting(input: { sessionId: string | number; conten
       return { kind: "rejected", mode: scope.mode, reason: "NO_AGENTS", issues: ["The room has no agents."] };
     case "manager":
       assertModeAvailable("orchestrator", context);
-      return input.runManager ? askManager(scope, content, context) : { kind: "requiresManager", mode: scope.mode, candidates: scope.roster };
+      if (!input.runManager) return { kind: "requiresManager", mode: scope.mode, candidates: scope.roster };
+      claimMeteredPreview(context);
+      return askManager(scope, content, context);
   }
 }

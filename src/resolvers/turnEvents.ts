@@ -15,17 +15,21 @@ const OWNED_TURN = "SELECT 1 FROM turns WHERE id = $1 AND user_id = $2";
 async function* followDatabase(context: Context, turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
   let sent = afterSequence;
   for (;;) {
-    const timeline = await timelineFromDatabase(context.prisma, turnId);
+    const { events: timeline, leaseLapsed } = await timelineFromDatabase(context.prisma, turnId);
     for (const event of timeline.slice(sent)) {
       sent = event.sequence;
       yield event;
       if (isTerminal(event)) return;
     }
+    // The turn has ended and the client already has every event up to its end (or claims to).
+    if (timeline.some(isTerminal)) return;
     const live = context.turns.bus.subscribe(turnId, sent);
     if (live) {
       yield* live;
       return;
     }
+    // Its owner is gone: end the turn now, and the next read shows how it ended.
+    if (leaseLapsed) await context.turns.endIfLapsed(turnId);
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
   }
 }

@@ -1,6 +1,6 @@
 // previewRouting: the RoutingDecision union clients use to show who will answer.
 import { builder } from "../builder.ts";
-import { NotFoundError, NotReadyError, ValidationError } from "../errors.ts";
+import { NotFoundError, NotReadyError, RateLimitedError, ValidationError } from "../errors.ts";
 import { previewRouting, type RoutingDecision } from "../resolvers/previewRouting.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, TurnModeEnum } from "./turn.ts";
@@ -63,11 +63,12 @@ const PreviewRoutingInput = builder.inputType("PreviewRoutingInput", {
 builder.queryField("previewRouting", (t) =>
   t.field({
     type: RoutingDecisionUnion,
-    description: "Which agents would answer this message, in order, without sending it.",
+    description:
+      "Which agents would answer this message, in order, without sending it. With runManager in orchestrator mode, the manager is asked: one metered call, counted in the per-user rate limit like a sent message, at most one per HTTP request.",
     authScopes: { authenticated: true },
     directives: requiresReady,
     errors: {
-      types: [ValidationError, NotFoundError, NotReadyError],
+      types: [ValidationError, NotFoundError, NotReadyError, RateLimitedError],
       result: { name: "PreviewRoutingSuccess" },
       union: { name: "PreviewRoutingResult" },
       dataField: { name: "decision" },

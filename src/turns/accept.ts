@@ -15,7 +15,9 @@ import { viewerId } from "../resolvers/viewer.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { ACCEPT_READ, FAIL_STALE_TURN, beginLockAndRead, beginWithUserLock, insertTurnStatement, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { ACCEPT_READ, beginLockAndRead, beginWithUserLock, insertTurnStatement, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { endLapsedTurn } from "./leaseSql.ts";
+import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./steps.ts";
 import { sessionHistory } from "./history.ts";
 import { sessionScopeOf } from "./sessionScopeSql.ts";
@@ -27,8 +29,6 @@ import type { SessionHistory } from "./run.ts";
 import type { HotStatements } from "../db/statements.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
-/** A running turn that has not advanced for this long was interrupted (server stopped); it no longer blocks its session. */
-const STALE_TURN_SECONDS = 15 * 60;
 const UNIQUE_VIOLATION = "23505";
 
 const sendMessageInput = z.object({
@@ -63,11 +63,19 @@ export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], con
   }
 }
 
-async function insertTurn(client: pg.ClientBase, statements: HotStatements, scope: SessionScope, userId: string, content: string, firstAgent: RosterEntry | null): Promise<{ row: Turn; firstStep: StartedStep | null }> {
+async function insertTurn(
+  client: pg.ClientBase,
+  statements: HotStatements,
+  owner: TurnOwner,
+  scope: SessionScope,
+  userId: string,
+  content: string,
+  firstAgent: RosterEntry | null,
+): Promise<{ row: Turn; firstStep: StartedStep | null }> {
   const id = randomUUID();
   const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
-    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null },
+    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null, owner },
     firstStep && {
       id: firstStep.id,
       turnId: id,
@@ -95,6 +103,8 @@ async function insertTurn(client: pg.ClientBase, statements: HotStatements, scop
     completedAt: null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ownerInstance: owner.instanceId,
+    leaseExpiresAt: row.lease_expires_at,
   };
   return { row: turn, firstStep };
 }
@@ -107,15 +117,15 @@ async function insertTurn(client: pg.ClientBase, statements: HotStatements, scop
 async function lockAndRead(client: pg.ClientBase, statements: HotStatements, userId: string, sessionId: string): Promise<AcceptReadRow> {
   if (!statements.named) {
     // Three statements in one message: their results come back as an array.
-    const results = (await client.query(beginLockAndRead(userId, sessionId, STALE_TURN_SECONDS))) as unknown as pg.QueryResult<AcceptReadRow>[];
+    const results = (await client.query(beginLockAndRead(userId, sessionId))) as unknown as pg.QueryResult<AcceptReadRow>[];
     return results[2]!.rows[0]!;
   }
   await client.query(beginWithUserLock(userId));
-  return (await client.query<AcceptReadRow>(statements.config(ACCEPT_READ, [userId, sessionId, STALE_TURN_SECONDS]))).rows[0]!;
+  return (await client.query<AcceptReadRow>(statements.config(ACCEPT_READ, [userId, sessionId]))).rows[0]!;
 }
 
 /** Lock and read, checks, one write. Rejections write nothing. */
-async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context): Promise<AcceptedTurn> {
+async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context, owner: TurnOwner): Promise<AcceptedTurn> {
   const read = await lockAndRead(client, context.statements, userId, sessionId);
   assertWithinRateLimit(read, context.config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
@@ -126,8 +136,11 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["sessionId"], message: "The room has no agents; assign one first." }]);
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, context.config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
-  if (read.running_turn) await client.query(FAIL_STALE_TURN, [read.running_turn.id]);
-  const { row, firstStep } = await insertTurn(client, context.statements, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  if (read.running_turn) {
+    const lapsed = endLapsedTurn(read.running_turn.id);
+    await client.query(lapsed.text, lapsed.values);
+  }
+  const { row, firstStep } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row };
 }
 
@@ -135,14 +148,14 @@ function runningTurnConflict(): ConflictError {
   return new ConflictError("A turn is already running in this session; wait for it to finish.");
 }
 
-export async function acceptMessage(input: { sessionId: string | number; content: string }, context: Context): Promise<AcceptedTurn> {
+export async function acceptMessage(input: { sessionId: string | number; content: string }, context: Context, owner: TurnOwner): Promise<AcceptedTurn> {
   const { content } = parseInput(sendMessageInput, { content: input.content });
   const sessionId = decodeId(input.sessionId, "Session");
   const userId = viewerId(context);
   const client = await context.pool.connect();
   let broken = false;
   try {
-    const accepted = await acceptInTransaction(client, sessionId, userId, content, context);
+    const accepted = await acceptInTransaction(client, sessionId, userId, content, context, owner);
     await client.query("COMMIT");
     return accepted;
   } catch (error) {

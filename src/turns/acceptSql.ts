@@ -7,9 +7,10 @@ import { createHash, randomUUID } from "node:crypto";
 import { Prisma } from "../generated/prisma/client.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
-import type { WindowUsage } from "./rateLimit.ts";
+import { RATE_WINDOWS_SQL, type WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
-import { stepInsertCte, type StepInsert } from "./stepSql.ts";
+import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
+import { leaseFromNow } from "./leaseSql.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -40,19 +41,18 @@ export function beginWithUserLock(userId: string): string {
  * round trip): for unnamed statements, which are planned on every execution
  * anyway. The ids go in as literals, checked to be uuids.
  */
-export function beginLockAndRead(userId: string, sessionId: string, staleTurnSeconds: number): string {
-  const read = ACCEPT_READ.replaceAll("$1", uuidLiteral(userId)).replaceAll("$2", uuidLiteral(sessionId)).replaceAll("$3", String(Math.trunc(staleTurnSeconds)));
+export function beginLockAndRead(userId: string, sessionId: string): string {
+  const read = ACCEPT_READ.replaceAll("$1", uuidLiteral(userId)).replaceAll("$2", uuidLiteral(sessionId));
   return `${beginWithUserLock(userId)}; ${read}`;
 }
 
-/** $1 user, $2 session, $3 seconds after which a running turn is stale. */
+/**
+ * $1 user, $2 session. The rate-limit windows count the user's turns and
+ * metered routing previews alike. A running turn whose lease has lapsed is
+ * stale: its owner is gone, and this accept ends it.
+ */
 export const ACCEPT_READ = `
-  WITH usage AS (
-    SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
-           ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
-           count(*)::int AS hour_count,
-           ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry
-      FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'),
+  WITH usage AS (${RATE_WINDOWS_SQL}),
   -- Concurrent sends in one session serialize on this row lock.
   session AS (${sessionSelect(true)}),
   latest_summary AS (
@@ -61,15 +61,15 @@ export const ACCEPT_READ = `
   SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry,
          s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
-         -- Shared messages of finished turns after the summary (a stale running turn is failed by this accept);
+         -- Shared messages of finished turns after the summary (a stale running turn is ended by this accept);
          -- found through the turns after the summary, so the cost does not grow with the session.
          (SELECT coalesce(json_agg(json_build_object('id', m.id, 'role', m.role, 'agentKey', m.agent_key, 'content', m.content, 'seq', t.seq)
                    ORDER BY m.created_at, m.id), '[]')
             FROM turns t JOIN messages m ON m.turn_id = t.id
            WHERE t.session_id = s.id AND t.seq > coalesce((SELECT through_turn_seq FROM latest_summary), 0)
-             AND (t.status <> 'running' OR t.updated_at < now() - make_interval(secs => $3))
+             AND (t.status <> 'running' OR t.lease_expires_at < now())
              AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')) AS history,
-         (SELECT json_build_object('id', t.id, 'stale', t.updated_at < now() - make_interval(secs => $3))
+         (SELECT json_build_object('id', t.id, 'stale', t.lease_expires_at < now())
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn
     FROM usage u LEFT JOIN session s ON true`;
 
@@ -92,10 +92,6 @@ export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
   running_turn: { id: string; stale: boolean } | null;
 }
 
-export const FAIL_STALE_TURN = `
-  UPDATE turns SET status = 'failed', error = 'Interrupted: the server stopped while this turn ran.', completed_at = now(), updated_at = now()
-   WHERE id = $1 AND status = 'running'`;
-
 export interface TurnInsert {
   id: string;
   sessionId: string;
@@ -105,6 +101,7 @@ export interface TurnInsert {
   content: string;
   /** The room whose pending mode this turn promotes, if any. */
   promotedRoomId: string | null;
+  owner: TurnOwner;
 }
 
 /**
@@ -117,17 +114,18 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
       UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
        WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL RETURNING id)`,
     Prisma.sql`turn AS (
-      INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at)
+      INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at, owner_instance, lease_expires_at)
       VALUES (${turn.id}::uuid, ${turn.sessionId}::uuid, ${turn.userId}::uuid,
               (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ${turn.sessionId}::uuid),
-              ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now())
-      RETURNING seq, started_at, created_at, updated_at)`,
+              ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now(),
+              ${turn.owner.instanceId}, ${leaseFromNow(turn.owner.leaseMs)})
+      RETURNING seq, started_at, created_at, updated_at, lease_expires_at)`,
     Prisma.sql`message AS (
       INSERT INTO messages (id, session_id, turn_id, role, content)
       SELECT ${randomUUID()}::uuid, ${turn.sessionId}::uuid, ${turn.id}::uuid, 'user', ${turn.content} FROM turn)`,
   ];
   if (firstStep) ctes.push(stepInsertCte(firstStep));
-  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at FROM turn`;
+  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
 }
 
 export interface InsertedTurn {
@@ -135,4 +133,5 @@ export interface InsertedTurn {
   started_at: Date;
   created_at: Date;
   updated_at: Date;
+  lease_expires_at: Date;
 }

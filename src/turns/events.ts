@@ -45,7 +45,8 @@ export class TurnEventBus {
 
   emit(turnId: string, payload: TurnEventPayload): void {
     const log = this.logs.get(turnId);
-    if (!log) return;
+    // A turn ends once: the lease sweep and the runner may both announce the end.
+    if (!log || log.events.some(isTerminal)) return;
     const event = { ...payload, turnId, sequence: log.events.length + 1, at: new Date() } as TurnEvent;
     log.events.push(event);
     for (const listener of log.listeners) listener(event);

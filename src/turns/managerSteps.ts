@@ -5,7 +5,7 @@ import { requestRouting, type AttemptVerdict } from "./routing.ts";
 import type { RoutingPlan } from "./routingContract.ts";
 import { SYNTHESIS_PROMPT } from "./prompts.ts";
 import { routingDecisionCte } from "./stepSql.ts";
-import { callForStep, finishStep, meterAttempt, startStep } from "./steps.ts";
+import { callForStep, finishStep, meterCall, startStep } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
 
 const SYNTHESIS_MAX_OUTPUT_TOKENS = 2048;
@@ -24,9 +24,9 @@ export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> 
     run.services.gateway,
     { managerAlias: run.managerAlias, roster: run.roster, content: run.userContent },
     {
-      recordRetried: (attempt) => meterAttempt(run, step, attempt),
+      recordRetried: (attempt) => meterCall(run, step, attempt),
       // A rejected output is a result too: its verdict commits with its ledger row.
-      recordRejected: (attempt, verdicts) => meterAttempt(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
+      recordRejected: (attempt, verdicts) => meterCall(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
     },
   );
   const plan = outcome.ok ? outcome.plan : null;

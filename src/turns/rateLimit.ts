@@ -1,6 +1,7 @@
-// Per-user rate limit on sendMessage, counted from the turns table inside the
-// accepting transaction after the per-user lock (acceptSql.ts), so it holds
-// across server instances and concurrent requests.
+// Per-user rate limit on metered work: sent messages (turns) and metered
+// routing previews count in the same windows, read inside the accepting
+// transaction after the per-user lock (acceptSql.ts, previewReservation.ts),
+// so it holds across server instances and concurrent requests.
 import { RateLimitedError } from "../errors.ts";
 
 /** Turns in the last minute and hour, and seconds until each window's oldest turn ages out (database clock). */
@@ -15,3 +16,13 @@ export function assertWithinRateLimit(usage: WindowUsage, limits: { turnsPerMinu
   if (usage.minute_count >= limits.turnsPerMinute) throw new RateLimitedError(Math.max(1, usage.minute_retry ?? 60));
   if (usage.hour_count >= limits.turnsPerHour) throw new RateLimitedError(Math.max(1, usage.hour_retry ?? 3600));
 }
+
+/** $1 user: the user's turns and metered previews in the last hour, as the windows above (database clock). */
+export const RATE_WINDOWS_SQL = `
+  SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
+         ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
+         count(*)::int AS hour_count,
+         ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry
+    FROM (SELECT created_at FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'
+          UNION ALL
+          SELECT created_at FROM routing_previews WHERE user_id = $1 AND created_at > now() - interval '3600 seconds') AS metered`;

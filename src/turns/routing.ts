@@ -31,10 +31,14 @@ export interface RoutingHooks {
   recordRejected(attempt: ProviderAttempt, verdicts: AttemptVerdict[]): Promise<void>;
 }
 
+/** A single call: no gateway retry and no repair re-ask (a preview may cost one metered call, SPEC 11). */
+export const SINGLE_CALL = { maxRetries: 0, repair: false } as const;
+
 export async function requestRouting(
   gateway: LlmGateway,
   input: { managerAlias: ModelAliasName; roster: RosterEntry[]; content: string },
   hooks: RoutingHooks,
+  limits: { maxRetries?: number; repair: boolean } = { repair: true },
 ): Promise<RoutingOutcome> {
   const keys = input.roster.map((agent) => agent.agentKey);
   const messages: ChatMessage[] = [
@@ -53,6 +57,7 @@ export async function requestRouting(
         structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(keys) },
       },
       hooks.recordRetried,
+      limits.maxRetries,
     );
     if (attempt.status !== "success") {
       verdicts.push({ callKind, status: attempt.status, accepted: false, issues: [attempt.errorMessage ?? "the call failed"] });
@@ -61,7 +66,7 @@ export async function requestRouting(
     const validation = validateRoutingOutput(attempt.text, keys);
     verdicts.push({ callKind, status: attempt.status, accepted: validation.ok, issues: validation.ok ? [] : validation.issues });
     if (validation.ok) return { ok: true, plan: validation.plan, attempts: verdicts, finalAttempt: attempt };
-    if (callKind === "repair") return { ok: false, reason: "invalid_output", issues: validation.issues, attempts: verdicts, finalAttempt: attempt };
+    if (callKind === "repair" || !limits.repair) return { ok: false, reason: "invalid_output", issues: validation.issues, attempts: verdicts, finalAttempt: attempt };
     await hooks.recordRejected(attempt, verdicts);
     messages.push({ role: "assistant", content: attempt.text }, { role: "user", content: repairPrompt(validation.issues) });
     callKind = "repair";

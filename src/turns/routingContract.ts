@@ -2,6 +2,7 @@
 // structured decision that this zod schema checks. Nothing is guessed: prose,
 // comma-separated names, unknown keys or caps exceeded are rejected.
 import { z } from "zod";
+import { parseStorableJson } from "../db/storableText.ts";
 
 export const MAX_INVOCATIONS_PER_AGENT = 3;
 export const MAX_INVOCATIONS_PER_TURN = 12;
@@ -73,7 +74,7 @@ export type RoutingValidation = { ok: true; plan: RoutingPlan } | { ok: false; i
 export function validateRoutingOutput(text: string, agentKeys: string[]): RoutingValidation {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStorableJson(text);
   } catch {
     return { ok: false, issues: ["the output is not a JSON object (no prose, no code fences)"] };
   }

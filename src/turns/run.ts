@@ -8,8 +8,9 @@ import type { LlmGateway } from "../llm/gateway.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts";
 import type { CallScope } from "../metering/ledger.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
-import type { TurnEventBus, TurnEventPayload } from "./events.ts";
+import type { LedgerWriter } from "../metering/ledgerWriter.ts";
+import type { TurnEventBus } from "./events.ts";
+import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 
@@ -21,6 +22,10 @@ export interface TurnEngineServices {
   gateway: LlmGateway;
   bus: TurnEventBus;
   config: AppConfig;
+  /** Every ledger row goes through it (metering/ledgerWriter.ts). */
+  ledger: LedgerWriter;
+  /** This instance and its lease length: every write of a running turn is guarded by them. */
+  owner: TurnOwner;
 }
 
 /** The session history a turn's context is built from, read when the turn is accepted. */
@@ -28,19 +33,6 @@ export interface SessionHistory {
   summaryBlock: string | null;
   throughTurnSeq: number;
   turns: HistoryTurn[];
-}
-
-/**
- * A finished step's write (result, ledger row, audit, message), held only
- * until the turn's next write a moment later, so both commit in one statement
- * instead of two round trips. Nothing awaits I/O in between: the next step's
- * start or the turn's end always follows at once (see steps.ts, runner.ts).
- */
-export interface PendingFinish {
-  stepId: string;
-  ctes: Prisma.Sql[];
-  /** The StepCompleted event, emitted once the write has committed. */
-  event: TurnEventPayload;
 }
 
 export interface TurnRun {
@@ -59,5 +51,4 @@ export interface TurnRun {
   history: SessionHistory;
   /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
   acceptedStep: StartedStep | null;
-  pendingFinish: PendingFinish | null;
 }

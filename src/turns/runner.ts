@@ -1,15 +1,19 @@
 // Executes an accepted turn by its mode and records how it ended. Runs on the
-// server independently of the client that sent the message.
-import type { TurnStatus } from "../generated/prisma/client.ts";
+// server independently of the client that sent the message. A turn stopped
+// by the database (or a bug) ends PARTIAL or FAILED by its finished steps; a
+// turn another instance ended (lease lapsed) is only announced here.
+import { Prisma, type TurnStatus } from "../generated/prisma/client.ts";
+import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { runAgentStep } from "./agentStep.ts";
-import { endTurnCtes } from "./stepSql.ts";
-import { writeWithPendingFinish } from "./steps.ts";
+import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
+import { endTurnStatement } from "./stepSql.ts";
+import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
 import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
-interface Ending {
+export interface Ending {
   status: TurnStatus;
   error: string | null;
 }
@@ -48,25 +52,61 @@ async function execute(run: TurnRun): Promise<Ending> {
 }
 
 export async function runTurn(run: TurnRun): Promise<void> {
-  const { bus } = run.services;
-  bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
-  let ending: Ending;
+  run.services.bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
+  let outcome: Ending | Interruption;
   try {
-    ending = await execute(run);
+    outcome = await execute(run);
   } catch (error) {
-    // Unexpected (database down, bug): the turn ends failed with a generic reason; details stay server-side.
-    console.error(`turn ${run.turnId} stopped:`, error);
-    ending = { status: "failed", error: "The turn stopped because of an internal error." };
+    outcome = interruptionOf(run, error);
   }
+  announce(run, await recordEnding(run, outcome));
+}
+
+/** Why a turn stopped before its plan was done; calls already made are metered by then. */
+type Interruption = { interrupted: "lost" } | { interrupted: "error"; error: string };
+
+function interruptionOf(run: TurnRun, error: unknown): Interruption {
+  if (error instanceof TurnLostError) return { interrupted: "lost" };
+  if (isTransientDatabaseError(error)) {
+    console.error(`turn ${run.turnId} interrupted: the database is unavailable`);
+    return { interrupted: "error", error: INTERRUPTED_DATABASE_ERROR };
+  }
+  // A bug: the turn ends with a generic reason; details stay server-side.
+  console.error(`turn ${run.turnId} stopped:`, error);
+  return { interrupted: "error", error: INTERNAL_ERROR };
+}
+
+const INTERNAL_ERROR = "The turn stopped because of an internal error.";
+
+/**
+ * Writes the turn's end, unless another instance already ended it; returns
+ * the ending the database holds. If the database stays away, the lease sweep
+ * of whichever instance sees it first writes the end later.
+ */
+export async function recordEnding(run: TurnRun, outcome: Ending | Interruption): Promise<Ending> {
+  const { owner } = run.services;
   try {
-    // The last step's result commits in the same statement that ends the turn.
-    await writeWithPendingFinish(run, endTurnCtes(run.turnId, ending.status, ending.error, run.pendingFinish?.stepId ?? null));
+    if ("interrupted" in outcome && outcome.interrupted === "lost") return await readEnding(run);
+    if ("interrupted" in outcome) {
+      const { rows } = await writeForTurn<EndedTurn>(run, endOwnTurnInterrupted(run.turnId, owner.instanceId, outcome.error), owner.leaseMs);
+      return rows[0] ?? (await readEnding(run));
+    }
+    const { rows } = await writeForTurn(run, endTurnStatement(run.turnId, outcome.status, outcome.error, owner), owner.leaseMs);
+    return rows.length === 1 ? outcome : await readEnding(run);
   } catch (error) {
-    // The last step's write failed (it was retried alone): the turn still ends, failed.
-    console.error(`turn ${run.turnId} could not record its last step:`, error);
-    ending = { status: "failed", error: "The turn stopped because of an internal error." };
-    await writeWithPendingFinish(run, endTurnCtes(run.turnId, ending.status, ending.error, null));
+    console.error(`turn ${run.turnId}: its end could not be recorded (${isTransientDatabaseError(error) ? "database unavailable" : "error"}); the lease sweep will end it`);
+    return { status: "failed", error: INTERRUPTED_DATABASE_ERROR };
   }
-  if (ending.status === "failed") bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed." });
-  else bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status });
+}
+
+async function readEnding(run: TurnRun): Promise<Ending> {
+  const { rows } = await writeForTurn<{ status: string; error: string | null }>(run, Prisma.sql`SELECT status::text AS status, error FROM turns WHERE id = ${run.turnId}::uuid`);
+  const row = rows[0];
+  if (!row || row.status === "running") return { status: "failed", error: INTERRUPTED_LEASE_ERROR };
+  return { status: row.status as TurnStatus, error: row.error };
+}
+
+function announce(run: TurnRun, ending: Ending): void {
+  if (ending.status === "failed") run.services.bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed." });
+  else run.services.bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status });
 }

@@ -1,47 +1,88 @@
 // The turn engine as a runtime service: accepts messages, runs turns in the
-// background (never tied to the sending request), and carries their events.
+// background (never tied to the sending request), carries their events, and
+// keeps the leases of the turns it runs (SPEC 11): renewed while they run,
+// and any lapsed lease in the database swept and its turn ended.
 import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Context } from "../context.ts";
 import type { Db } from "../db.ts";
 import type { HotStatements } from "../db/statements.ts";
-import type { Turn } from "../generated/prisma/client.ts";
+import type { Prisma, Turn } from "../generated/prisma/client.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
+import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { TurnEventBus } from "./events.ts";
-import { runTurn } from "./runner.ts";
-import type { TurnRun } from "./run.ts";
+import { endAllRunningTurns, endLapsedTurn, endLapsedTurns, renewLeases, type EndedTurn } from "./leaseSql.ts";
+import { recordEnding, runTurn } from "./runner.ts";
+import type { TurnEngineServices, TurnRun } from "./run.ts";
+import type { TurnOwner } from "./stepSql.ts";
 
 export interface TurnServiceDeps {
   prisma: Db;
   pool: pg.Pool;
   statements: HotStatements;
   gateway: LlmGateway;
+  ledger: LedgerWriter;
   config: AppConfig;
+  /** This process's id: the owner named on the turns it runs. */
+  instanceId: string;
 }
 
 export class TurnService {
   readonly bus = new TurnEventBus();
+  readonly owner: TurnOwner;
   private readonly active = new Set<Promise<void>>();
+  /** Turns this instance runs: their leases are renewed. */
+  private readonly running = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly services: TurnEngineServices;
 
-  constructor(readonly deps: TurnServiceDeps) {}
+  constructor(readonly deps: TurnServiceDeps) {
+    this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
+    this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, bus: this.bus, owner: this.owner };
+  }
 
   get gateway(): LlmGateway {
     return this.deps.gateway;
   }
 
+  /** Renews this instance's leases three times per lease, and sweeps lapsed ones twice per lease. */
+  start(): void {
+    const every = (ms: number, task: () => Promise<unknown>) => {
+      const timer = setInterval(() => void task().catch(() => undefined), Math.max(250, ms));
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.owner.leaseMs / 3, () => this.renewLeases());
+    every(this.owner.leaseMs / 2, () => this.sweepLapsedLeases());
+  }
+
   /** Accepts the message and starts the turn; resolves with the turn as accepted (running). */
   async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
-    const accepted = await acceptMessage(input, context);
+    const accepted = await acceptMessage(input, context, this.owner);
     // Open the log before returning, so a subscriber arriving right after the mutation misses nothing.
     this.bus.open(accepted.turnId, context.viewer!.id);
+    this.running.add(accepted.turnId);
     const running = this.execute(accepted, context.viewer!.id)
       .catch((error: unknown) => console.error(`turn ${accepted.turnId} could not be finished:`, error))
-      .finally(() => this.active.delete(running));
+      .finally(() => {
+        this.running.delete(accepted.turnId);
+        this.active.delete(running);
+      });
     this.active.add(running);
     return accepted.row;
+  }
+
+  /** Ends the turn if its lease has lapsed (a read or a subscription noticed it); announces it to local subscribers. */
+  async endIfLapsed(turnId: string): Promise<void> {
+    this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
+  }
+
+  /** Ends every running turn, leases or not: only for a database no other instance uses (the embedded one), at start. */
+  async endAllRunning(): Promise<void> {
+    await this.query(endAllRunningTurns());
   }
 
   /** Waits for running turns (graceful shutdown, tests). */
@@ -49,24 +90,31 @@ export class TurnService {
     while (this.active.size > 0) await Promise.allSettled([...this.active]);
   }
 
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
   private async execute(accepted: AcceptedTurn, userId: string): Promise<void> {
-    let run: TurnRun;
-    try {
-      run = await this.prepare(accepted, userId);
-    } catch (error) {
+    const run = await this.prepare(accepted, userId).catch((error: unknown) => {
       console.error(`turn ${accepted.turnId} could not start:`, error);
-      const message = "The turn could not start (manager model setting unreadable or database unavailable).";
-      await this.deps.prisma.turn.update({ where: { id: accepted.turnId }, data: { status: "failed", error: message, completedAt: new Date() }, select: { id: true } });
-      this.bus.emit(accepted.turnId, { type: "TurnFailed", error: message });
-      return;
-    }
-    await runTurn(run);
+      return null;
+    });
+    if (run) return runTurn(run);
+    const unstarted = this.runOf(accepted, userId, DEFAULT_MANAGER_MODEL);
+    const ending = await recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
+    this.bus.emit(accepted.turnId, ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed." } : { type: "TurnCompleted", status: ending.status });
   }
 
   private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
+    const managerAlias = accepted.scope.mode === "orchestrator" ? await readManagerModel(this.deps.pool) : DEFAULT_MANAGER_MODEL;
+    return this.runOf(accepted, userId, managerAlias);
+  }
+
+  private runOf(accepted: AcceptedTurn, userId: string, managerAlias: TurnRun["managerAlias"]): TurnRun {
     const { scope } = accepted;
     return {
-      services: { prisma: this.deps.prisma, pool: this.deps.pool, statements: this.deps.statements, gateway: this.deps.gateway, bus: this.bus, config: this.deps.config },
+      services: this.services,
       turnId: accepted.turnId,
       userId,
       scope: scope.room ? { kind: "room", roomId: scope.room.id, sessionId: scope.sessionId } : { kind: "direct", sessionId: scope.sessionId },
@@ -74,12 +122,32 @@ export class TurnService {
       roster: scope.roster,
       userContent: accepted.content,
       room: scope.room ? { name: scope.room.name, goal: scope.room.goal } : null,
-      managerAlias: scope.mode === "orchestrator" ? await readManagerModel(this.deps.pool) : DEFAULT_MANAGER_MODEL,
+      managerAlias,
       nextStepSeq: accepted.firstStep ? 2 : 1,
       outputs: [],
       history: accepted.history,
       acceptedStep: accepted.firstStep,
-      pendingFinish: null,
     };
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.running.size === 0) return;
+    await this.query(renewLeases([...this.running], this.owner.instanceId, this.owner.leaseMs));
+  }
+
+  private async sweepLapsedLeases(): Promise<void> {
+    this.announce(await this.query<EndedTurn>(endLapsedTurns()));
+  }
+
+  /** Subscribers on this instance learn of turns ended here by the lease rules. */
+  private announce(ended: EndedTurn[]): void {
+    for (const turn of ended) {
+      if (turn.status === "failed") this.bus.emit(turn.id, { type: "TurnFailed", error: turn.error ?? "The turn failed." });
+      else this.bus.emit(turn.id, { type: "TurnCompleted", status: turn.status });
+    }
+  }
+
+  private async query<Row extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<Row[]> {
+    return (await this.deps.pool.query<Row>(this.deps.statements.config(statement.text, statement.values))).rows;
   }
 }

@@ -4,10 +4,9 @@
 import type { HistoryTurn } from "../context-budget/assembly.ts";
 import { parseSummary, SUMMARY_SCHEMA_NAME, summaryBlock, summaryJsonSchema, transcriptOf, truncationSummary } from "../context-budget/summary.ts";
 import type { Summarize } from "../context-budget/plan.ts";
-import { ledgerInsertSql } from "../metering/ledger.ts";
 import { SUMMARIZER_PROMPT } from "./prompts.ts";
 import type { TurnRun } from "./run.ts";
-import { attributionFor, callForStep, writeWithPendingFinish, type StartedStep } from "./steps.ts";
+import { callForStep, meterCall, type StartedStep } from "./steps.ts";
 import { summaryInsertCtes } from "./summarySql.ts";
 
 const SUMMARY_MAX_OUTPUT_TOKENS = 1024;
@@ -33,17 +32,11 @@ export function summarizerFor(run: TurnRun, step: StartedStep): Summarize {
     const content = fromModel ?? truncationSummary(turns);
     const throughTurnSeq = turns.at(-1)!.seq;
     const block = summaryBlock(content);
-    await writeWithPendingFinish(
+    await meterCall(
       run,
-      summaryInsertCtes(ledgerInsertSql(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt).sql, {
-        sessionId: run.scope.sessionId,
-        turnId: run.turnId,
-        stepId: step.id,
-        throughTurnSeq,
-        source: fromModel ? "model" : "truncation",
-        content,
-        block,
-      }),
+      step,
+      attempt,
+      summaryInsertCtes({ sessionId: run.scope.sessionId, turnId: run.turnId, stepId: step.id, throughTurnSeq, source: fromModel ? "model" : "truncation", content, block }),
     );
     const history = run.history;
     run.history = { summaryBlock: block, throughTurnSeq, turns: history.turns.filter((turn) => turn.seq > throughTurnSeq) };

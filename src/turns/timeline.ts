@@ -6,9 +6,15 @@ import type { Db } from "../db.ts";
 import type { TurnEvent, TurnEventPayload } from "./events.ts";
 import { parseRosterSnapshot } from "./roster.ts";
 
-export async function timelineFromDatabase(prisma: Db, turnId: string): Promise<TurnEvent[]> {
+export interface DatabaseTimeline {
+  events: TurnEvent[];
+  /** Still running, but its lease has lapsed by this process's clock (the database's decides when it is ended). */
+  leaseLapsed: boolean;
+}
+
+export async function timelineFromDatabase(prisma: Db, turnId: string): Promise<DatabaseTimeline> {
   const turn = await prisma.turn.findUnique({ where: { id: turnId }, include: { steps: { orderBy: { seq: "asc" } } } });
-  if (!turn) return [];
+  if (!turn) return { events: [], leaseLapsed: false };
   const events: { payload: TurnEventPayload; at: Date }[] = [
     { payload: { type: "TurnStarted", mode: turn.mode, roster: parseRosterSnapshot(turn.rosterSnapshot) }, at: turn.startedAt },
   ];
@@ -24,5 +30,8 @@ export async function timelineFromDatabase(prisma: Db, turnId: string): Promise<
   }
   if (turn.status === "failed") events.push({ payload: { type: "TurnFailed", error: turn.error ?? "The turn failed." }, at: turn.completedAt ?? turn.updatedAt });
   else if (turn.status !== "running") events.push({ payload: { type: "TurnCompleted", status: turn.status }, at: turn.completedAt ?? turn.updatedAt });
-  return events.map(({ payload, at }, index) => ({ ...payload, turnId, sequence: index + 1, at }) as TurnEvent);
+  return {
+    events: events.map(({ payload, at }, index) => ({ ...payload, turnId, sequence: index + 1, at }) as TurnEvent),
+    leaseLapsed: turn.status === "running" && turn.leaseExpiresAt.getTime() < Date.now(),
+  };
 }

@@ -558,6 +558,7 @@ export type PreviewRoutingQuery = { previewRouting:
         | { __typename: 'RoutingRejected', mode: TurnMode, reason: RoutingRejectionReason, issues: Array<string> }
         | { __typename: 'RoutingRequiresManager', mode: TurnMode, candidates: Array<{ agentKey: string }> }
        }
+    | { __typename: 'RateLimitedError', code: ErrorCode, message: string }
     | { __typename: 'ValidationError', code: ErrorCode, message: string, issues: Array<{ path: Array<string>, message: string }> }
    };
 

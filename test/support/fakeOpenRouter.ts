@@ -39,6 +39,8 @@ export interface FakeOpenRouter {
   calls: FakeCall[];
   /** Calls whose response was fully written. */
   completed: number;
+  /** The generation ids of the successful answers fully written, in order (the ledger's request_id). */
+  answeredIds: string[];
   setHandler(handler: FakeHandler): void;
   close(): Promise<void>;
 }
@@ -55,7 +57,7 @@ function usageBlock(usage: FakeUsage) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function writeStream(response: ServerResponse, reply: Extract<FakeReply, { kind: "stream" }>, model: string) {
+async function writeStream(response: ServerResponse, reply: Extract<FakeReply, { kind: "stream" }>, model: string): Promise<string> {
   const id = reply.id ?? `gen-${randomUUID()}`;
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   response.write(": OPENROUTER PROCESSING\n\n");
@@ -67,27 +69,28 @@ async function writeStream(response: ServerResponse, reply: Extract<FakeReply, {
   }
   const last = { id, object: "chat.completion.chunk", model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: usageBlock(reply.usage) };
   response.write(`data: ${JSON.stringify(last)}\n\n`);
-  response.end("data: [DONE]\n\n");
+  await new Promise<void>((resolve) => response.end("data: [DONE]\n\n", () => resolve()));
+  return id;
 }
 
-async function respond(response: ServerResponse, reply: FakeReply, model: string): Promise<boolean> {
+/** Writes the reply; returns whether it was written, and the generation id of a successful answer. */
+async function respond(response: ServerResponse, reply: FakeReply, model: string): Promise<{ written: boolean; answeredId: string | null }> {
   switch (reply.kind) {
     case "stream":
-      await writeStream(response, reply, model);
-      return true;
+      return { written: true, answeredId: await writeStream(response, reply, model) };
     case "json": {
       const body = { id: reply.id ?? `gen-${randomUUID()}`, model, choices: [{ index: 0, message: { role: "assistant", content: reply.content }, finish_reason: "stop" }], usage: usageBlock(reply.usage) };
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-      return true;
+      await new Promise<void>((resolve) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body), () => resolve()));
+      return { written: true, answeredId: body.id };
     }
     case "status":
       response.writeHead(reply.status, { "content-type": "application/json", ...reply.headers }).end(JSON.stringify(reply.body ?? { error: { code: reply.status, message: "fake failure" } }));
-      return true;
+      return { written: true, answeredId: null };
     case "raw":
       response.writeHead(200, { "content-type": reply.contentType }).end(reply.body);
-      return true;
+      return { written: true, answeredId: null };
     case "hang":
-      return false;
+      return { written: false, answeredId: null };
   }
 }
 
@@ -99,13 +102,15 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 export async function startFakeOpenRouter(initial: FakeHandler): Promise<FakeOpenRouter> {
   let handler = initial;
-  const state = { calls: [] as FakeCall[], completed: 0 };
+  const state = { calls: [] as FakeCall[], completed: 0, answeredIds: [] as string[] };
   const server: Server = createServer(async (request, response) => {
     const body = JSON.parse(await readBody(request)) as FakeCall["body"];
     const call: FakeCall = { index: state.calls.length, authorization: request.headers.authorization, body };
     state.calls.push(call);
     const reply = await handler(call);
-    if (await respond(response, reply, body.model)) state.completed += 1;
+    const { written, answeredId } = await respond(response, reply, body.model);
+    if (written) state.completed += 1;
+    if (answeredId) state.answeredIds.push(answeredId);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -116,6 +121,9 @@ export async function startFakeOpenRouter(initial: FakeHandler): Promise<FakeOpe
     },
     get completed() {
       return state.completed;
+    },
+    get answeredIds() {
+      return state.answeredIds;
     },
     setHandler(next) {
       handler = next;

@@ -1,6 +1,9 @@
 // Starts the real app (runtime + Yoga) on a loopback port against a test
 // database, with configuration given as environment variables.
+import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../../src/config/env.ts";
 import { startRuntime, type Runtime } from "../../src/runtime.ts";
@@ -18,7 +21,10 @@ export interface TestServer {
 export const TEST_JWT_SECRET = "test-only-jwt-secret-0123456789abcdef0123456789";
 
 export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}): Promise<TestServer> {
+  // Each server its own ledger buffer, removed with it, unless a test shares one between servers on purpose.
+  const ownBufferDir = env.LEDGER_BUFFER_DIR ? null : await mkdtemp(path.join(tmpdir(), "pantheon-ledger-"));
   const config = loadConfig({
+    LEDGER_BUFFER_DIR: ownBufferDir ?? "",
     APP_ENV: "test",
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_URL: databaseUrl,
@@ -44,6 +50,7 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
+      if (ownBufferDir) await rm(ownBufferDir, { recursive: true, force: true });
     },
   };
 }

@@ -34,7 +34,7 @@ export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, t
 
 /** This process's environment without the app's own settings, so a spawned server gets only the ones given to it. */
 export function environmentWithoutAppConfig(): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|RATE_LIMIT_|PORT$)/.test(key)));
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_|SUPABASE_|OPENROUTER_|APP_ENV|ROLLOUT_STAGE|RATE_LIMIT_|PORT$|LEDGER_BUFFER_DIR$|TURN_LEASE_MS$|EMBEDDED_DATA_DIR$)/.test(key)));
 }
 
 export async function startNpm(env: Record<string, string>, readyPattern: RegExp, timeoutMs = 120_000): Promise<StartedProcess> {

@@ -1,19 +1,27 @@
-// Runs the API as its own Node.js process, the way it is deployed, so the
-// load generator in the bench process never shares the server's event loop
-// or core. BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there
-// when it stops (open it in Chrome DevTools or speedscope).
-import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+// Runs the API as its own Node.js process, the way it is deployed: for
+// benchmarks (the load generator never shares the server's event loop or
+// core) and for fault tests (a crash is a process exit, SIGKILL is real).
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there when it
+// stops (open it in Chrome DevTools or speedscope).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createServer } from "node:net";
-import { TEST_JWT_SECRET } from "../test/support/server.ts";
-import { environmentWithoutAppConfig, waitForOutput } from "../test/support/startProcess.ts";
+import { TEST_JWT_SECRET } from "./server.ts";
+import { environmentWithoutAppConfig, waitForOutput } from "./startProcess.ts";
 
 export interface ServerProcess {
   graphqlUrl: string;
   pid: number;
+  child: ChildProcess;
+  /** Resolves with the exit code when the process exits (for any reason). */
+  exited: Promise<number | null>;
+  output(): string;
   /** CPU seconds (user + system, all threads) the server has used so far; from /proc, so Linux only. */
   cpuSeconds(): number;
-  stop(): Promise<void>;
+  /** SIGTERM (or the given signal) and wait for the exit; the ledger buffer directory is removed unless the caller chose it. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -34,10 +42,11 @@ function processCpuSeconds(pid: number): number {
 }
 
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
   // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
   const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
+  const ownBufferDir = env.LEDGER_BUFFER_DIR ? null : mkdtempSync(path.join(tmpdir(), "pantheon-server-ledger-"));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
       ...environmentWithoutAppConfig(),
@@ -47,18 +56,23 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
       DATABASE_POOL_URL: databaseUrl,
       SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "error",
+      ...(ownBufferDir ? { LEDGER_BUFFER_DIR: ownBufferDir } : {}),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const { exited } = await waitForOutput(child, /Migration gate: ready/, 60_000);
+  const { exited, output } = await waitForOutput(child, /Migration gate: ready/, 60_000);
   return {
     graphqlUrl: `http://127.0.0.1:${port}/graphql`,
     pid: child.pid!,
+    child,
+    exited,
+    output,
     cpuSeconds: () => processCpuSeconds(child.pid!),
-    async stop() {
-      child.kill("SIGTERM");
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+      if (ownBufferDir) rmSync(ownBufferDir, { recursive: true, force: true });
     },
   };
 }

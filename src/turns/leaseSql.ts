@@ -1,0 +1,62 @@
+// Turn leases (SPEC 11): every running turn names its owner instance and
+// holds a lease the owner renews while it runs. A running turn whose lease
+// has lapsed has no live owner; whichever instance notices first ends it,
+// with the statements here. Each re-checks status and lease under the row
+// lock, so two instances ending the same turn at once end it once.
+import { Prisma } from "../generated/prisma/client.ts";
+
+export const INTERRUPTED_LEASE_ERROR = "Interrupted: the server running this turn stopped or lost the database before the turn finished.";
+export const INTERRUPTED_DATABASE_ERROR = "Interrupted: the database became unavailable while this turn ran.";
+export const INTERRUPTED_STEP_ERROR = "Interrupted before this step finished.";
+
+/** A turn ended by an interruption is PARTIAL when some step completed, FAILED otherwise. */
+const INTERRUPTED_STATUS = Prisma.sql`CASE WHEN EXISTS (SELECT 1 FROM turn_steps s WHERE s.turn_id = t.id AND s.status = 'completed')
+  THEN 'partial'::turn_status ELSE 'failed'::turn_status END`;
+
+export interface EndedTurn {
+  id: string;
+  status: "completed" | "partial" | "failed";
+  error: string | null;
+}
+
+/** Ends the running turns `which` selects, and their running steps, as interrupted. */
+function endInterrupted(which: Prisma.Sql, error: string): Prisma.Sql {
+  return Prisma.sql`
+    WITH ended AS (
+      UPDATE turns t SET status = ${INTERRUPTED_STATUS}, error = ${error}, completed_at = now(), updated_at = now()
+       WHERE t.status = 'running' AND ${which}
+      RETURNING t.id, t.status, t.error),
+    interrupted_steps AS (
+      UPDATE turn_steps SET status = 'failed', error = ${INTERRUPTED_STEP_ERROR}, completed_at = now(), updated_at = now()
+       WHERE turn_id IN (SELECT id FROM ended) AND status = 'running' RETURNING id)
+    SELECT id, status::text AS status, error FROM ended`;
+}
+
+/** Every running turn whose lease has lapsed (the periodic sweep). */
+export const endLapsedTurns = () => endInterrupted(Prisma.sql`t.lease_expires_at < now()`, INTERRUPTED_LEASE_ERROR);
+
+/** This turn, if its lease has lapsed (a read, a subscription). */
+export const endLapsedTurn = (turnId: string) => endInterrupted(Prisma.sql`t.id = ${turnId}::uuid AND t.lease_expires_at < now()`, INTERRUPTED_LEASE_ERROR);
+
+/**
+ * Every running turn, lease or not: only for a database no other instance can
+ * use (the embedded one, single-session by construction), at start.
+ */
+export const endAllRunningTurns = () => endInterrupted(Prisma.sql`true`, INTERRUPTED_LEASE_ERROR);
+
+/** The owner ends its own turn after an error stopped it (status from its finished steps). */
+export const endOwnTurnInterrupted = (turnId: string, instanceId: string, error: string) =>
+  endInterrupted(Prisma.sql`t.id = ${turnId}::uuid AND t.owner_instance = ${instanceId}`, error);
+
+/** Renews the owner's leases; returns the turns still running under this owner (the others were ended elsewhere). */
+export function renewLeases(turnIds: string[], instanceId: string, leaseMs: number): Prisma.Sql {
+  return Prisma.sql`
+    UPDATE turns SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE id = ANY(${turnIds}::uuid[]) AND status = 'running' AND owner_instance = ${instanceId}
+    RETURNING id`;
+}
+
+/** The lease as set at accept and renewed at each step start: a CTE fragment's SET clause value. */
+export function leaseFromNow(leaseMs: number): Prisma.Sql {
+  return Prisma.sql`now() + ${leaseMs} * interval '1 millisecond'`;
+}

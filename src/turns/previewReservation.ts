@@ -1,0 +1,27 @@
+// A metered routing preview is reserved before the manager is called: under
+// the same per-user lock as a send, the rate-limit windows (turns and
+// previews together) are checked and the preview recorded, so concurrent
+// previews on any instance cannot exceed the limit together.
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { beginWithUserLock } from "./acceptSql.ts";
+import { RATE_WINDOWS_SQL, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
+
+const INSERT_PREVIEW = "INSERT INTO routing_previews (id, user_id, session_id) VALUES ($1, $2, $3)";
+
+export async function reservePreview(pool: pg.Pool, limits: { turnsPerMinute: number; turnsPerHour: number }, userId: string, sessionId: string): Promise<void> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(beginWithUserLock(userId));
+    const { rows } = await client.query<WindowUsage>(RATE_WINDOWS_SQL, [userId]);
+    assertWithinRateLimit(rows[0]!, limits);
+    await client.query(INSERT_PREVIEW, [randomUUID(), userId, sessionId]);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => (broken = true));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
