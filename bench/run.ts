@@ -3,11 +3,13 @@
 import { runRoomsBench } from "./rooms.ts";
 import { runUsageBench } from "./usage.ts";
 import { runTurnsBench } from "./turns.ts";
+import { runChaosBench } from "./chaos.ts";
 
 const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "rooms", run: runRoomsBench },
   { name: "turns", run: runTurnsBench },
   { name: "usage", run: runUsageBench },
+  { name: "chaos", run: runChaosBench },
 ];
 
 const only = process.argv.slice(2);

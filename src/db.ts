@@ -25,9 +25,9 @@ export interface DbHandle {
 export interface DbOptions extends Pick<DatabaseConfig, "poolUrl" | "poolMax">, Partial<Pick<DatabaseConfig, "behindTransactionPooler">> {
   /**
    * The server is one session (the embedded PGlite): every connection meets
-   * the statements prepared by the ones before it. The pool keeps its
-   * connection instead of recycling it when idle, and a new connection
-   * (after an error) starts by dropping what an earlier one prepared.
+   * the statements prepared by the ones before it, so nothing is prepared
+   * under a name (a replacement connection would collide with it), and the
+   * pool keeps its connection instead of recycling it when idle.
    */
   singleSession?: boolean;
 }
@@ -48,15 +48,12 @@ export function createDb(database: DbOptions): DbHandle {
   // itself when it is checked out; both are handled. The query that was running fails on its
   // own; the broken client is discarded when released.
   pool.on("error", logConnectionError);
-  pool.on("connect", (client) => {
-    client.on("error", logConnectionError);
-    if (database.singleSession) void client.query("DEALLOCATE ALL").catch(logConnectionError);
-  });
+  pool.on("connect", (client) => client.on("error", logConnectionError));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
     pool,
-    statements: new HotStatements(database.behindTransactionPooler === false),
+    statements: new HotStatements(database.behindTransactionPooler === false && !database.singleSession),
     async close() {
       await prisma.$disconnect();
       await pool.end();

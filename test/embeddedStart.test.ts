@@ -7,7 +7,10 @@ import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
 import { CreateRoomDocument, RoomsDocument } from "./generated/graphql.ts";
 import { loadConfig } from "../src/config/env.ts";
 import { signDevToken } from "../src/auth/devToken.ts";
+import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
+/** node-postgres's idle timeout for pooled connections (db.ts) is 30 s; a little more. */
+const IDLE_PAST_POOL_TIMEOUT_MS = 31_000;
 const PORT = String(41_000 + Math.floor(Math.random() * 1000));
 const base = `http://127.0.0.1:${PORT}`;
 let dataDir: string;
@@ -68,4 +71,15 @@ describe("npm start with no configuration", () => {
     const rooms = dataOf(await client(RoomsDocument, { first: 10 })).rooms.edges.map((edge) => edge.node.name);
     expect(rooms).toEqual(["First room"]);
   }, 180_000);
+
+  test("after idling past the pool's idle timeout, the rooms list and a sent message still work (one PGlite session, nothing prepared twice)", async () => {
+    const token = await signDevToken(loadConfig({}), { user: "idler", ttlSeconds: 600 });
+    const client = graphqlClient(`${base}/graphql`, token);
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    expect((await waitForTurn(client, await sendAccepted(client, council.sessionId, "Before the pause"))).status).toBe("COMPLETED");
+    await new Promise((resolve) => setTimeout(resolve, IDLE_PAST_POOL_TIMEOUT_MS));
+    expect(dataOf(await client(RoomsDocument, { first: 10 })).rooms.edges.length).toBeGreaterThan(0);
+    expect((await waitForTurn(client, await sendAccepted(client, council.sessionId, "After the pause"))).status).toBe("COMPLETED");
+    expect(server!.output()).not.toMatch(/already exists|Unexpected error/);
+  }, 120_000);
 });

@@ -17,9 +17,11 @@ export async function startEmbeddedDatabase(dataDir: string, port = 0): Promise<
   const db = await PGlite.create(absoluteDir);
   const host = "127.0.0.1";
   const chosenPort = port || (await freePort(host));
-  // PGlite is one session: a second connection would run inside the first one's
-  // transactions, so the server takes one connection and the app pool has max 1.
-  const server = new PGLiteSocketServer({ db, host, port: chosenPort, maxConnections: 1 });
+  // PGlite is one session: the app pool has max 1, so its queries never interleave
+  // with another connection's transaction. The server admits a second connection
+  // only so that the pool's replacement for a broken connection is not refused
+  // while the old one is still being torn down.
+  const server = new PGLiteSocketServer({ db, host, port: chosenPort, maxConnections: 2 });
   await server.start();
   return {
     url: `postgresql://postgres:postgres@${host}:${chosenPort}/postgres?sslmode=disable`,

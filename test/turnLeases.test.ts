@@ -1,0 +1,78 @@
+// Turn leases (SPEC 11): the owner renews its lease while a turn runs, so a
+// call longer than the lease is fine; a turn whose owner is gone is ended by
+// the first instance that notices (a read, a subscription, a send or the
+// sweep), its subscribers' streams complete, and an owner that lost its turn
+// stops calling the provider for it.
+import { expect, test } from "vitest";
+import { TurnEventsDocument, type TurnEventsSubscription } from "./generated/graphql.ts";
+import { useCouncilServer } from "./support/councilServer.ts";
+import { graphqlClient } from "./support/graphqlClient.ts";
+import { subscribe } from "./support/sse.ts";
+import { agentKeyOf } from "./support/councilProvider.ts";
+import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { createTestUser } from "./fixtures/users.ts";
+import { INTERRUPTED_LEASE_ERROR, INTERRUPTED_STEP_ERROR } from "../src/turns/leaseSql.ts";
+
+const LEASE_MS = 1_500;
+const harness = useCouncilServer("leases", { TURN_LEASE_MS: String(LEASE_MS) });
+
+const pickEvent = (data: TurnEventsSubscription) => data.turnEvents;
+
+async function userWithCouncil(agents: number) {
+  const user = await createTestUser();
+  const client = graphqlClient(harness.server.graphqlUrl, user.token);
+  const roster = Array.from({ length: agents }, (_, index): [string, "QWEN"] => [`agent${index}`, "QWEN"]);
+  return { user, client, council: await createCouncil(client, "ROUNDTABLE", roster) };
+}
+
+test("a provider call longer than the lease: the owner keeps renewing it and the turn completes", async () => {
+  const { client, council } = await userWithCouncil(1);
+  harness.script.agentDelayMs = LEASE_MS * 2;
+  const turn = await waitForTurn(client, await sendAccepted(client, council.sessionId, "Take your time"));
+  expect(turn.status).toBe("COMPLETED");
+});
+
+test("a turn whose owner vanished: a read ends it once its lease lapses, and a subscriber's stream completes", async () => {
+  const { user, client, council } = await userWithCouncil(1);
+  const { prisma } = harness.server.runtime;
+  const session = await prisma.session.findUniqueOrThrow({ where: { id: council.sessionId } });
+  const orphan = await prisma.turn.create({
+    data: { sessionId: council.sessionId, userId: session.ownerId, seq: 1, mode: "roundtable", rosterSnapshot: [], userContent: "lost", status: "running", ownerInstance: "a-killed-instance" },
+  });
+  await prisma.$executeRaw`UPDATE turns SET lease_expires_at = now() + interval '1 second' WHERE id = ${orphan.id}::uuid`;
+  const stream = subscribe(harness.server.graphqlUrl, user.token, TurnEventsDocument, { turnId: orphan.id, afterSequence: 0 }, pickEvent);
+  const events = await stream.done;
+  expect(events.map((event) => event.__typename)).toEqual(["TurnStarted", "TurnFailed"]);
+  const ended = await waitForTurn(client, orphan.id, 1_000);
+  expect([ended.status, ended.error]).toEqual(["FAILED", INTERRUPTED_LEASE_ERROR]);
+});
+
+test("an owner whose turn was ended elsewhere meters the call it had in flight, then stops: no further agent is called", async () => {
+  const { user, client, council } = await userWithCouncil(3);
+  let release!: () => void;
+  harness.script.hold = new Promise((resolve) => (release = resolve));
+  const callsBefore = harness.fake.calls.length;
+  const turnId = await sendAccepted(client, council.sessionId, "Go");
+  const stream = subscribe(harness.server.graphqlUrl, user.token, TurnEventsDocument, { turnId, afterSequence: 0 }, pickEvent);
+  while (harness.fake.calls.length === callsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+
+  // Another instance takes over the lapsed lease and ends the turn (as after a long database outage of the owner).
+  const { prisma } = harness.server.runtime;
+  await prisma.$executeRaw`UPDATE turns SET owner_instance = 'another-instance', lease_expires_at = now() - interval '1 second' WHERE id = ${turnId}::uuid`;
+  const ended = await waitForTurn(client, turnId, 5_000);
+  expect([ended.status, ended.error]).toEqual(["FAILED", INTERRUPTED_LEASE_ERROR]);
+  release();
+  harness.script.hold = null;
+
+  const events = await stream.done;
+  expect(events.filter((event) => event.__typename === "TurnFailed")).toHaveLength(1);
+  expect(events.at(-1)!.__typename).toBe("TurnFailed");
+  // The owner finishes its in-flight call after the stream already ended.
+  await harness.server.runtime.turns.drain();
+  const calls = harness.fake.calls.slice(callsBefore);
+  expect(calls.map(agentKeyOf)).toEqual([council.agents[0]!.agentKey]);
+  expect(await prisma.llmCallEvent.count({ where: { turnId } })).toBe(1);
+  const steps = await prisma.turnStep.findMany({ where: { turnId } });
+  expect(steps.map((step) => [step.status, step.error])).toEqual([["failed", INTERRUPTED_STEP_ERROR]]);
+  expect(await prisma.message.count({ where: { turnId, role: "agent" } })).toBe(0);
+});
