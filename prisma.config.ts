@@ -8,7 +8,8 @@ import { AtomicMigrationPrismaPg } from "./src/db/migrationAdapter.ts";
 // cannot, it falls back to downloading a native engine; `migrate diff` also
 // builds the adapter without connecting. So commands that never connect get a
 // placeholder whose host names the problem if something does try to reach it.
-process.env.DATABASE_URL ??= "postgresql://database-url-is-not-set.invalid/unset";
+// An empty value (as .env.example writes it) counts as unset.
+if (!process.env.DATABASE_URL) process.env.DATABASE_URL = "postgresql://database-url-is-not-set.invalid/unset";
 
 export default defineConfig({
   experimental: { adapter: true },

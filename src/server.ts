@@ -26,6 +26,13 @@ async function main() {
   process.once("SIGTERM", shutdown);
 }
 
+// A stray rejected promise (a database call nobody awaited) is logged, never fatal: the
+// database errors behind such rejections are transient, and the server must outlive them.
+process.on("unhandledRejection", (reason) => {
+  const code = (reason as { code?: unknown } | null)?.code;
+  console.error(`unhandled rejection (${typeof code === "string" ? code : reason instanceof Error ? reason.name : "unknown"})`);
+});
+
 main().catch((error: unknown) => {
   console.error(error instanceof ConfigError ? error.message : "Startup failed:", error instanceof ConfigError ? "" : error);
   process.exit(1);

@@ -17,7 +17,8 @@ let dataDir: string;
 let server: StartedProcess | null = null;
 
 async function start() {
-  server = await startNpm({ PORT, EMBEDDED_DATA_DIR: dataDir, LEDGER_BUFFER_DIR: path.join(dataDir, "ledger-buffer") }, /Migration gate: ready/);
+  // DATABASE_URL as .env.example writes it: empty means unset, so the embedded database.
+  server = await startNpm({ PORT, DATABASE_URL: "", EMBEDDED_DATA_DIR: dataDir, LEDGER_BUFFER_DIR: path.join(dataDir, "ledger-buffer") }, /Migration gate: ready/);
   return server;
 }
 

@@ -95,3 +95,18 @@ describe("ops commands", () => {
     ]);
   });
 });
+
+describe("npm start with a bad environment", () => {
+  test("a malformed DATABASE_URL stops it with the environment contract's one message, before anything is generated or started", async () => {
+    const started = Date.now();
+    const result = await run("npm", ["start"], { env: { ...process.env, DATABASE_URL: "notaurl", PORT: "0" } }).then(
+      () => ({ code: 0, output: "" }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.output).toContain("Invalid configuration:");
+    expect(result.output).toContain("DATABASE_URL must be a URL");
+    expect(result.output).not.toMatch(/prisma|ENOTFOUND|at .*\.ts:\d+/i);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

@@ -3,9 +3,10 @@
 // acknowledge. A row the database never confirmed stays in a segment file
 // until a later process adopts and replays it. Replay is idempotent in the
 // database, so every choice here trades a possible duplicate for never a loss.
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from "node:fs/promises";
-import { hostname } from "node:os";
+import { mkdir, open, readdir, readFile, rename, stat, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { ackLine, headerFor, isOrphaned, probeSegment, readSegment, rowLine } from "./ledgerSegment.ts";
+import { isMissing, syncDirectory, unlinkIfPresent, writeFully } from "./durableFiles.ts";
 
 export interface LedgerJournalOptions {
   /** Directory of the buffer; created if missing. */
@@ -24,7 +25,6 @@ export interface LedgerJournalOptions {
   log?: (message: string) => void;
 }
 
-const FORMAT_VERSION = 1;
 const SEGMENT_SUFFIX = ".ledger.jsonl";
 const CLAIM_INFIX = ".adopting-";
 const COMPACTING_SUFFIX = ".compacting";
@@ -35,21 +35,9 @@ const DEFAULT_STALE_AFTER_MS = 60_000;
 const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_COMPACT_ABOVE_BYTES = 1024 * 1024;
 const ACK_FLUSH_DELAY_MS = 100;
-/** Enough for any header line; foreign segments are probed, not read whole, while their owner may be alive. */
-const HEADER_PROBE_BYTES = 64 * 1024;
 
 /** Journals open in this process: a segment with our pid but an id not in here is a previous incarnation's. */
 const openInstanceIds = new Set<string>();
-
-interface SegmentHeader {
-  type: "header";
-  version: number;
-  databaseKey: string;
-  instanceId: string;
-  host: string;
-  pid: number;
-  createdAt: string;
-}
 
 interface PendingAppend<Row> {
   rows: Row[];
@@ -94,7 +82,7 @@ export class LedgerJournal<Row extends { id: string }> {
     const settings = withDefaults(options);
     await mkdir(settings.dir, { recursive: true });
     const path = join(settings.dir, `${settings.instanceId}${SEGMENT_SUFFIX}`);
-    const header = Buffer.from(`${JSON.stringify(headerFor(settings))}\n`);
+    const header = Buffer.from(`${JSON.stringify(headerFor(settings.databaseKey, settings.instanceId))}\n`);
     // "wx": a segment already named with our id holds someone's rows and must never be overwritten.
     const handle = await open(path, "wx");
     try {
@@ -335,7 +323,7 @@ export class LedgerJournal<Row extends { id: string }> {
       this.reportOnce(path, `ledger journal: skipped ${name}: it belongs to another database`);
       return false;
     }
-    return isOrphaned(probe.header, claimer, probe.mtimeMs, this.settings.staleAfterMs);
+    return isOrphaned(probe.header, claimer, probe.mtimeMs, this.settings.staleAfterMs, openInstanceIds);
   }
 
   private async adoptClaimed(claimed: string, base: string): Promise<Row[]> {
@@ -376,118 +364,6 @@ function withDefaults(options: LedgerJournalOptions): Settings {
   // Otherwise live segments would look orphaned between two heartbeats.
   if (settings.staleAfterMs <= settings.heartbeatMs) throw new RangeError("ledger journal: staleAfterMs must exceed heartbeatMs");
   return settings;
-}
-
-function headerFor(settings: Settings): SegmentHeader {
-  const { databaseKey, instanceId } = settings;
-  const createdAt = new Date().toISOString();
-  return { type: "header", version: FORMAT_VERSION, databaseKey, instanceId, host: hostname(), pid: process.pid, createdAt };
-}
-
-/** A previous owner that can no longer write: gone quiet, or (same host) a dead or earlier-incarnation process. */
-function isOrphaned(header: SegmentHeader, claimer: string | undefined, mtimeMs: number, staleAfterMs: number): boolean {
-  // A claim by a journal of this process is in progress (a claimed file keeps its old, stale-looking mtime).
-  if (claimer !== undefined && openInstanceIds.has(claimer)) return false;
-  if (Date.now() - mtimeMs > staleAfterMs) return true;
-  if (header.host !== hostname()) return false;
-  if (header.pid === process.pid) return !openInstanceIds.has(header.instanceId);
-  return !isProcessAlive(header.pid);
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, owned by another user.
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
-async function probeSegment(path: string): Promise<{ header: SegmentHeader | null; mtimeMs: number }> {
-  const handle = await open(path, "r");
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_PROBE_BYTES), 0, HEADER_PROBE_BYTES, 0);
-    const text = buffer.toString("utf8", 0, bytesRead);
-    const newline = text.indexOf("\n");
-    const header = newline < 0 ? null : asHeader(parseLine(text.slice(0, newline)));
-    return { header, mtimeMs: (await handle.stat()).mtimeMs };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The unacknowledged rows of a segment, first occurrence of each id, in order. */
-function readSegment<Row extends { id: string }>(text: string): Row[] {
-  const rows = new Map<string, Row>();
-  const acknowledged = new Set<string>();
-  // The header is line one; a torn line (a crash mid-write) parses to nothing and is skipped.
-  for (const line of text.split("\n").slice(1)) {
-    const entry = parseLine(line) as { type?: unknown; row?: { id?: unknown }; ids?: unknown } | null | undefined;
-    if (entry?.type === "row" && typeof entry.row?.id === "string" && !rows.has(entry.row.id)) {
-      rows.set(entry.row.id, entry.row as Row);
-    } else if (entry?.type === "ack" && Array.isArray(entry.ids)) {
-      for (const id of entry.ids) if (typeof id === "string") acknowledged.add(id);
-    }
-  }
-  return [...rows.values()].filter((row) => !acknowledged.has(row.id));
-}
-
-function parseLine(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-}
-
-function asHeader(value: unknown): SegmentHeader | null {
-  const header = value as Partial<SegmentHeader> | null | undefined;
-  const valid =
-    header?.type === "header" &&
-    header.version === FORMAT_VERSION &&
-    typeof header.databaseKey === "string" &&
-    typeof header.instanceId === "string" &&
-    typeof header.host === "string" &&
-    Number.isSafeInteger(header.pid) &&
-    (header.pid ?? 0) > 0;
-  return valid ? (header as SegmentHeader) : null;
-}
-
-function rowLine(row: { id: string }): string {
-  return `${JSON.stringify({ type: "row", row })}\n`;
-}
-
-function ackLine(ids: string[]): string {
-  return ids.length > 0 ? `${JSON.stringify({ type: "ack", ids })}\n` : "";
-}
-
-async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, position + offset);
-    offset += bytesWritten;
-  }
-}
-
-/** Makes a created, renamed or replaced file name itself survive a crash. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function unlinkIfPresent(path: string): Promise<void> {
-  await unlink(path).catch((error: unknown) => {
-    if (!isMissing(error)) throw error;
-  });
-}
-
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }
 
 function describe(error: unknown): string {
