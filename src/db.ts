@@ -6,7 +6,7 @@
 // relies on no session state (no SET, no session advisory locks, no LISTEN);
 // everything that must share a connection runs inside one transaction.
 import pg from "pg";
-import { PrismaPg } from "@prisma/adapter-pg";
+import { UtcInstantPrismaPg } from "./db/utcInstantAdapter.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { DatabaseConfig } from "./config/env.ts";
 import { HotStatements } from "./db/statements.ts";
@@ -49,7 +49,7 @@ export function createDb(database: DbOptions): DbHandle {
   // own; the broken client is discarded when released.
   pool.on("error", logConnectionError);
   pool.on("connect", (client) => client.on("error", logConnectionError));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new UtcInstantPrismaPg(pool) });
   return {
     prisma,
     pool,

@@ -69,6 +69,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
       },
     ],
     recheckMs: config.readinessRecheckMs,
+    refreshMs: config.readinessRefreshMs,
   });
   await readiness.start();
   const instanceId = randomUUID();

@@ -67,8 +67,8 @@ describe("environment contract", () => {
     ["PORT", "eighty", "PORT must be a number"],
     ["RATE_LIMIT_TURNS_PER_MINUTE", "-3", "RATE_LIMIT_TURNS_PER_MINUTE must be positive"],
     ["CONTEXT_MAX_OUTPUT_TOKENS", "1.5", "CONTEXT_MAX_OUTPUT_TOKENS must be a whole number"],
-    ["APP_ENV", "prod", "APP_ENV has an unsupported value"],
-    ["ROLLOUT_STAGE", "everyone", "ROLLOUT_STAGE has an unsupported value"],
+    ["APP_ENV", "prod", "APP_ENV has an unsupported value (allowed: development, test, staging, production)"],
+    ["ROLLOUT_STAGE", "everyone", "ROLLOUT_STAGE has an unsupported value (allowed: closed_beta, broad)"],
   ])("rejects a malformed %s", (name, value, expected) => {
     expect(problems({ ...production, [name]: value }).some((problem) => problem.startsWith(expected))).toBe(true);
   });

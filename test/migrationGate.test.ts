@@ -115,6 +115,21 @@ describe("Gate A against a changed migration history", () => {
     ]);
   });
 
+  test("reports every problem at once: a checksum mismatch does not hide a missing ledger index", async () => {
+    const fresh = await createMigrationWorkdir({ copyMigrations: true });
+    await connected.client.query("DROP INDEX idx_llm_call_events_turn_id");
+    try {
+      const [first] = await readLocalMigrations(fresh.migrationsDir);
+      await fs.appendFile(path.join(fresh.migrationsDir, first!.name, "migration.sql"), "\n-- edited after it was applied\n");
+      const reasons = await checkMigrationGate(connected.client, await readLocalMigrations(fresh.migrationsDir));
+      expect(reasons).toContain(`checksum mismatch for migration ${first!.name}: the file differs from what was applied`);
+      expect(reasons).toContain("index idx_llm_call_events_turn_id missing");
+    } finally {
+      await connected.client.query('CREATE INDEX idx_llm_call_events_turn_id ON llm_call_events ("turn_id")');
+      await fresh.remove();
+    }
+  });
+
   test("a line-ending-only change is not a checksum mismatch, as for Prisma", async () => {
     const fresh = await createMigrationWorkdir({ copyMigrations: true });
     try {

@@ -70,6 +70,26 @@ describe("ops commands", () => {
     const rotatedAgain = await npmRun("check", [], { ...broad, SUPABASE_SERVICE_ROLE_KEY: "a-different-key-now-in-use-9876543210" });
     expect(rotatedAgain.code).toBe(1);
     expect(rotatedAgain.output).toContain("no executed rotation matches the fingerprint");
+
+    // Re-recording the key already recorded is not a rotation: refused, nothing written.
+    const again = await npmRun("rotation", ["executed", "--actor", "ops@pantheon"], broad);
+    expect(again.code).toBe(2);
+    expect(again.output).toContain("was already recorded");
+    expect(again.output).toContain("Rotate the key in Supabase");
+    const count = new pg.Client({ connectionString: database.url });
+    await count.connect();
+    expect((await count.query("SELECT count(*)::int AS n FROM service_role_key_rotations")).rows[0]).toEqual({ n: 1 });
+    await count.end();
+  });
+
+  test.each(["token", "rotation", "allowlist", "admin"])("npm run %s -- --help prints the usage and exits 0; an unknown option is one line, exit 2", async (command) => {
+    const help = await npmRun(command, ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.output).toMatch(/^usage: /m);
+    const unknown = await npmRun(command, ["--no-such-option"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output).toContain("Unknown option '--no-such-option'");
+    expect(unknown.output).not.toMatch(/\bat .*:\d+:\d+/);
   });
 
   test("rotation refuses bad arguments without writing", async () => {

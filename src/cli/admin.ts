@@ -4,7 +4,7 @@
 // yet gets their users row now. Every change is recorded in admin_audit_log
 // in the same transaction. Servers pick a change up within 30 s (user cache).
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 
@@ -17,14 +17,12 @@ const argsSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("list") }),
 ]);
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { user: { type: "string" }, role: { type: "string" }, actor: { type: "string" } },
-});
+const USAGE = "usage: admin grant --user USER_ID --role owner|analyst [--actor NAME] | admin revoke --user USER_ID [--actor NAME] | admin list";
+const { values, positionals } = parseCliArgs(USAGE, { user: { type: "string" }, role: { type: "string" }, actor: { type: "string" } }, true);
 const parsed = argsSchema.safeParse({ action: positionals[0], ...values });
 if (!parsed.success) {
   fail(
-    `usage: admin grant --user USER_ID --role owner|analyst [--actor NAME] | admin revoke --user USER_ID [--actor NAME] | admin list\n` +
+    `${USAGE}\n` +
       parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "action"}: ${issue.message}`).join("\n"),
   );
 }

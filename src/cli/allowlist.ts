@@ -1,6 +1,6 @@
 // `npm run allowlist -- add USER_ID --actor NAME [--note TEXT]`, `remove USER_ID --actor NAME`, `list`:
 // the closed-beta allow-list (Gate C). USER_ID is the Supabase Auth user id (JWT sub).
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 
@@ -10,10 +10,11 @@ const argsSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("list") }),
 ]);
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { actor: { type: "string" }, note: { type: "string" } } });
+const USAGE = "usage: allowlist add|remove USER_ID --actor NAME [--note TEXT] | allowlist list";
+const { values, positionals } = parseCliArgs(USAGE, { actor: { type: "string" }, note: { type: "string" } }, true);
 const parsed = argsSchema.safeParse({ action: positionals[0], userId: positionals[1], ...values });
 if (!parsed.success) {
-  fail(`usage: allowlist add|remove USER_ID --actor NAME [--note TEXT] | allowlist list\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  fail(`${USAGE}\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
 }
 const args = parsed.data;
 

@@ -20,7 +20,12 @@ export async function withDirectConnection<T>(config: AppConfig, run: (client: p
     process.exit(1);
   }
   const client = new pg.Client({ connectionString: config.database.directUrl });
-  await client.connect();
+  await client.connect().catch((error: unknown) => {
+    // One line, by code: the connection string (with its password) never reaches the output.
+    const code = (error as { code?: unknown }).code;
+    console.error(`The database at DATABASE_URL is unreachable (${typeof code === "string" ? code : "connection failed"}).`);
+    process.exit(1);
+  });
   try {
     return await run(client);
   } finally {

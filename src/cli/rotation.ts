@@ -2,7 +2,7 @@
 //   records that the SUPABASE_SERVICE_ROLE_KEY now configured is a freshly rotated key;
 // `npm run rotation -- scheduled --due ISO_DATE --actor NAME [--note TEXT]`
 //   records a rotation planned for that date. Only a fingerprint of the key is stored.
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { keyFingerprint } from "../gates/keyRotationGate.ts";
@@ -17,26 +17,44 @@ const argsSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { actor: { type: "string" }, due: { type: "string" }, note: { type: "string" } },
-});
+const USAGE = "usage: rotation executed|scheduled --actor NAME [--due ISO_DATE] [--note TEXT]";
+const { values, positionals } = parseCliArgs(USAGE, { actor: { type: "string" }, due: { type: "string" }, note: { type: "string" } }, true);
 const parsed = argsSchema.safeParse({ kind: positionals[0], ...values });
 if (!parsed.success) {
-  fail(`usage: rotation executed|scheduled --actor NAME [--due ISO_DATE] [--note TEXT]\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  fail(`${USAGE}\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
 }
 const args = parsed.data;
 const config = loadConfigOrExit();
 const key = config.supabaseServiceRoleKey;
 if (args.kind === "executed" && !key) fail("SUPABASE_SERVICE_ROLE_KEY must be set to the rotated key to record an executed rotation.");
 
+/** Serializes rotation records, so two concurrent runs cannot both record the same key. */
+const ROTATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('service_role_key_rotations'))";
+
 await withDirectConnection(config, async (client) => {
   const fingerprint = args.kind === "executed" ? keyFingerprint(key!) : null;
+  await client.query("BEGIN");
+  await client.query(ROTATION_LOCK);
+  // An executed rotation opens broad rollout: it must name a key never recorded before, or re-recording the old key would open it.
+  if (fingerprint) {
+    const { rows } = await client.query<{ recorded_at: Date }>(
+      "SELECT created_at AS recorded_at FROM service_role_key_rotations WHERE fingerprint = $1 ORDER BY created_at LIMIT 1",
+      [fingerprint],
+    );
+    if (rows[0]) {
+      await client.query("ROLLBACK");
+      fail(
+        `Refused: the configured SUPABASE_SERVICE_ROLE_KEY (fingerprint ${fingerprint.slice(0, 12)}…) was already recorded on ${rows[0].recorded_at.toISOString()}. ` +
+          "Rotate the key in Supabase, set SUPABASE_SERVICE_ROLE_KEY to the new key, then record the rotation.",
+      );
+    }
+  }
   await client.query(
     `INSERT INTO service_role_key_rotations (id, kind, fingerprint, due_at, executed_at, actor, note)
      VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6)`,
     [args.kind, fingerprint, args.kind === "scheduled" ? args.due : null, args.kind === "executed" ? new Date() : null, args.actor, args.note ?? null],
   );
+  await client.query("COMMIT");
   console.log(
     args.kind === "executed"
       ? `Recorded executed rotation (key fingerprint ${fingerprint!.slice(0, 12)}…) by ${args.actor}.`

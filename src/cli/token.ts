@@ -1,7 +1,7 @@
 // `npm run token -- --user alice [--email a@b.c] [--hours 12]`: prints a
 // development access token for the user (a stable id per name, or a UUID).
 // Send it as `Authorization: Bearer <token>`. Refused in production.
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { signDevToken, devUserId } from "../auth/devToken.ts";
 import { fail, loadConfigOrExit } from "./database.ts";
@@ -14,10 +14,11 @@ const argsSchema = z.object({
   hours: z.coerce.number().positive().max(MAX_HOURS).default(12),
 });
 
-const { values } = parseArgs({ options: { user: { type: "string" }, email: { type: "string" }, hours: { type: "string" } } });
+const USAGE = "usage: npm run token -- --user NAME [--email EMAIL] [--hours N]";
+const { values } = parseCliArgs(USAGE, { user: { type: "string" }, email: { type: "string" }, hours: { type: "string" } });
 const parsed = argsSchema.safeParse(values);
 if (!parsed.success) {
-  fail(`usage: npm run token -- --user NAME [--email EMAIL] [--hours N]\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  fail(`${USAGE}\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
 }
 const args = parsed.data;
 const config = loadConfigOrExit();

@@ -58,6 +58,7 @@ const envSchema = z
     RATE_LIMIT_TURNS_PER_HOUR: positiveInt(60),
     CONTEXT_MAX_OUTPUT_TOKENS: positiveInt(2048),
     READINESS_RECHECK_MS: positiveInt(5_000),
+    READINESS_REFRESH_MS: positiveInt(60_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   });
@@ -124,6 +125,8 @@ export interface AppConfig {
   rateLimit: { turnsPerMinute: number; turnsPerHour: number };
   contextMaxOutputTokens: number;
   readinessRecheckMs: number;
+  /** Re-check interval once every gate passes (picks up a migration rolled back by hand, rotations, settings). */
+  readinessRefreshMs: number;
   graphiqlEnabled: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -137,8 +140,8 @@ export class ConfigError extends Error {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const name = issue.path.join(".") || "environment";
-  // Only our own messages are used: zod's defaults can echo the received value.
-  const message = issue.code === "invalid_value" ? "has an unsupported value" : issue.message;
+  // Only our own messages are used: zod's defaults can echo the received value. The allowed values are ours to show.
+  const message = issue.code === "invalid_value" ? `has an unsupported value (allowed: ${issue.values.map(String).join(", ")})` : issue.message;
   return `${name} ${message}`;
 }
 
@@ -186,6 +189,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimit: { turnsPerMinute: env.RATE_LIMIT_TURNS_PER_MINUTE, turnsPerHour: env.RATE_LIMIT_TURNS_PER_HOUR },
     contextMaxOutputTokens: env.CONTEXT_MAX_OUTPUT_TOKENS,
     readinessRecheckMs: env.READINESS_RECHECK_MS,
+    readinessRefreshMs: env.READINESS_REFRESH_MS,
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
     logLevel: env.LOG_LEVEL,
   };

@@ -58,8 +58,8 @@ export async function checkMigrationGate(db: Queryable, local?: LocalMigration[]
   if (applied === null) {
     return [`no migrations applied (table _prisma_migrations missing); run prisma migrate deploy (${shipped.length} pending)`];
   }
+  // Every problem at once: a checksum mismatch must not hide a missing ledger index.
   const reasons = migrationReasons(shipped, applied);
-  if (reasons.length > 0) return reasons;
   for (const table of await missingTables(db)) {
     if (table !== ledgerContract.table) reasons.push(`table ${table} missing although its migrations are recorded as applied`);
   }

@@ -42,11 +42,10 @@ export interface ReadinessOptions {
   /** Interval while not ready. */
   recheckMs: number;
   /** Interval while ready (picks up recorded rotations and settings). */
-  refreshMs?: number;
+  refreshMs: number;
 }
 
 const ENV_GATE: GateState = { gate: "env", ok: true, required: true, reasons: [], checkedAt: new Date() };
-const DEFAULT_REFRESH_MS = 60_000;
 
 const pending = (gate: GateName, required: boolean, reason: string): GateState => ({ gate, ok: false, required, reasons: [reason], checkedAt: null });
 
@@ -133,7 +132,7 @@ export class ReadinessMonitor implements Readiness {
     if (this.stopped) return;
     if (this.timer && !reset) return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = this.isReady() ? (this.options.refreshMs ?? DEFAULT_REFRESH_MS) : this.options.recheckMs;
+    const delay = this.isReady() ? this.options.refreshMs : this.options.recheckMs;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.recheck().then(() => this.schedule());
