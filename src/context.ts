@@ -8,6 +8,7 @@ import type { Readiness } from "./gates/readiness.ts";
 import type { Admission } from "./gates/admission.ts";
 import type { TurnService } from "./turns/service.ts";
 import type { LedgerWriter } from "./metering/ledgerWriter.ts";
+import type { Metrics } from "./observability/metrics.ts";
 
 export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
@@ -30,6 +31,7 @@ export interface AppServices {
   turns: TurnService;
   /** Every usage-ledger row is recorded through it (disk buffer, retries). */
   ledger: LedgerWriter;
+  metrics: Metrics;
 }
 
 export interface Context extends AppServices {

@@ -10,6 +10,9 @@ import { createDb, type DbHandle } from "./db.ts";
 import { LedgerJournal } from "./metering/ledgerJournal.ts";
 import { LedgerWriter } from "./metering/ledgerWriter.ts";
 import type { LedgerRow } from "./metering/ledger.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { announce, logger } from "./observability/logger.ts";
+import { readLocalMigrations } from "./gates/localMigrations.ts";
 import { startEmbeddedDatabase } from "./embedded/pglite.ts";
 import { ReadinessMonitor } from "./gates/readiness.ts";
 import { checkMigrationGate } from "./gates/migrationGate.ts";
@@ -26,17 +29,46 @@ export interface Runtime extends AppServices {
   close(): Promise<void>;
 }
 
-/** The embedded database is development-only, so it is the one database the server migrates itself. */
+/**
+ * The embedded database is development-only, so it is the one database the
+ * server migrates itself; `migrate deploy` (a few seconds) runs only when a
+ * migration is pending.
+ */
 async function embeddedDatabase(config: AppConfig) {
+  announce(`Starting the embedded database in ${config.embeddedDataDir} …`);
   const embedded = await startEmbeddedDatabase(config.embeddedDataDir);
   try {
-    const { stdout } = await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
-    const applied = /No pending migrations/.test(stdout) ? "up to date" : "migrations applied";
+    const pending = await pendingMigrations(embedded.url);
+    if (pending > 0) {
+      announce(`Applying ${pending} migration${pending === 1 ? "" : "s"} to the embedded database …`);
+      await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
+    }
+    const applied = pending > 0 ? "migrations applied" : "up to date";
+    announce(`Embedded database ready (${applied}).`);
     return { ...embedded, label: `embedded PGlite at ${config.embeddedDataDir} (embedded database: ${applied})` };
   } catch (error) {
     await embedded.stop();
     throw error;
   }
+}
+
+/** Shipped migrations the database has not applied (Gate A's own comparison). */
+async function pendingMigrations(url: string): Promise<number> {
+  const db = createDb({ poolUrl: url, poolMax: 1, singleSession: true });
+  try {
+    const shipped = await readLocalMigrations();
+    const reasons = await checkMigrationGate(db.pool, shipped);
+    return reasons.length === 0 ? 0 : Math.max(1, shipped.length - (await appliedCount(db)));
+  } finally {
+    await db.close();
+  }
+}
+
+async function appliedCount(db: DbHandle): Promise<number> {
+  const { rows } = await db.pool.query<{ present: boolean }>("SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present");
+  if (!rows[0]?.present) return 0;
+  const applied = await db.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL");
+  return applied.rows[0]?.count ?? 0;
 }
 
 /** Which database a ledger buffer belongs to: rows are only ever replayed into the database they were metered for. */
@@ -47,8 +79,9 @@ function databaseKey(config: AppConfig): string {
 }
 
 async function startLedger(config: AppConfig, db: DbHandle, instanceId: string): Promise<LedgerWriter> {
-  const journal = await LedgerJournal.open<LedgerRow>({ dir: path.resolve(config.ledgerBufferDir), databaseKey: databaseKey(config), instanceId, log: (line) => console.error(line) });
-  const ledger = new LedgerWriter({ pool: db.pool, statements: db.statements, journal, commitDeadlineMs: config.turnLeaseMs / 2, log: (line) => console.error(line) });
+  const log = (line: string) => logger.warn({ component: "ledger" }, line);
+  const journal = await LedgerJournal.open<LedgerRow>({ dir: path.resolve(config.ledgerBufferDir), databaseKey: databaseKey(config), instanceId, log });
+  const ledger = new LedgerWriter({ pool: db.pool, statements: db.statements, journal, commitDeadlineMs: config.turnLeaseMs / 2, log });
   await ledger.start();
   return ledger;
 }
@@ -74,7 +107,9 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   await readiness.start();
   const instanceId = randomUUID();
   const ledger = await startLedger(config, db, instanceId);
-  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config), ledger, config, instanceId });
+  const metrics = new Metrics();
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config, { metrics }), ledger, config, instanceId, metrics });
+  metrics.observe({ pool: db.pool, readiness, ledger });
   // No other instance can use the embedded database: turns it shows running were cut by this process's previous run.
   if (embedded && readiness.migrations().ok) await turns.endAllRunning();
   turns.start();
@@ -84,6 +119,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     pool: db.pool,
     statements: db.statements,
     ledger,
+    metrics,
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     turns,

@@ -3,19 +3,21 @@ import { ConfigError, loadConfig } from "./config/env.ts";
 import { startRuntime } from "./runtime.ts";
 import { createApp } from "./yoga.ts";
 import { createApiServer } from "./http/apiServer.ts";
+import { announce, configureLogger, errorFields, logger } from "./observability/logger.ts";
 
 async function main() {
   const config = loadConfig();
+  configureLogger(config);
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server = createApiServer(app);
+  const server = createApiServer(app, runtime.metrics);
   server.listen(config.port, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const gate = runtime.readiness.migrations();
-    console.log(`Pantheon API on ${runtime.databaseLabel}`);
-    console.log(`GraphQL: http://localhost:${port}/graphql${config.graphiqlEnabled ? " (GraphiQL: open it in a browser)" : ""}`);
-    console.log(`Migration gate: ${gate.ok ? "ready" : `not ready: ${gate.reasons.join("; ")}`}`);
+    announce(`Pantheon API on ${runtime.databaseLabel}`);
+    announce(`GraphQL: http://localhost:${port}/graphql${config.graphiqlEnabled ? " (GraphiQL: open it in a browser)" : ""}`, { port });
+    announce(`Migration gate: ${gate.ok ? "ready" : `not ready: ${gate.reasons.join("; ")}`}`);
   });
   const shutdown = () => {
     server.close();
@@ -29,11 +31,12 @@ async function main() {
 // A stray rejected promise (a database call nobody awaited) is logged, never fatal: the
 // database errors behind such rejections are transient, and the server must outlive them.
 process.on("unhandledRejection", (reason) => {
-  const code = (reason as { code?: unknown } | null)?.code;
-  console.error(`unhandled rejection (${typeof code === "string" ? code : reason instanceof Error ? reason.name : "unknown"})`);
+  logger.error(errorFields(reason), "unhandled rejection");
 });
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : "Startup failed:", error instanceof ConfigError ? "" : error);
+  // A configuration problem is one message for a person; anything else is logged with its stack.
+  if (error instanceof ConfigError) console.error(error.message);
+  else logger.fatal(errorFields(error), "startup failed");
   process.exit(1);
 });

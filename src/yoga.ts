@@ -9,7 +9,10 @@ import { Authenticator } from "./auth/authenticator.ts";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
-import { maskDatabaseUnavailable } from "./http/databaseUnavailable.ts";
+import { maskUnexpectedError } from "./http/maskedErrors.ts";
+import { metricsPlugin } from "./http/metricsEndpoint.ts";
+import { observabilityPlugin } from "./http/observabilityPlugin.ts";
+import { yogaLogger } from "./observability/yogaLogger.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -29,14 +32,16 @@ export function createApp(services: AppServices) {
     // never reads past the Content-Length, so Yoga's own limit, which pipes
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
-    maskedErrors: { maskError: maskDatabaseUnavailable },
+    maskedErrors: { maskError: maskUnexpectedError },
     cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
-    logging: config.logLevel,
+    logging: yogaLogger(),
     context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),
     plugins: [
       ...hardeningPlugins(config),
       typedArgumentErrors(),
       readyzPlugin(services),
+      metricsPlugin(services.metrics, config),
+      observabilityPlugin(services.metrics),
     ],
   });
 }

@@ -61,6 +61,7 @@ const envSchema = z
     READINESS_REFRESH_MS: positiveInt(60_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   });
 
 const PRODUCTION_REQUIRED = [
@@ -129,6 +130,8 @@ export interface AppConfig {
   readinessRefreshMs: number;
   graphiqlEnabled: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Bearer token for GET /metrics; without it /metrics is off in production and open elsewhere. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -192,6 +195,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     readinessRefreshMs: env.READINESS_REFRESH_MS,
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
     logLevel: env.LOG_LEVEL,
+    metricsToken: env.METRICS_TOKEN,
   };
 }
 

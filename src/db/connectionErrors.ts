@@ -1,9 +1,11 @@
 // Lost database connections are expected (restarts, failovers, pooler
 // recycles) and come in bursts, one per pooled connection: logged once per
 // interval, by code only (a message may carry the connection string).
+import { logger } from "../observability/logger.ts";
+
 const LOG_INTERVAL_MS = 10_000;
 
-export function connectionErrorLog(log: (line: string) => void = (line) => console.error(line)): (error: unknown) => void {
+export function connectionErrorLog(log: (line: string) => void = (line) => logger.warn({ component: "database" }, line)): (error: unknown) => void {
   let lastLoggedAt = 0;
   let suppressed = 0;
   return (error) => {

@@ -1,11 +1,23 @@
-// The API's node:http server. Server-sent event streams (turnEvents) write
-// one chunk per event, and the fetch-to-Node bridge lets Node flush each
-// chunk in its own socket write. A turn emits its events in bursts (a step's
-// deltas, a step's end and the next step's start), so the socket is corked at
-// a stream's first write in an event-loop turn and uncorked once that turn's
-// callbacks have run: one system call per burst instead of one per event, at
-// no added latency beyond the current turn of the loop.
+// The API's node:http server. Each request gets an id (the client's
+// x-request-id when well-formed, else a new one), echoed in the response,
+// carried through the request (observability/requestContext.ts) and written
+// on the request's one log line when it finishes, with its status, duration,
+// GraphQL operation and viewer.
+//
+// Server-sent event streams (turnEvents) write one chunk per event, and the
+// fetch-to-Node bridge lets Node flush each chunk in its own socket write. A
+// turn emits its events in bursts (a step's deltas, a step's end and the next
+// step's start), so the socket is corked at a stream's first write in an
+// event-loop turn and uncorked once that turn's callbacks have run: one
+// system call per burst instead of one per event, at no added latency beyond
+// the current turn of the loop.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { requestIdFrom, runWithRequest, type RequestRecord } from "../observability/requestContext.ts";
+
+const REQUEST_ID_HEADER = "x-request-id";
+const KNOWN_ROUTES = new Set(["/graphql", "/readyz", "/healthz", "/metrics"]);
 
 function wantsEventStream(request: IncomingMessage): boolean {
   return request.headers.accept?.includes("text/event-stream") ?? false;
@@ -27,10 +39,46 @@ function coalesceWrites(response: ServerResponse): void {
   } as ServerResponse["write"];
 }
 
+/** The path without its query string, or "other": labels stay few, whatever clients ask for. */
+function routeOf(url: string | undefined): string {
+  const path = (url ?? "/").split("?")[0]!;
+  return KNOWN_ROUTES.has(path) ? path : "other";
+}
+
+function logFinished(request: IncomingMessage, response: ServerResponse, record: RequestRecord, started: bigint, metrics: Metrics | undefined): void {
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const route = routeOf(request.url);
+  metrics?.httpRequests.observe({ method: request.method ?? "GET", route, status: String(response.statusCode) }, durationMs / 1000);
+  // Probes and scrapes come every few seconds: logged only when they fail.
+  if ((route === "/readyz" || route === "/healthz" || route === "/metrics") && response.statusCode < 400) return;
+  const level = response.statusCode >= 500 ? "error" : "info";
+  logger[level](
+    {
+      requestId: record.requestId,
+      method: request.method,
+      route,
+      status: response.statusCode,
+      durationMs: Math.round(durationMs * 10) / 10,
+      ...(record.operationName || record.operationType ? { operation: record.operationName ?? "anonymous", operationType: record.operationType } : {}),
+      ...(record.userId ? { userId: record.userId } : {}),
+      ...(response.writableFinished ? {} : { aborted: true }),
+    },
+    "request",
+  );
+}
+
 /** The API's HTTP server (npm start and the tests' servers alike). */
-export function createApiServer(listener: RequestListener): Server {
+export function createApiServer(listener: RequestListener, metrics?: Metrics): Server {
   return createServer((request, response) => {
-    if (wantsEventStream(request)) coalesceWrites(response);
-    listener(request, response);
+    const started = process.hrtime.bigint();
+    const record: RequestRecord = { requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]) };
+    response.setHeader(REQUEST_ID_HEADER, record.requestId);
+    if (wantsEventStream(request)) {
+      coalesceWrites(response);
+      metrics?.eventStreams.inc();
+      response.once("close", () => metrics?.eventStreams.dec());
+    }
+    response.once("close", () => logFinished(request, response, record, started, metrics));
+    runWithRequest(record, () => listener(request, response));
   });
 }

@@ -8,6 +8,7 @@ import { LocalProvider } from "./local.ts";
 import { OpenRouterProvider } from "./openrouter.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
 import { storableText } from "../db/storableText.ts";
+import type { Metrics } from "../observability/metrics.ts";
 
 const DEFAULT_BACKOFF_BASE_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -15,6 +16,8 @@ const MAX_BACKOFF_MS = 10_000;
 export interface GatewayOptions {
   maxRetries: number;
   backoffBaseMs?: number;
+  /** Sees every provider call (metrics). */
+  observe?: (attempt: ProviderAttempt) => void;
 }
 
 /** Called with each failed attempt that will be retried, before the retry starts. */
@@ -34,6 +37,7 @@ export class LlmGateway {
   async call(request: LlmRequest, recordRetried: RecordRetriedAttempt, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
     for (let attemptNumber = 0; ; attemptNumber++) {
       const attempt = storableAttempt(await this.provider.call(request));
+      this.options.observe?.(attempt);
       if (!attempt.retryable || attemptNumber >= maxRetries) return attempt;
       await recordRetried(attempt);
       await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds));
@@ -56,11 +60,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function createGateway(config: AppConfig, overrides: { localDelayMs?: number; backoffBaseMs?: number } = {}): LlmGateway {
+export function createGateway(config: AppConfig, overrides: { localDelayMs?: number; backoffBaseMs?: number; metrics?: Metrics } = {}): LlmGateway {
   const { llm } = config;
   const provider: LlmProvider =
     llm.provider === "openrouter" && llm.openrouterApiKey
       ? new OpenRouterProvider({ apiKey: llm.openrouterApiKey, baseUrl: llm.openrouterBaseUrl, timeoutMs: llm.timeoutMs })
       : new LocalProvider({ delayMs: overrides.localDelayMs ?? 0 });
-  return new LlmGateway(provider, { maxRetries: llm.maxRetries, backoffBaseMs: overrides.backoffBaseMs });
+  const { metrics } = overrides;
+  return new LlmGateway(provider, { maxRetries: llm.maxRetries, backoffBaseMs: overrides.backoffBaseMs, observe: metrics && ((attempt) => metrics.observeLlmCall(attempt)) });
 }

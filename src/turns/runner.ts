@@ -4,6 +4,7 @@
 // turn another instance ended (lease lapsed) is only announced here.
 import { Prisma, type TurnStatus } from "../generated/prisma/client.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
+import { errorFields, logger } from "../observability/logger.ts";
 import { runAgentStep } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
 import { endTurnStatement } from "./stepSql.ts";
@@ -51,7 +52,7 @@ async function execute(run: TurnRun): Promise<Ending> {
   return endingOf(await runAgents(run, plan.agents.map((agent) => ({ agent, instruction: null }))));
 }
 
-export async function runTurn(run: TurnRun): Promise<void> {
+export async function runTurn(run: TurnRun): Promise<Ending> {
   run.services.bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
   let outcome: Ending | Interruption;
   try {
@@ -59,7 +60,9 @@ export async function runTurn(run: TurnRun): Promise<void> {
   } catch (error) {
     outcome = interruptionOf(run, error);
   }
-  announce(run, await recordEnding(run, outcome));
+  const ending = await recordEnding(run, outcome);
+  announce(run, ending);
+  return ending;
 }
 
 /** Why a turn stopped before its plan was done; calls already made are metered by then. */
@@ -68,11 +71,11 @@ type Interruption = { interrupted: "lost" } | { interrupted: "error"; error: str
 function interruptionOf(run: TurnRun, error: unknown): Interruption {
   if (error instanceof TurnLostError) return { interrupted: "lost" };
   if (isTransientDatabaseError(error)) {
-    console.error(`turn ${run.turnId} interrupted: the database is unavailable`);
+    logger.warn({ turnId: run.turnId, ...errorFields(error) }, "turn interrupted: the database is unavailable");
     return { interrupted: "error", error: INTERRUPTED_DATABASE_ERROR };
   }
   // A bug: the turn ends with a generic reason; details stay server-side.
-  console.error(`turn ${run.turnId} stopped:`, error);
+  logger.error({ turnId: run.turnId, ...errorFields(error) }, "turn stopped by an unexpected error");
   return { interrupted: "error", error: INTERNAL_ERROR };
 }
 
@@ -94,7 +97,7 @@ export async function recordEnding(run: TurnRun, outcome: Ending | Interruption)
     const { rows } = await writeForTurn(run, endTurnStatement(run.turnId, outcome.status, outcome.error, owner), owner.leaseMs);
     return rows.length === 1 ? outcome : await readEnding(run);
   } catch (error) {
-    console.error(`turn ${run.turnId}: its end could not be recorded (${isTransientDatabaseError(error) ? "database unavailable" : "error"}); the lease sweep will end it`);
+    logger.error({ turnId: run.turnId, ...errorFields(error) }, "turn end not recorded; the lease sweep will end it");
     return { status: "failed", error: INTERRUPTED_DATABASE_ERROR };
   }
 }

@@ -15,9 +15,11 @@ import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { TurnEventBus } from "./events.ts";
 import { endAllRunningTurns, endLapsedTurn, endLapsedTurns, renewLeases, type EndedTurn } from "./leaseSql.ts";
-import { recordEnding, runTurn } from "./runner.ts";
+import { recordEnding, runTurn, type Ending } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { errorFields, logger } from "../observability/logger.ts";
 
 export interface TurnServiceDeps {
   prisma: Db;
@@ -28,6 +30,7 @@ export interface TurnServiceDeps {
   config: AppConfig;
   /** This process's id: the owner named on the turns it runs. */
   instanceId: string;
+  metrics: Metrics;
 }
 
 export class TurnService {
@@ -65,8 +68,15 @@ export class TurnService {
     // Open the log before returning, so a subscriber arriving right after the mutation misses nothing.
     this.bus.open(accepted.turnId, context.viewer!.id);
     this.running.add(accepted.turnId);
+    const started = performance.now();
+    const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId: context.viewer!.id, mode: accepted.scope.mode };
+    logger.info({ ...turnFields, agents: accepted.scope.roster.length }, "turn started");
     const running = this.execute(accepted, context.viewer!.id)
-      .catch((error: unknown) => console.error(`turn ${accepted.turnId} could not be finished:`, error))
+      .then((ending) => {
+        this.deps.metrics.turns.inc({ mode: accepted.scope.mode, status: ending.status });
+        logger.info({ ...turnFields, status: ending.status, durationMs: Math.round(performance.now() - started), ...(ending.error ? { reason: ending.error } : {}) }, "turn ended");
+      })
+      .catch((error: unknown) => logger.error({ ...turnFields, ...errorFields(error) }, "turn could not be finished"))
       .finally(() => {
         this.running.delete(accepted.turnId);
         this.active.delete(running);
@@ -95,15 +105,16 @@ export class TurnService {
     this.timers = [];
   }
 
-  private async execute(accepted: AcceptedTurn, userId: string): Promise<void> {
+  private async execute(accepted: AcceptedTurn, userId: string): Promise<Ending> {
     const run = await this.prepare(accepted, userId).catch((error: unknown) => {
-      console.error(`turn ${accepted.turnId} could not start:`, error);
+      logger.error({ turnId: accepted.turnId, ...errorFields(error) }, "turn could not start");
       return null;
     });
     if (run) return runTurn(run);
     const unstarted = this.runOf(accepted, userId, DEFAULT_MANAGER_MODEL);
     const ending = await recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
     this.bus.emit(accepted.turnId, ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed." } : { type: "TurnCompleted", status: ending.status });
+    return ending;
   }
 
   private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
@@ -142,6 +153,7 @@ export class TurnService {
   /** Subscribers on this instance learn of turns ended here by the lease rules. */
   private announce(ended: EndedTurn[]): void {
     for (const turn of ended) {
+      logger.warn({ turnId: turn.id, status: turn.status }, "turn ended by its lapsed lease");
       if (turn.status === "failed") this.bus.emit(turn.id, { type: "TurnFailed", error: turn.error ?? "The turn failed." });
       else this.bus.emit(turn.id, { type: "TurnCompleted", status: turn.status });
     }

@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config/env.ts";
 import { startRuntime, type Runtime } from "../../src/runtime.ts";
 import { createApp, type App } from "../../src/yoga.ts";
 import { createApiServer } from "../../src/http/apiServer.ts";
+import { configureLogger } from "../../src/observability/logger.ts";
 
 export interface TestServer {
   url: string;
@@ -35,9 +36,10 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
     PORT: "0",
     ...env,
   });
+  configureLogger(config);
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server: Server = createApiServer(app);
+  const server: Server = createApiServer(app, runtime.metrics);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -1,0 +1,42 @@
+// What GraphQL knows about a request, for its log line (operation, viewer)
+// and for the operation latency histogram. The log line itself is written by
+// the HTTP server when the response finishes (apiServer.ts).
+import type { Plugin } from "graphql-yoga";
+import { getOperationAST, type DocumentNode } from "graphql";
+import type { Context } from "../context.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { currentRequest } from "../observability/requestContext.ts";
+
+/** Operation names are the client's words: kept only when they look like names, so labels stay bounded. */
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function describeOperation(document: DocumentNode, operationName: string | null | undefined): { name: string; type: string } {
+  const operation = getOperationAST(document, operationName ?? undefined);
+  const name = operation?.name?.value ?? "anonymous";
+  return { name: OPERATION_NAME.test(name) ? name : "invalid_name", type: operation?.operation ?? "unknown" };
+}
+
+function note(context: Context, operation: { name: string; type: string }): void {
+  const record = currentRequest();
+  if (!record) return;
+  // A batch notes its last operation; its log line still has one request id.
+  record.operationName = operation.name;
+  record.operationType = operation.type;
+  if (context.viewer) record.userId = context.viewer.id;
+}
+
+export function observabilityPlugin(metrics: Metrics): Plugin {
+  return {
+    onExecute: ({ args }) => {
+      const operation = describeOperation(args.document, args.operationName);
+      note(args.contextValue as unknown as Context, operation);
+      const started = performance.now();
+      return {
+        onExecuteDone: () => metrics.graphqlOperations.observe({ operation: operation.name, type: operation.type }, (performance.now() - started) / 1000),
+      };
+    },
+    onSubscribe: ({ args }) => {
+      note(args.contextValue as unknown as Context, describeOperation(args.document, args.operationName));
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Prometheus metrics (prom-client), one registry per runtime. Counters and
+// histograms are updated where things happen (HTTP, GraphQL, turns, provider
+// calls); gauges read their source when scraped (pool, gates, disk-buffer
+// backlog), so nothing polls.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type pg from "pg";
+import type { Readiness } from "../gates/readiness.ts";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface MetricSources {
+  pool: pg.Pool;
+  readiness: Readiness;
+  ledger: { backlogSize(): number; committed(): number };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Histogram({
+    name: "pantheon_http_request_duration_seconds",
+    help: "HTTP requests by method, route and status (event streams: their lifetime).",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly graphqlOperations = new Histogram({
+    name: "pantheon_graphql_operation_duration_seconds",
+    help: "GraphQL operation execution time by operation name and type.",
+    labelNames: ["operation", "type"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly turns = new Counter({ name: "pantheon_turns_total", help: "Turns ended, by mode and status.", labelNames: ["mode", "status"] as const, registers: [this.registry] });
+  readonly llmCalls = new Counter({ name: "pantheon_llm_calls_total", help: "Provider calls by model alias and ledger status.", labelNames: ["model_alias", "status"] as const, registers: [this.registry] });
+  readonly llmLatency = new Histogram({
+    name: "pantheon_llm_call_duration_seconds",
+    help: "Provider call latency by model alias and ledger status.",
+    labelNames: ["model_alias", "status"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly llmCost = new Counter({ name: "pantheon_llm_cost_usd_total", help: "Provider-reported cost in USD by model alias.", labelNames: ["model_alias"] as const, registers: [this.registry] });
+  readonly eventStreams = new Gauge({ name: "pantheon_sse_streams_open", help: "Open server-sent event streams (turnEvents subscriptions).", registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "pantheon_" });
+  }
+
+  observeLlmCall(attempt: { modelAlias: string; status: string; latencyMs: number; usage: { costUsd: string | undefined } }): void {
+    const labels = { model_alias: attempt.modelAlias, status: attempt.status };
+    this.llmCalls.inc(labels);
+    this.llmLatency.observe(labels, attempt.latencyMs / 1000);
+    const cost = Number(attempt.usage.costUsd ?? 0);
+    if (Number.isFinite(cost) && cost > 0) this.llmCost.inc({ model_alias: attempt.modelAlias }, cost);
+  }
+
+  /** Gauges that read the runtime's state at scrape time. */
+  observe(sources: MetricSources): void {
+    const { pool, readiness, ledger } = sources;
+    new Gauge({
+      name: "pantheon_db_pool_connections",
+      help: "Database pool connections by state (in use, idle, waiting requests).",
+      labelNames: ["state"] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ state: "in_use" }, pool.totalCount - pool.idleCount);
+        this.set({ state: "idle" }, pool.idleCount);
+        this.set({ state: "waiting" }, pool.waitingCount);
+      },
+    });
+    new Gauge({
+      name: "pantheon_gate_open",
+      help: "1 when the gate passes, 0 when closed; `required` says whether /readyz needs it.",
+      labelNames: ["gate", "required"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const state of readiness.gates()) this.set({ gate: state.gate, required: String(state.required) }, state.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "pantheon_ledger_backlog_rows",
+      help: "Ledger rows answered but not yet committed (in the disk buffer, retried until the database takes them).",
+      registers: [this.registry],
+      collect() {
+        this.set(ledger.backlogSize());
+      },
+    });
+    let reported = 0;
+    new Counter({
+      name: "pantheon_ledger_rows_written_total",
+      help: "Ledger rows this process committed.",
+      registers: [this.registry],
+      collect() {
+        const committed = ledger.committed();
+        this.inc(committed - reported);
+        reported = committed;
+      },
+    });
+  }
+}
