@@ -1,11 +1,14 @@
 // The ops commands, run as ops run them: `npm run check`, `rotation`, `allowlist`.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEmptyDatabase, migrateDeploy, type TestDatabase } from "./support/database.ts";
 import { keyFingerprint } from "../src/gates/keyRotationGate.ts";
+import { environmentWithoutAppConfig, waitForOutput } from "./support/startProcess.ts";
 
 const run = promisify(execFile);
 const SERVICE_ROLE_KEY = "service-role-key-that-must-not-be-printed-0123456789";
@@ -128,5 +131,25 @@ describe("npm start with a bad environment", () => {
     expect(result.output).toContain("DATABASE_URL must be a URL");
     expect(result.output).not.toMatch(/prisma|ENOTFOUND|at .*\.ts:\d+/i);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe("the server with an unreachable database", () => {
+  test("starts, says so in one line without a stack, answers /readyz 503, and stays up", async () => {
+    const port = 40_000 + Math.floor(Math.random() * 1000);
+    const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+      env: { ...environmentWithoutAppConfig(), APP_ENV: "test", PORT: String(port), DATABASE_URL: "postgresql://postgres@127.0.0.1:9/unreachable", LEDGER_BUFFER_DIR: path.join(os.tmpdir(), `ledger-${randomUUID()}`) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const { output } = await waitForOutput(child, /Migration gate: not ready/, 30_000);
+      expect(output()).toContain("Migration gate: not ready: check failed: database unreachable (ECONNREFUSED)");
+      expect(output()).not.toMatch(/\bat .*:\d+:\d+/);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });

@@ -1,6 +1,7 @@
 // What PostgreSQL can store. Its text and jsonb types hold no U+0000, and
 // jsonb refuses the escape of a lone UTF-16 surrogate; both can arrive from a
 // provider. Provider data is made storable here rather than dropped.
+// eslint-disable-next-line no-control-regex -- matching NUL is this module's purpose
 const NUL = /\u0000/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const REPLACEMENT = "\uFFFD";
