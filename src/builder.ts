@@ -2,7 +2,6 @@
 // first so unauthorized requests never reach resolvers; errors wraps results
 // into typed unions; prisma plans nested selections; relay adds connections.
 import SchemaBuilder from "@pothos/core";
-import { GraphQLError } from "graphql";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import DirectivesPlugin from "@pothos/plugin-directives";
@@ -12,6 +11,7 @@ import type PrismaTypes from "./generated/pothos-types.ts";
 import { getDatamodel } from "./generated/pothos-types.ts";
 import type { Context } from "./context.ts";
 import { isProductionBuild } from "./config/env.ts";
+import { refusalFor } from "./auth/refusal.ts";
 
 export interface AuthScopes {
   authenticated: boolean;
@@ -43,13 +43,7 @@ export const builder = new SchemaBuilder<{
       admin: context.viewer?.admitted === true && context.viewer.adminRole !== null,
       owner: context.viewer?.admitted === true && context.viewer.adminRole === "owner",
     }),
-    unauthorizedError: (_parent, context) =>
-      context.viewer === null
-        ? new GraphQLError("Sign in to use this field.", { extensions: { code: "UNAUTHENTICATED" } })
-        : new GraphQLError(
-            context.viewer.admitted ? "You are not allowed to use this field." : "This account is not admitted at the current rollout stage.",
-            { extensions: { code: "FORBIDDEN" } },
-          ),
+    unauthorizedError: (_parent, context) => refusalFor(context),
   },
   errors: {
     defaultTypes: [],

@@ -11,6 +11,7 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import type { DatabaseConfig } from "./config/env.ts";
 import { HotStatements } from "./db/statements.ts";
 import { connectionErrorLog } from "./db/connectionErrors.ts";
+import { tracedPool } from "./observability/tracedPool.ts";
 
 export type Db = PrismaClient;
 
@@ -36,12 +37,13 @@ const IDLE_TIMEOUT_MS = 30_000;
 
 /** Statements stay unnamed unless the connection is known to be direct. */
 export function createDb(database: DbOptions): DbHandle {
-  const pool = new pg.Pool({
+  // With tracing on, Prisma and the turn engine get a pool whose statements open spans.
+  const pool = tracedPool(new pg.Pool({
     connectionString: database.poolUrl,
     max: database.poolMax,
     idleTimeoutMillis: database.singleSession ? 0 : IDLE_TIMEOUT_MS,
     connectionTimeoutMillis: 10_000,
-  });
+  }));
   const logConnectionError = connectionErrorLog();
   // A connection dying (database restart, failover, pooler recycle, a terminated backend) must
   // never crash the process: pg emits 'error' on the pool for idle clients and on the client

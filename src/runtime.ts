@@ -11,6 +11,7 @@ import { LedgerJournal } from "./metering/ledgerJournal.ts";
 import { LedgerWriter } from "./metering/ledgerWriter.ts";
 import type { LedgerRow } from "./metering/ledger.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { startTracing, stopTracing } from "./observability/tracing.ts";
 import { announce, logger } from "./observability/logger.ts";
 import { readLocalMigrations } from "./gates/localMigrations.ts";
 import { startEmbeddedDatabase } from "./embedded/pglite.ts";
@@ -88,6 +89,8 @@ async function startLedger(config: AppConfig, db: DbHandle, instanceId: string):
 
 export async function startRuntime(config: AppConfig): Promise<Runtime> {
   if (!config.database && config.isProduction) throw new Error("production requires DATABASE_URL and DATABASE_POOL_URL");
+  // Before the pool exists: with tracing on, createDb wraps it.
+  await startTracing(config.tracing);
   const embedded = config.database ? null : await embeddedDatabase(config);
   const database = config.database ?? { directUrl: embedded!.url, poolUrl: embedded!.url, poolMax: 1, behindTransactionPooler: false };
   const db = createDb({ ...database, singleSession: embedded !== null });
@@ -131,6 +134,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
       await ledger.close();
       await db.close();
       await embedded?.stop();
+      await stopTracing();
     },
   };
 }

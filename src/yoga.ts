@@ -10,8 +10,10 @@ import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
 import { maskUnexpectedError } from "./http/maskedErrors.ts";
+import { corsFor } from "./http/cors.ts";
 import { metricsPlugin } from "./http/metricsEndpoint.ts";
 import { observabilityPlugin } from "./http/observabilityPlugin.ts";
+import { tracingPlugins } from "./http/tracingPlugin.ts";
 import { yogaLogger } from "./observability/yogaLogger.ts";
 
 export type App = ReturnType<typeof createApp>;
@@ -33,7 +35,7 @@ export function createApp(services: AppServices) {
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
     maskedErrors: { maskError: maskUnexpectedError },
-    cors: config.corsAllowedOrigins.length > 0 ? { origin: config.corsAllowedOrigins, credentials: true } : false,
+    cors: corsFor(config),
     logging: yogaLogger(),
     context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),
     plugins: [
@@ -42,6 +44,7 @@ export function createApp(services: AppServices) {
       readyzPlugin(services),
       metricsPlugin(services.metrics, config),
       observabilityPlugin(services.metrics),
+      ...tracingPlugins(),
     ],
   });
 }

@@ -73,6 +73,41 @@ describe("turnEvents over SSE", () => {
     expect(received.at(-1)).toMatchObject({ __typename: "TurnCompleted", turnStatus: turn.status });
   });
 
+  test("StepCompleted carries each step's cost and TurnCompleted the turn's, equal to the ledger, live and replayed alike", async () => {
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "PREMIUM"]]);
+    const turnId = await sendAccepted(client, council.sessionId, "Go");
+    const live = await events(turnId).done;
+    // Reference usage per call: OE 800 → credits 800/10000 × {qwen 0.5, premium 14}; cost 0.0025 each.
+    const perStep = { calls: 1, inputTokensFresh: 800, inputTokensCached: 200, outputTokens: 500, totalTokens: 1500, providerCostUsd: "0.00250000" };
+    const completed = live.filter((event) => event.__typename === "StepCompleted") as { usage: unknown }[];
+    expect(completed.map((event) => event.usage)).toEqual([
+      { ...perStep, credits: "0.0400" },
+      { ...perStep, credits: "1.1200" },
+    ]);
+    const total = { calls: 2, inputTokensFresh: 1600, inputTokensCached: 400, outputTokens: 1000, totalTokens: 3000, credits: "1.1600", providerCostUsd: "0.00500000" };
+    expect(live.at(-1)).toMatchObject({ __typename: "TurnCompleted", turnStatus: "COMPLETED", usage: total });
+    const turn = await waitForTurn(client, turnId);
+    expect(turn.usageTotals).toMatchObject({ calls: 2, credits: total.credits, providerCostUsd: total.providerCostUsd });
+
+    (server.runtime.turns.bus as unknown as { logs: Map<string, unknown> }).logs.delete(turnId);
+    const replayed = await events(turnId).done;
+    expect(replayed.filter((event) => event.__typename === "StepCompleted").map((event) => (event as { usage: unknown }).usage)).toEqual(completed.map((event) => event.usage));
+    expect(replayed.at(-1)).toMatchObject({ __typename: "TurnCompleted", usage: total });
+  });
+
+  test("an anonymous subscription is refused with UNAUTHENTICATED, not a server error", async () => {
+    const turnId = "00000000-0000-0000-0000-000000000000";
+    const response = await fetch(server.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: "subscription Anonymous($turnId: ID!) { turnEvents(turnId: $turnId) { __typename } }", variables: { turnId } }),
+    });
+    expect(response.status).toBe(200);
+    const body = await response.text();
+    expect(body).toContain('"code":"UNAUTHENTICATED"');
+    expect(body).not.toContain("INTERNAL_SERVER_ERROR");
+  });
+
   test("a client joining mid-turn gets what already happened, then live events, with no duplicates; resuming after a sequence skips what it had", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
     const [first, second] = council.agents;

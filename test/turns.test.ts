@@ -46,7 +46,7 @@ describe("roundtable", () => {
       expect(row).toMatchObject({ status: "success", sessionId: council.sessionId, roomId: council.roomId, directSessionId: null, callKind: "agent", turnMode: "roundtable", inputTokensFresh: 800, inputTokensCached: 200, outputTokens: 500, totalTokens: 1500, pricingVersion: "2026-02-20", provider: "openrouter" });
       expect(row.requestId).toMatch(/^gen-/);
     }
-    expect(turn.usageTotals).toMatchObject({ calls: 3, creditsBurned: "1.2400", providerCostUsd: "0.00750000" });
+    expect(turn.usageTotals).toMatchObject({ calls: 3, credits: "1.2400", providerCostUsd: "0.00750000" });
     expect(await harness.server.runtime.prisma.turnContextAudit.count({ where: { turnId: turn.id } })).toBe(3);
     expect(turn.messages.map((message) => message.role)).toEqual(["USER", "AGENT", "AGENT", "AGENT"]);
   });
@@ -102,7 +102,13 @@ describe("orchestrator", () => {
       ["AGENT", bob!.agentKey],
       ["MANAGER_SYNTHESIS", null],
     ]);
-    expect(turn.steps[0]!.routingDecision).toMatchObject({ plan: { rationale: "draft, review, revise" }, attempts: [{ callKind: "manager_route", accepted: true }] });
+    expect(turn.steps[0]!.routing).toMatchObject({
+      __typename: "RouteToAgents",
+      rationale: "draft, review, revise",
+      metered: true,
+      steps: [bob, ada, bob].map((agent) => ({ agent: { agentKey: agent!.agentKey } })),
+    });
+    expect(turn.steps.slice(1).every((step) => step.routing === null)).toBe(true);
     expect(turn.steps[0]!.modelAlias).toBe("deepseek");
     expect(harness.fake.calls.at(-5)!.body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "routing_decision" } });
     const rows = await ledgerRows(turn.id);
@@ -126,7 +132,8 @@ describe("orchestrator", () => {
     const { result: turn, calls } = await countingCalls(async () => waitForTurn(harness.client, await sendAccepted(harness.client, council.sessionId, "Plan")));
     expect(turn.status).toBe("FAILED");
     expect(turn.steps.map((step) => [step.kind, step.status])).toEqual([["MANAGER_ROUTE", "FAILED"]]);
-    expect(turn.steps[0]!.routingDecision).toMatchObject({ plan: null, attempts: [{ callKind: "manager_route", accepted: false }, { callKind: "repair", accepted: false }] });
+    expect(turn.steps[0]!.routing).toMatchObject({ __typename: "RoutingRejected", reason: "INVALID_MANAGER_OUTPUT" });
+    expect((turn.steps[0]!.routing as { issues: string[] }).issues.length).toBeGreaterThan(0);
     const rows = await ledgerRows(turn.id);
     expect(calls).toBe(2);
     expect(rows.map((row) => row.callKind)).toEqual(["manager_route", "repair"]);

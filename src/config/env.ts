@@ -62,6 +62,9 @@ const envSchema = z
     GRAPHIQL_ENABLED: booleanFlag.optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+    OTEL_SERVICE_NAME: z.string().min(1).default("pantheon-api"),
   });
 
 const PRODUCTION_REQUIRED = [
@@ -132,6 +135,8 @@ export interface AppConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Bearer token for GET /metrics; without it /metrics is off in production and open elsewhere. */
   metricsToken: string | undefined;
+  /** OpenTelemetry traces over OTLP/HTTP; null (the default) when no endpoint is set: tracing off. */
+  tracing: { tracesUrl: string; serviceName: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +156,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 function isTransactionPooler(url: string): boolean {
   const parsed = new URL(url);
   return parsed.port === SUPABASE_TRANSACTION_POOLER_PORT || parsed.searchParams.get("pgbouncer") === "true";
+}
+
+/** OTLP's rule: the traces endpoint is used as given; the general one gets the signal's path appended. */
+function tracingConfig(env: z.output<typeof envSchema>): AppConfig["tracing"] {
+  const general = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (general && `${general.replace(/\/+$/, "")}/v1/traces`);
+  return tracesUrl ? { tracesUrl, serviceName: env.OTEL_SERVICE_NAME } : null;
 }
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
@@ -196,6 +208,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
+    tracing: tracingConfig(env),
   };
 }
 

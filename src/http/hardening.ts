@@ -5,6 +5,7 @@ import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { NoSchemaIntrospectionCustomRule } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { AppConfig } from "../config/env.ts";
+import { CSRF_HEADER } from "./graphiql.ts";
 
 export const LIMITS = {
   maxDepth: 10,
@@ -29,6 +30,11 @@ function disableIntrospection(): Plugin {
   };
 }
 
+/** A refusal of the HTTP layer as a GraphQL response: clients read one shape, with a code. */
+function refusal(status: number, code: string, message: string): Response {
+  return Response.json({ errors: [{ message, extensions: { code } }] }, { status });
+}
+
 /**
  * Refuses bodies over the limit before they are read. Requests that carry a
  * body without Content-Length (chunked) are refused too: every GraphQL client
@@ -40,9 +46,9 @@ function limitRequestBody(maxBytes: number): Plugin {
       if (request.method !== "POST") return;
       const length = request.headers.get("content-length");
       if (length === null) {
-        endResponse(new Response("Content-Length is required.", { status: 411 }));
+        endResponse(refusal(411, "LENGTH_REQUIRED", "A POST must carry its Content-Length."));
       } else if (!/^\d+$/.test(length) || Number(length) > maxBytes) {
-        endResponse(new Response(`The request body exceeds ${maxBytes} bytes.`, { status: 413 }));
+        endResponse(refusal(413, "PAYLOAD_TOO_LARGE", `The request body exceeds ${maxBytes} bytes.`));
       }
     },
   };
@@ -59,7 +65,7 @@ export function hardeningPlugins(config: AppConfig): Plugin[] {
   });
   return [
     limitRequestBody(LIMITS.maxBodyBytes),
-    useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     armor as Plugin,
     ...(introspectionEnabled(config) ? [] : [disableIntrospection()]),
   ];

@@ -20,7 +20,17 @@ function withRequestId(error: GraphQLError, requestId: string | undefined): Grap
   return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError ?? undefined, extensions: { ...error.extensions, requestId } });
 }
 
+/** Refusals the HTTP layer raises without a code of their own. */
+function codedRefusal(error: GraphQLError): GraphQLError | null {
+  if (error.extensions.code !== undefined || !error.message.startsWith("Required CSRF header")) return null;
+  return new GraphQLError("A GraphQL request from a browser must be preflighted: send Content-Type: application/json, or the header x-graphql-yoga-csrf (any value).", {
+    extensions: { ...error.extensions, code: "CSRF_HEADER_REQUIRED" },
+  });
+}
+
 export const maskUnexpectedError: MaskError = (error, message, isDev) => {
+  const refusal = error instanceof GraphQLError ? codedRefusal(error) : null;
+  if (refusal) return refusal;
   const requestId = currentRequest()?.requestId;
   const original = error instanceof GraphQLError ? error.originalError : error;
   const located = error instanceof GraphQLError ? error : null;

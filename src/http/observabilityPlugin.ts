@@ -10,7 +10,7 @@ import { currentRequest } from "../observability/requestContext.ts";
 /** Operation names are the client's words: kept only when they look like names, so labels stay bounded. */
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-function describeOperation(document: DocumentNode, operationName: string | null | undefined): { name: string; type: string } {
+export function describeOperation(document: DocumentNode, operationName: string | null | undefined): { name: string; type: string } {
   const operation = getOperationAST(document, operationName ?? undefined);
   const name = operation?.name?.value ?? "anonymous";
   return { name: OPERATION_NAME.test(name) ? name : "invalid_name", type: operation?.operation ?? "unknown" };

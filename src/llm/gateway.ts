@@ -9,6 +9,7 @@ import { OpenRouterProvider } from "./openrouter.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
 import { storableText } from "../db/storableText.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { providerCallSpan } from "../observability/spans.ts";
 
 const DEFAULT_BACKOFF_BASE_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -36,7 +37,7 @@ export class LlmGateway {
   /** Returns the last attempt; earlier (retried) attempts went to `recordRetried`. `maxRetries` 0: exactly one provider call. */
   async call(request: LlmRequest, recordRetried: RecordRetriedAttempt, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
     for (let attemptNumber = 0; ; attemptNumber++) {
-      const attempt = storableAttempt(await this.provider.call(request));
+      const attempt = storableAttempt(await providerCallSpan(request, this.provider.name, () => this.provider.call(request)));
       this.options.observe?.(attempt);
       if (!attempt.retryable || attemptNumber >= maxRetries) return attempt;
       await recordRetried(attempt);

@@ -4,17 +4,18 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { conflictOnUnique, decodeId, parseInput } from "./input.ts";
+import { conflictOnUnique, decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { viewerId } from "./viewer.ts";
+import { isStorableText } from "../db/storableText.ts";
 
 const NAME_MAX = 120;
 const ROLE_PROMPT_MAX = 8_000;
 const AGENT_KEY_CONFLICT = "You already have an agent with this agentKey.";
 
 const agentKey = z.string().regex(/^[a-z0-9_]{2,32}$/, "agentKey is 2 to 32 characters of a-z, 0-9 and _.");
-const name = z.string().trim().min(1, "Name is required.").max(NAME_MAX, `Name is at most ${NAME_MAX} characters.`);
+const name = z.string().trim().min(1, "Name is required.").max(NAME_MAX, `Name is at most ${NAME_MAX} characters.`).refine(isStorableText, STORABLE_MESSAGE);
 const modelAlias = z.enum(["llama", "qwen", "deepseek", "gpt_oss", "premium"]);
-const rolePrompt = z.string().max(ROLE_PROMPT_MAX, `Role prompt is at most ${ROLE_PROMPT_MAX} characters.`);
+const rolePrompt = z.string().max(ROLE_PROMPT_MAX, `Role prompt is at most ${ROLE_PROMPT_MAX} characters.`).refine(isStorableText, STORABLE_MESSAGE);
 const toolPermissions = z
   .array(z.enum(["search", "file_read"]))
   .refine((list) => new Set(list).size === list.length, "Each tool permission may appear once.");

@@ -4,6 +4,9 @@ import type { z } from "zod";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 
+/** Stored text cannot hold NUL or an unpaired UTF-16 surrogate: such input is refused, not repaired. */
+export const STORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates";
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {

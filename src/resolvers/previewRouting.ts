@@ -10,7 +10,7 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 import { ledgerRowFor, type CallAttribution } from "../metering/ledger.ts";
 import type { ProviderAttempt } from "../llm/types.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
-import { decodeId, parseInput } from "./input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { planAgents, type SessionScope } from "../turns/planning.ts";
@@ -19,13 +19,14 @@ import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
+import { isStorableText } from "../db/storableText.ts";
 
 export type RoutingDecision =
   | { kind: "route"; mode: string; steps: { agent: RosterEntry; instruction: string | null }[]; metered: boolean; rationale: string | null }
   | { kind: "rejected"; mode: string; reason: "NO_VALID_TAGS" | "NO_AGENTS" | "INVALID_MANAGER_OUTPUT" | "PROVIDER_FAILED"; issues: string[] }
   | { kind: "requiresManager"; mode: string; candidates: RosterEntry[] };
 
-const previewInput = z.object({ content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS) });
+const previewInput = z.object({ content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS).refine(isStorableText, STORABLE_MESSAGE) });
 
 /** HTTP requests that already made their one metered preview. */
 const meteredRequests = new WeakSet<Request>();

@@ -5,16 +5,17 @@ import type { Context } from "../context.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
-import { decodeId, parseInput } from "./input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
 import { viewerId } from "./viewer.ts";
+import { isStorableText } from "../db/storableText.ts";
 
 export const ROOM_RESTORE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const NAME_MAX = 120;
 const GOAL_MAX = 2_000;
 
-const name = z.string().trim().min(1, "Name is required.").max(NAME_MAX, `Name is at most ${NAME_MAX} characters.`);
-const goal = z.string().max(GOAL_MAX, `Goal is at most ${GOAL_MAX} characters.`);
+const name = z.string().trim().min(1, "Name is required.").max(NAME_MAX, `Name is at most ${NAME_MAX} characters.`).refine(isStorableText, STORABLE_MESSAGE);
+const goal = z.string().max(GOAL_MAX, `Goal is at most ${GOAL_MAX} characters.`).refine(isStorableText, STORABLE_MESSAGE);
 const mode = z.enum(["manual", "roundtable", "orchestrator"]);
 
 const createRoomInput = z.object({ name, goal: goal.nullish().transform((value) => value ?? ""), mode: mode.nullish().transform((value) => value ?? "manual") });

@@ -8,6 +8,7 @@ import { isTerminal } from "../turns/events.ts";
 import { timelineFromDatabase } from "../turns/timeline.ts";
 import { isUuid } from "./turnQueries.ts";
 import { viewerId } from "./viewer.ts";
+import { refusalFor } from "../auth/refusal.ts";
 
 const FOLLOW_POLL_MS = 500;
 const OWNED_TURN = "SELECT 1 FROM turns WHERE id = $1 AND user_id = $2";
@@ -35,6 +36,8 @@ async function* followDatabase(context: Context, turnId: string, afterSequence: 
 }
 
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
+  // The subscribe step runs before field authorization would: an anonymous client gets the typed refusal here.
+  if (!context.viewer?.admitted) throw refusalFor(context);
   // A turn this process runs knows its owner; any other is looked up (plain pg: once per subscription).
   const userId = viewerId(context);
   const localOwner = context.turns.bus.ownerOf(turnId);

@@ -1,5 +1,5 @@
 // Imports every schema file and builds the executable schema.
-import { assertValidSchema } from "graphql";
+import { GraphQLSchema, assertValidSchema } from "graphql";
 import { builder } from "../builder.ts";
 import { applyReadinessDirective, requiresReadyDirective } from "./readinessDirective.ts";
 import "./scalars.ts";
@@ -12,6 +12,7 @@ import "./room.ts";
 import "./roomMutations.ts";
 import "./roomAgentMutations.ts";
 import "./session.ts";
+import "./sessionLists.ts";
 import "./usage.ts";
 import "./usageLedger.ts";
 import "./admin.ts";
@@ -25,9 +26,20 @@ import "./turnEvents.ts";
 builder.queryType({});
 builder.mutationType({});
 
-export const schema = applyReadinessDirective(
-  builder.toSchema({ directives: [requiresReadyDirective], sortSchema: true }),
-);
+/** The docs root GraphiQL shows first: what this API is and where a client starts. */
+const SCHEMA_DESCRIPTION = `Pantheon: councils of AI agents in rooms, every provider call metered.
+
+Start: createAgent, createRoom, assignAgent, createSession, then sendMessage; follow the turn with the
+turnEvents subscription (or read turn(id)); read what it cost in TurnCompleted.usage, turn.usageTotals or
+viewer.usage. Past conversations: viewer.sessions, then session.messages.
+
+Every mutation returns a <Name>Result union: <Name>Success or a typed error implementing Error { code message }.
+Lists are Relay connections. Fields marked @requiresReady answer NOT_READY until the database is migrated.
+Sign in with a Supabase access token: Authorization: Bearer <token>.`;
+
+const built = builder.toSchema({ directives: [requiresReadyDirective], sortSchema: true });
+
+export const schema = applyReadinessDirective(new GraphQLSchema({ ...built.toConfig(), description: SCHEMA_DESCRIPTION }));
 
 // Fail at startup, not on the first request, if the schema is invalid.
 assertValidSchema(schema);

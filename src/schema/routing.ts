@@ -4,6 +4,8 @@ import { NotFoundError, NotReadyError, RateLimitedError, ValidationError } from 
 import { previewRouting, type RoutingDecision } from "../resolvers/previewRouting.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, TurnModeEnum } from "./turn.ts";
+import { routingOfStep } from "../resolvers/stepRouting.ts";
+import { parseRosterSnapshot } from "../turns/roster.ts";
 
 type Route = Extract<RoutingDecision, { kind: "route" }>;
 type Rejected = Extract<RoutingDecision, { kind: "rejected" }>;
@@ -51,6 +53,16 @@ const RoutingDecisionUnion = builder.unionType("RoutingDecision", {
   types: [RouteToAgents, RoutingRejected, RoutingRequiresManager],
   resolveType: (decision) => ({ route: "RouteToAgents", rejected: "RoutingRejected", requiresManager: "RoutingRequiresManager" })[decision.kind],
 });
+
+builder.prismaObjectField("TurnStep", "routing", (t) =>
+  t.field({
+    type: RoutingDecisionUnion,
+    nullable: true,
+    description: "Manager routing steps: the agents the manager chose (RouteToAgents) or why it chose none (RoutingRejected). Null for other steps.",
+    select: { kind: true, routingDecision: true, turn: { select: { rosterSnapshot: true } } },
+    resolve: (step) => routingOfStep(step.kind, step.routingDecision, parseRosterSnapshot(step.turn.rosterSnapshot)),
+  }),
+);
 
 const PreviewRoutingInput = builder.inputType("PreviewRoutingInput", {
   fields: (t) => ({

@@ -1,19 +1,41 @@
-// The Session type, its query and createSession. Turns are added to Session
-// by the turn schema.
+// The Session type, its query and mutations (create, rename, delete), and
+// the sessions lists a chat UI shows (viewer.sessions, Room.sessions,
+// Agent.sessions: latest activity first). Turns are added to Session by the
+// turn schema.
 import { builder } from "../builder.ts";
-import { createSession, liveSessionWhere } from "../resolvers/session.ts";
+import { createSession, deleteSession, liveSessionWhere, renameSession } from "../resolvers/session.ts";
 import { AgentRef } from "./agent.ts";
 import { mutationResult } from "./mutationResult.ts";
 import { decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RoomRef } from "./room.ts";
 
+const PREVIEW_CHARS = 140;
+
 export const SessionRef = builder.prismaObject("Session", {
   fields: (t) => ({
     id: t.exposeID("id"),
-    title: t.exposeString("title", { nullable: true }),
+    title: t.exposeString("title", { nullable: true, description: "Set by renameSession; until then the first line of the first message." }),
     room: t.relation("room", { type: RoomRef, nullable: true, description: "Set for a room session." }),
     agent: t.relation("agent", { type: AgentRef, nullable: true, description: "Set for a direct chat with one agent." }),
+    lastActivityAt: t.expose("lastActivityAt", { type: "DateTime", description: "When the last message was sent (the session's creation before that)." }),
+    turnCount: t.relationCount("turns", { description: "Messages sent in this session (one turn each)." }),
+    lastMessagePreview: t.string({
+      nullable: true,
+      description: `The start of the latest message in the transcript (at most ${PREVIEW_CHARS} characters); null before the first.`,
+      select: { messages: { where: { visibility: "shared" }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: 1, select: { content: true } } },
+      resolve: (session) => {
+        const content = session.messages[0]?.content;
+        return content === undefined ? null : content.length > PREVIEW_CHARS ? `${content.slice(0, PREVIEW_CHARS - 1)}…` : content;
+      },
+    }),
+    messages: t.relatedConnection("messages", {
+      cursor: "id",
+      defaultSize: 50,
+      maxSize: 100,
+      description: "The transcript in conversation order. The newest page first: messages(last: 50); page back with before: pageInfo.startCursor.",
+      query: { where: { visibility: "shared" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
@@ -25,6 +47,17 @@ const CreateSessionInput = builder.inputType("CreateSessionInput", {
     roomId: t.id(),
     agentId: t.id(),
   }),
+});
+
+const RenameSessionInput = builder.inputType("RenameSessionInput", {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    title: t.string({ required: true, description: "1 to 200 characters." }),
+  }),
+});
+
+const DeleteSessionInput = builder.inputType("DeleteSessionInput", {
+  fields: (t) => ({ id: t.id({ required: true }) }),
 });
 
 builder.queryField("session", (t) =>
@@ -42,8 +75,8 @@ builder.queryField("session", (t) =>
   }),
 );
 
-builder.mutationField("createSession", (t) =>
-  t.field({
+builder.mutationFields((t) => ({
+  createSession: t.field({
     type: SessionRef,
     authScopes: { authenticated: true },
     directives: requiresReady,
@@ -51,4 +84,21 @@ builder.mutationField("createSession", (t) =>
     args: { input: t.arg({ type: CreateSessionInput, required: true }) },
     resolve: (_root, { input }, context) => createSession(input, context),
   }),
-);
+  renameSession: t.field({
+    type: SessionRef,
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: mutationResult("RenameSession", "session"),
+    args: { input: t.arg({ type: RenameSessionInput, required: true }) },
+    resolve: (_root, { input }, context) => renameSession(input, context),
+  }),
+  deleteSession: t.field({
+    type: SessionRef,
+    description: "Removes the session from every list; its turns and their usage stay in usage reports.",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: mutationResult("DeleteSession", "session"),
+    args: { input: t.arg({ type: DeleteSessionInput, required: true }) },
+    resolve: (_root, { input }, context) => deleteSession(input, context),
+  }),
+}));

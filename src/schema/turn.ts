@@ -42,7 +42,8 @@ const UsageTotalsRef = builder.objectRef<UsageTotals>("TurnUsageTotals").impleme
     inputTokensCached: t.exposeInt("inputTokensCached"),
     outputTokens: t.exposeInt("outputTokens"),
     totalTokens: t.exposeInt("totalTokens"),
-    creditsBurned: t.expose("creditsBurned", { type: "Decimal" }),
+    credits: t.expose("credits", { type: "Decimal", description: "Credits charged, as everywhere in the API." }),
+    creditsBurned: t.expose("credits", { type: "Decimal", deprecationReason: "Use credits (one name for credits everywhere)." }),
     providerCostUsd: t.expose("providerCostUsd", { type: "Decimal" }),
   }),
 });
@@ -59,7 +60,12 @@ builder.prismaObject("TurnStep", {
     allowedTools: t.exposeStringList("allowedTools", { description: "Tools this agent was permitted to use in this step." }),
     output: t.exposeString("output", { nullable: true }),
     error: t.exposeString("error", { nullable: true }),
-    routingDecision: t.expose("routingDecision", { type: "JSON", nullable: true, description: "Manager steps: the validated decision or the rejected attempts." }),
+    routingDecision: t.expose("routingDecision", {
+      type: "JSON",
+      nullable: true,
+      description: "Manager steps: the validated decision or the rejected attempts, as stored.",
+      deprecationReason: "Use routing (the typed RoutingDecision).",
+    }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
   }),

@@ -2,6 +2,7 @@
 // sequence number; pass the last one seen as afterSequence to resume.
 import { builder } from "../builder.ts";
 import type { TurnEvent } from "../turns/events.ts";
+import type { UsageSums } from "../metering/usageSums.ts";
 import { subscribeTurnEvents } from "../resolvers/turnEvents.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, StepKindEnum, StepStatusEnum, TurnModeEnum, TurnStatusEnum } from "./turn.ts";
@@ -39,19 +40,43 @@ builder.objectFields(StepDelta, (t) => ({
   stepId: t.exposeID("stepId"),
   delta: t.exposeString("delta"),
 }));
-const StepCompleted = eventType("StepCompleted", "A step ended (completed or failed).");
+const EventUsage = builder.objectRef<UsageSums>("EventUsage").implement({
+  description: "What a step (or the whole turn) cost: its committed ledger rows, failed and retried calls included.",
+  fields: (t) => ({
+    calls: t.exposeInt("calls", { description: "Provider calls metered." }),
+    inputTokensFresh: t.exposeFloat("inputTokensFresh", { description: "Integer; a Float because sums can exceed GraphQL's 32-bit Int." }),
+    inputTokensCached: t.exposeFloat("inputTokensCached", { description: "Integer; a Float because sums can exceed GraphQL's 32-bit Int." }),
+    outputTokens: t.exposeFloat("outputTokens", { description: "Integer; a Float because sums can exceed GraphQL's 32-bit Int." }),
+    totalTokens: t.exposeFloat("totalTokens", { description: "Integer; a Float because sums can exceed GraphQL's 32-bit Int." }),
+    credits: t.expose("credits", { type: "Decimal", description: "Credits charged." }),
+    providerCostUsd: t.expose("providerCostUsd", { type: "Decimal", description: "What the provider reported it charged, in USD." }),
+  }),
+});
+
+// Fields that differ in type across event types have different names (stepStatus, turnStatus,
+// stepError, turnError), so one selection over the union needs no aliases.
+const StepCompleted = eventType("StepCompleted", "A step ended (completed or failed), with what it cost.");
 builder.objectFields(StepCompleted, (t) => ({
   stepId: t.exposeID("stepId"),
-  status: t.field({ type: StepStatusEnum, resolve: (event) => event.status as never }),
+  stepStatus: t.field({ type: StepStatusEnum, resolve: (event) => event.status as never }),
   output: t.exposeString("output", { nullable: true }),
-  error: t.exposeString("error", { nullable: true }),
+  stepError: t.exposeString("error", { nullable: true, description: "Why the step failed; null when it completed." }),
+  usage: t.field({ type: EventUsage, description: "This step's calls: a UI can show each agent's cost as it finishes.", resolve: (event) => event.usage }),
+  status: t.field({ type: StepStatusEnum, deprecationReason: "Use stepStatus (status differs in type on TurnCompleted).", resolve: (event) => event.status as never }),
+  error: t.exposeString("error", { nullable: true, deprecationReason: "Use stepError (error differs in type on TurnFailed)." }),
 }));
-const TurnCompleted = eventType("TurnCompleted", "The turn ended COMPLETED or PARTIAL.");
+const TurnCompleted = eventType("TurnCompleted", "The turn ended COMPLETED or PARTIAL, with what it cost in all.");
 builder.objectFields(TurnCompleted, (t) => ({
-  status: t.field({ type: TurnStatusEnum, resolve: (event) => event.status as never }),
+  turnStatus: t.field({ type: TurnStatusEnum, resolve: (event) => event.status as never }),
+  usage: t.field({ type: EventUsage, description: "The whole turn's calls.", resolve: (event) => event.usage }),
+  status: t.field({ type: TurnStatusEnum, deprecationReason: "Use turnStatus (status differs in type on StepCompleted).", resolve: (event) => event.status as never }),
 }));
-const TurnFailed = eventType("TurnFailed", "The turn ended FAILED.");
-builder.objectFields(TurnFailed, (t) => ({ error: t.exposeString("error") }));
+const TurnFailed = eventType("TurnFailed", "The turn ended FAILED, with what it cost in all.");
+builder.objectFields(TurnFailed, (t) => ({
+  turnError: t.exposeString("error"),
+  usage: t.field({ type: EventUsage, description: "The whole turn's calls (failed calls are metered too).", resolve: (event) => event.usage }),
+  error: t.exposeString("error", { deprecationReason: "Use turnError (error differs in type on StepCompleted)." }),
+}));
 
 const TurnEventUnion = builder.unionType("TurnEvent", {
   types: [TurnStarted, StepStarted, StepDelta, StepCompleted, TurnCompleted, TurnFailed],
@@ -63,7 +88,8 @@ builder.subscriptionType({});
 builder.subscriptionField("turnEvents", (t) =>
   t.field({
     type: TurnEventUnion,
-    description: "The turn's events: first those after afterSequence that already happened, then live ones until the turn ends.",
+    description:
+      "The turn's events, to follow a message sent with sendMessage: first those after afterSequence that already happened, then live ones until the turn ends (TurnCompleted or TurnFailed), then the stream completes. Each event has the turn's sequence number; after a reconnect, pass the last one seen as afterSequence.",
     authScopes: { authenticated: true },
     directives: requiresReady,
     args: {

@@ -17,7 +17,8 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
 builder.mutationField("sendMessage", (t) =>
   t.field({
     type: TurnRef,
-    description: "Accepts a message and starts its turn; returns as soon as the turn is accepted (status RUNNING).",
+    description:
+      "Accepts a message and starts its turn; returns as soon as the turn is accepted (status RUNNING). Follow it with the turnEvents subscription (turnId: turn.id) for each agent's output as it streams and what each step cost, or read turn(id) later.",
     authScopes: { authenticated: true },
     directives: requiresReady,
     errors: {

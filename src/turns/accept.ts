@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import type { Turn } from "../generated/prisma/client.ts";
 import { ConflictError, NoValidTagsError, NotFoundError, ValidationError } from "../errors.ts";
-import { decodeId, parseInput } from "../resolvers/input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../resolvers/input.ts";
 import { assertModeAvailable } from "../resolvers/modeGate.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { budgetFor } from "../context-budget/budget.ts";
@@ -27,12 +27,13 @@ import { agentLayers, roomFrame } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
 import type { HotStatements } from "../db/statements.ts";
+import { isStorableText } from "../db/storableText.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
 
 const sendMessageInput = z.object({
-  content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`),
+  content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`).refine(isStorableText, STORABLE_MESSAGE),
 });
 
 export interface AcceptedTurn {

@@ -123,9 +123,24 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
     Prisma.sql`message AS (
       INSERT INTO messages (id, session_id, turn_id, role, content)
       SELECT ${randomUUID()}::uuid, ${turn.sessionId}::uuid, ${turn.id}::uuid, 'user', ${turn.content} FROM turn)`,
+    // Sessions lists are ordered by last activity; an untitled session takes its first message's first line.
+    Prisma.sql`active_session AS (
+      UPDATE sessions SET last_activity_at = now(), title = coalesce(title, ${titleFromMessage(turn.content)}), updated_at = now()
+       WHERE id = ${turn.sessionId}::uuid)`,
   ];
   if (firstStep) ctes.push(stepInsertCte(firstStep));
   return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
+}
+
+const TITLE_FROM_MESSAGE_CHARS = 80;
+
+/** The message's first non-empty line, cut at a word near the limit. */
+export function titleFromMessage(content: string): string {
+  const line = content.split("\n").map((part) => part.trim()).find((part) => part !== "") ?? content.trim();
+  if (line.length <= TITLE_FROM_MESSAGE_CHARS) return line;
+  const cut = line.slice(0, TITLE_FROM_MESSAGE_CHARS - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${space > TITLE_FROM_MESSAGE_CHARS / 2 ? cut.slice(0, space) : cut}…`;
 }
 
 export interface InsertedTurn {

@@ -3,14 +3,15 @@
 // the events after the sequence it already has, then live ones, with no gap
 // and no duplicate because replay and registration happen in one tick.
 import type { RosterEntry } from "./roster.ts";
+import type { UsageSums } from "../metering/usageSums.ts";
 
 export type TurnEventPayload =
   | { type: "TurnStarted"; mode: string; roster: RosterEntry[] }
   | { type: "StepStarted"; stepId: string; stepSeq: number; kind: string; agentKey: string | null; modelAlias: string }
   | { type: "StepDelta"; stepId: string; delta: string }
-  | { type: "StepCompleted"; stepId: string; status: string; output: string | null; error: string | null }
-  | { type: "TurnCompleted"; status: string }
-  | { type: "TurnFailed"; error: string };
+  | { type: "StepCompleted"; stepId: string; status: string; output: string | null; error: string | null; usage: UsageSums }
+  | { type: "TurnCompleted"; status: string; usage: UsageSums }
+  | { type: "TurnFailed"; error: string; usage: UsageSums };
 
 export type TurnEvent = TurnEventPayload & { turnId: string; sequence: number; at: Date };
 

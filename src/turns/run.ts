@@ -9,6 +9,7 @@ import type { ModelAliasName } from "../llm/models.ts";
 import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts";
 import type { CallScope } from "../metering/ledger.ts";
 import type { LedgerWriter } from "../metering/ledgerWriter.ts";
+import type { UsageSums } from "../metering/usageSums.ts";
 import type { TurnEventBus } from "./events.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./steps.ts";
@@ -51,4 +52,6 @@ export interface TurnRun {
   history: SessionHistory;
   /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
   acceptedStep: StartedStep | null;
+  /** What the turn's committed ledger rows add up to, per step and in all: its events carry them. */
+  usage: { byStep: Map<string, UsageSums>; total: UsageSums };
 }

@@ -110,6 +110,7 @@ async function readEnding(run: TurnRun): Promise<Ending> {
 }
 
 function announce(run: TurnRun, ending: Ending): void {
-  if (ending.status === "failed") run.services.bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed." });
-  else run.services.bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status });
+  const { total: usage } = run.usage;
+  if (ending.status === "failed") run.services.bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage });
+  else run.services.bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status, usage });
 }

@@ -19,7 +19,10 @@ import { recordEnding, runTurn, type Ending } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { emptyUsage } from "../metering/usageSums.ts";
+import { turnUsageTotals } from "../metering/usageTotals.ts";
 import { errorFields, logger } from "../observability/logger.ts";
+import { turnSpan } from "../observability/spans.ts";
 
 export interface TurnServiceDeps {
   prisma: Db;
@@ -71,7 +74,8 @@ export class TurnService {
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId: context.viewer!.id, mode: accepted.scope.mode };
     logger.info({ ...turnFields, agents: accepted.scope.roster.length }, "turn started");
-    const running = this.execute(accepted, context.viewer!.id)
+    // Started inside the request's operation span, so the turn's span (and everything the turn does) joins its trace.
+    const running = turnSpan({ turnId: accepted.turnId, mode: accepted.scope.mode }, () => this.execute(accepted, context.viewer!.id))
       .then((ending) => {
         this.deps.metrics.turns.inc({ mode: accepted.scope.mode, status: ending.status });
         logger.info({ ...turnFields, status: ending.status, durationMs: Math.round(performance.now() - started), ...(ending.error ? { reason: ending.error } : {}) }, "turn ended");
@@ -87,7 +91,7 @@ export class TurnService {
 
   /** Ends the turn if its lease has lapsed (a read or a subscription noticed it); announces it to local subscribers. */
   async endIfLapsed(turnId: string): Promise<void> {
-    this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
+    await this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
   }
 
   /** Ends every running turn, leases or not: only for a database no other instance uses (the embedded one), at start. */
@@ -113,7 +117,8 @@ export class TurnService {
     if (run) return runTurn(run);
     const unstarted = this.runOf(accepted, userId, DEFAULT_MANAGER_MODEL);
     const ending = await recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
-    this.bus.emit(accepted.turnId, ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed." } : { type: "TurnCompleted", status: ending.status });
+    const usage = emptyUsage();
+    this.bus.emit(accepted.turnId, ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage } : { type: "TurnCompleted", status: ending.status, usage });
     return ending;
   }
 
@@ -138,6 +143,7 @@ export class TurnService {
       outputs: [],
       history: accepted.history,
       acceptedStep: accepted.firstStep,
+      usage: { byStep: new Map(), total: emptyUsage() },
     };
   }
 
@@ -147,15 +153,17 @@ export class TurnService {
   }
 
   private async sweepLapsedLeases(): Promise<void> {
-    this.announce(await this.query<EndedTurn>(endLapsedTurns()));
+    await this.announce(await this.query<EndedTurn>(endLapsedTurns()));
   }
 
-  /** Subscribers on this instance learn of turns ended here by the lease rules. */
-  private announce(ended: EndedTurn[]): void {
+  /** Subscribers on this instance learn of turns ended here by the lease rules, with what they cost. */
+  private async announce(ended: EndedTurn[]): Promise<void> {
     for (const turn of ended) {
       logger.warn({ turnId: turn.id, status: turn.status }, "turn ended by its lapsed lease");
-      if (turn.status === "failed") this.bus.emit(turn.id, { type: "TurnFailed", error: turn.error ?? "The turn failed." });
-      else this.bus.emit(turn.id, { type: "TurnCompleted", status: turn.status });
+      if (!this.bus.has(turn.id)) continue;
+      const usage = await turnUsageTotals(this.deps.prisma, turn.id);
+      if (turn.status === "failed") this.bus.emit(turn.id, { type: "TurnFailed", error: turn.error ?? "The turn failed.", usage });
+      else this.bus.emit(turn.id, { type: "TurnCompleted", status: turn.status, usage });
     }
   }
 

@@ -7,6 +7,7 @@ import type { Prisma, StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { LlmRequest, ProviderAttempt } from "../llm/types.ts";
 import { ledgerRowFor, type CallAttribution } from "../metering/ledger.ts";
+import { addRow, emptyUsage } from "../metering/usageSums.ts";
 import { statementOf } from "../db/cteStatement.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import type { RosterEntry } from "./roster.ts";
@@ -72,9 +73,11 @@ function deltaBuffer(emit: (text: string) => void): { add(delta: string): void; 
 }
 
 /** Records a provider call's ledger row, with `companions` (what the call produced) in the same statement. */
-export function meterCall(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, companions: Prisma.Sql[] = []): Promise<void> {
+export async function meterCall(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, companions: Prisma.Sql[] = []): Promise<void> {
   const row = ledgerRowFor(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt);
-  return run.services.ledger.record([row], companions);
+  await run.services.ledger.record([row], companions);
+  run.usage.byStep.set(step.id, addRow(run.usage.byStep.get(step.id) ?? emptyUsage(), row));
+  run.usage.total = addRow(run.usage.total, row);
 }
 
 /** Calls the gateway; each retried attempt is metered before the retry. */
@@ -110,5 +113,6 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
   });
   if (attempt) await meterCall(run, step, attempt, ctes);
   else await writeForTurn(run, statementOf(ctes));
-  run.services.bus.emit(run.turnId, { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error });
+  const usage = run.usage.byStep.get(step.id) ?? emptyUsage();
+  run.services.bus.emit(run.turnId, { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error, usage });
 }

@@ -48,7 +48,13 @@ interface Position {
   id: string;
 }
 
-const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f-]{36})$/;
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** A date of the cursor's shape that names no real instant (month 13, hour 25, February 30th …). */
+function isRealInstant(secondsPart: string): boolean {
+  const parsed = new Date(`${secondsPart}Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(secondsPart);
+}
 
 export function encodeLedgerCursor(row: Pick<LedgerRow, "cursor_at" | "id">): string {
   return Buffer.from(`${row.cursor_at}|${row.id}`).toString("base64url");
@@ -56,8 +62,8 @@ export function encodeLedgerCursor(row: Pick<LedgerRow, "cursor_at" | "id">): st
 
 function decodeCursor(cursor: string): Position {
   const match = CURSOR.exec(Buffer.from(cursor, "base64url").toString("utf8"));
-  if (!match) throw new ValidationError([{ path: ["after"], message: "Not a cursor of this connection." }]);
-  return { at: match[1]!, id: match[2]! };
+  if (!match || !isRealInstant(match[1]!)) throw new ValidationError([{ path: ["after"], message: "Not a cursor of this connection." }]);
+  return { at: `${match[1]}${match[2]}`, id: match[3]! };
 }
 
 export function ledgerPageSql(request: LedgerPageRequest): Prisma.Sql {

@@ -1,0 +1,29 @@
+// A manager routing step's stored decision as the RoutingDecision a client
+// already knows from previewRouting: the agents it chose, or why it chose none.
+import { z } from "zod";
+import type { RosterEntry } from "../turns/roster.ts";
+import type { RoutingDecision } from "./previewRouting.ts";
+
+const storedDecision = z.object({
+  attempts: z.array(z.object({ status: z.string(), accepted: z.boolean(), issues: z.array(z.string()) })),
+  plan: z.object({ steps: z.array(z.object({ agentKey: z.string(), instruction: z.string().nullable().optional() })), rationale: z.string().nullable().optional() }).nullable(),
+});
+
+export function routingOfStep(kind: string, stored: unknown, roster: RosterEntry[]): RoutingDecision | null {
+  if (kind !== "manager_route" || stored === null || stored === undefined) return null;
+  const parsed = storedDecision.safeParse(stored);
+  if (!parsed.success) return null;
+  const { attempts, plan } = parsed.data;
+  if (plan) {
+    const byKey = new Map(roster.map((agent) => [agent.agentKey, agent]));
+    const steps = plan.steps.flatMap((step) => {
+      const agent = byKey.get(step.agentKey);
+      return agent ? [{ agent, instruction: step.instruction ?? null }] : [];
+    });
+    return { kind: "route", mode: "orchestrator", steps, metered: true, rationale: plan.rationale ?? null };
+  }
+  const last = attempts.at(-1);
+  // Still running (the repair re-ask is in flight): no decision yet.
+  if (!last) return null;
+  return { kind: "rejected", mode: "orchestrator", reason: last.status === "success" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: last.issues };
+}

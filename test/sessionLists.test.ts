@@ -1,0 +1,113 @@
+// What a chat UI needs of sessions: lists by latest activity (the viewer's,
+// a room's, an agent's direct chats) with title, preview, turn count and
+// last activity; the transcript paged back from the newest messages; rename
+// and delete with typed outcomes.
+import { describe, expect, test } from "vitest";
+import {
+  AgentSessionsDocument,
+  DeleteSessionDocument,
+  RenameSessionDocument,
+  RoomSessionsDocument,
+  SessionDocument,
+  SessionMessagesDocument,
+  ViewerSessionsDocument,
+} from "./generated/graphql.ts";
+import { useCouncilServer } from "./support/councilServer.ts";
+import { dataOf, errorCodes, graphqlClient } from "./support/graphqlClient.ts";
+import { createAgent, createCouncil, createSession, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { createTestUser } from "./fixtures/users.ts";
+
+const harness = useCouncilServer("session_lists");
+
+async function freshUser() {
+  return graphqlClient(harness.server.graphqlUrl, (await createTestUser()).token);
+}
+
+async function chat(client: ReturnType<typeof graphqlClient>, sessionId: string, content: string) {
+  return waitForTurn(client, await sendAccepted(client, sessionId, content));
+}
+
+describe("sessions lists", () => {
+  test("viewer.sessions: latest activity first, titled by the first message, with preview, turn count and last activity", async () => {
+    const client = await freshUser();
+    const older = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const newer = await createCouncil(client, "ROUNDTABLE", [["bob", "QWEN"]]);
+    await chat(client, older.sessionId, "Plan the launch\nwith details");
+    await chat(client, newer.sessionId, "Second conversation");
+    let list = dataOf(await client(ViewerSessionsDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => edge.node);
+    expect(list.map((session) => session.id)).toEqual([newer.sessionId, older.sessionId]);
+    await chat(client, older.sessionId, "And one more thing");
+    list = dataOf(await client(ViewerSessionsDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => edge.node);
+    expect(list.map((session) => session.id)).toEqual([older.sessionId, newer.sessionId]);
+    expect(list[0]).toMatchObject({ title: "Plan the launch", turnCount: 2, lastMessagePreview: `Answer from ${older.agents[0]!.agentKey}.`, room: { id: older.roomId } });
+    expect(new Date(list[0]!.lastActivityAt).getTime()).toBeGreaterThan(new Date(list[1]!.lastActivityAt).getTime());
+  });
+
+  test("pages do not overlap; a foreign cursor is NOT_FOUND", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    for (let i = 0; i < 2; i++) await createSession(client, { roomId: council.roomId });
+    const first = dataOf(await client(ViewerSessionsDocument, { first: 2 })).viewer!.sessions;
+    const second = dataOf(await client(ViewerSessionsDocument, { first: 2, after: first.pageInfo.endCursor })).viewer!.sessions;
+    const ids = [...first.edges, ...second.edges].map((edge) => edge.node.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    const stranger = await freshUser();
+    expect(errorCodes(await stranger(ViewerSessionsDocument, { first: 2, after: first.pageInfo.endCursor }))).toEqual(["NOT_FOUND"]);
+  });
+
+  test("Room.sessions lists the room's; Agent.sessions the direct chats with that agent", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const agent = await createAgent(client, "solo_agent");
+    const direct = await createSession(client, { agentId: agent.id });
+    const roomIds = dataOf(await client(RoomSessionsDocument, { id: council.roomId, first: 10 })).room!.sessions.edges.map((edge) => edge.node.id);
+    expect(roomIds).toEqual([council.sessionId]);
+    const agentIds = dataOf(await client(AgentSessionsDocument, { id: agent.id, first: 10 })).agent!.sessions.edges.map((edge) => edge.node.id);
+    expect(agentIds).toEqual([direct]);
+  });
+});
+
+describe("the transcript", () => {
+  test("messages(last: n) is the newest page in conversation order; before pages back to the start", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    await chat(client, council.sessionId, "first");
+    await chat(client, council.sessionId, "second");
+    const newest = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 3 })).session!.messages;
+    const answer = `Answer from ${council.agents[0]!.agentKey}.`;
+    expect(newest.edges.map((edge) => [edge.node.role, edge.node.content])).toEqual([["AGENT", answer], ["USER", "second"], ["AGENT", answer]]);
+    expect(newest.pageInfo.hasPreviousPage).toBe(true);
+    const older = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 3, before: newest.pageInfo.startCursor })).session!.messages;
+    expect(older.edges.map((edge) => edge.node.content)).toEqual(["first"]);
+    expect(older.pageInfo.hasPreviousPage).toBe(false);
+  });
+});
+
+describe("rename and delete", () => {
+  test("rename sets the title; bad titles are VALIDATION_FAILED and change nothing; another user's session is NOT_FOUND", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const renamed = dataOf(await client(RenameSessionDocument, { input: { id: council.sessionId, title: "  Launch plan  " } })).renameSession;
+    expect(renamed).toMatchObject({ __typename: "RenameSessionSuccess", session: { title: "Launch plan" } });
+    for (const title of ["", "   ", "x".repeat(201), "bad\u0000title", "half \uD800 surrogate"]) {
+      expect(dataOf(await client(RenameSessionDocument, { input: { id: council.sessionId, title } })).renameSession).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED" });
+    }
+    const stranger = await freshUser();
+    expect(dataOf(await stranger(RenameSessionDocument, { input: { id: council.sessionId, title: "mine now" } })).renameSession.__typename).toBe("NotFoundError");
+    expect(dataOf(await client(ViewerSessionsDocument, { first: 5 })).viewer!.sessions.edges[0]!.node.title).toBe("Launch plan");
+    expect(errorCodes(await graphqlClient(harness.server.graphqlUrl)(RenameSessionDocument, { input: { id: council.sessionId, title: "anon" } }))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  test("delete removes the session from every list and from session(id); its turns' usage stays", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const turn = await chat(client, council.sessionId, "Something to remember");
+    expect(dataOf(await client(DeleteSessionDocument, { input: { id: council.sessionId } })).deleteSession.__typename).toBe("DeleteSessionSuccess");
+    expect(dataOf(await client(ViewerSessionsDocument, { first: 5 })).viewer!.sessions.edges).toEqual([]);
+    expect(errorCodes(await client(SessionDocument, { id: council.sessionId }))).toEqual(["NOT_FOUND"]);
+    expect(dataOf(await client(DeleteSessionDocument, { input: { id: council.sessionId } })).deleteSession.__typename).toBe("NotFoundError");
+    expect(await harness.server.runtime.prisma.llmCallEvent.count({ where: { turnId: turn.id } })).toBe(1);
+  });
+});
