@@ -127,3 +127,19 @@ test("hostile strings in every string argument: never INTERNAL_SERVER_ERROR, and
   }
   expect(cases).toBeGreaterThan(100);
 }, 300_000);
+
+test.each([
+  ["an impossible date", "2026-13-45T99:99:99.000000Z|6f1c3a2e-1b2c-4d3e-8f9a-0b1c2d3e4f5a"],
+  ["February 30th", "2026-02-30T10:00:00.000000Z|6f1c3a2e-1b2c-4d3e-8f9a-0b1c2d3e4f5a"],
+  ["an impossible uuid", "2026-01-01T10:00:00.000000Z|------------------------------------"],
+])("an llmCallEvents cursor of the right shape holding %s is VALIDATION_FAILED", async (_name, position) => {
+  const user = await createTestUser();
+  const after = Buffer.from(position).toString("base64url");
+  const response = await fetch(harness.server.graphqlUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+    body: JSON.stringify({ query: "query Page($after: String) { viewer { llmCallEvents(first: 5, after: $after) { edges { cursor } } } }", variables: { after } }),
+  });
+  const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+  expect(body.errors?.map((error) => error.extensions?.code)).toEqual(["VALIDATION_FAILED"]);
+});

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { LIMITS } from "../src/http/hardening.ts";
+import { JOURNEY } from "../src/http/graphiql.ts";
+import { schema } from "../src/schema/index.ts";
+import { parse, validate } from "graphql";
 
 let database: TestDatabase;
 let server: TestServer;
@@ -21,7 +24,11 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}) 
   return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
-type ErrorBody = { errors?: { message: string }[] };
+type ErrorBody = { errors?: { message: string; extensions?: { code?: string } }[] };
+
+async function errorCodesOf(response: Response): Promise<(string | undefined)[]> {
+  return ((await response.json()) as ErrorBody).errors?.map((error) => error.extensions?.code) ?? [];
+}
 
 async function errorMessages(response: Response): Promise<string> {
   return ((await response.json()) as ErrorBody).errors?.map((error) => error.message).join("\n") ?? "";
@@ -57,6 +64,7 @@ describe("operation limits", () => {
   test("a body over the size limit is refused with 413", async () => {
     const response = await post(server.graphqlUrl, { query: `{ systemStatus { ready } } #${"x".repeat(LIMITS.maxBodyBytes)}` });
     expect(response.status).toBe(413);
+    expect(await errorCodesOf(response)).toEqual(["PAYLOAD_TOO_LARGE"]);
   });
 
   test("a body without Content-Length (chunked) is refused with 411 before it is read", async () => {
@@ -64,13 +72,51 @@ describe("operation limits", () => {
     const body = new ReadableStream({ start: (controller) => (controller.enqueue(chunks), controller.close()) });
     const response = await fetch(server.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
     expect(response.status).toBe(411);
+    expect(await errorCodesOf(response)).toEqual(["LENGTH_REQUIRED"]);
   });
 
   test("CSRF prevention: a simple GET without the preflight header is refused", async () => {
     const query = encodeURIComponent("{ systemStatus { ready } }");
-    expect((await fetch(`${server.graphqlUrl}?query=${query}`)).status).toBe(403);
+    const refused = await fetch(`${server.graphqlUrl}?query=${query}`);
+    expect(refused.status).toBe(403);
+    expect(await errorCodesOf(refused)).toEqual(["CSRF_HEADER_REQUIRED"]);
     const withHeader = await fetch(`${server.graphqlUrl}?query=${query}`, { headers: { "x-graphql-yoga-csrf": "1", accept: "application/json" } });
     expect(withHeader.status).toBe(200);
+  });
+
+  test("a method other than GET and POST is refused with a code", async () => {
+    const response = await fetch(server.graphqlUrl, { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(response.status).toBe(405);
+    expect(await errorCodesOf(response)).toEqual(["BAD_REQUEST"]);
+  });
+});
+
+describe("CORS outside production", () => {
+  const preflight = (origin: string) =>
+    fetch(server.graphqlUrl, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" } });
+
+  test.each(["http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:8080"])("a frontend dev server on %s may call the API", async (origin) => {
+    const response = await preflight(origin);
+    expect(response.status).toBeLessThan(300);
+    expect(response.headers.get("access-control-allow-origin")).toBe(origin);
+    expect(response.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    const answer = await post(server.graphqlUrl, { query: "{ systemStatus { ready } }" }, { origin });
+    expect(answer.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("x-request-id");
+  });
+
+  test.each(["https://evil.example", "http://localhost.evil.example", "null"])("any other origin (%s) gets no CORS grant", async (origin) => {
+    const response = await preflight(origin);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("GraphiQL's default document", () => {
+  test("every operation of the first-use journey is valid against the schema", () => {
+    const document = parse(JOURNEY);
+    expect(validate(schema, document)).toEqual([]);
+    expect(document.definitions.map((definition) => (definition as { name?: { value: string } }).name?.value)).toEqual([
+      "CreateAgents", "CreateRoom", "AssignAgents", "StartSession", "Send", "Follow", "Cost", "Conversations",
+    ]);
   });
 });
 

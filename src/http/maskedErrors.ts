@@ -20,17 +20,20 @@ function withRequestId(error: GraphQLError, requestId: string | undefined): Grap
   return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError ?? undefined, extensions: { ...error.extensions, requestId } });
 }
 
-/** Refusals the HTTP layer raises without a code of their own. */
-function codedRefusal(error: GraphQLError): GraphQLError | null {
-  if (error.extensions.code !== undefined || !error.message.startsWith("Required CSRF header")) return null;
-  return new GraphQLError("A GraphQL request from a browser must be preflighted: send Content-Type: application/json, or the header x-graphql-yoga-csrf (any value).", {
-    extensions: { ...error.extensions, code: "CSRF_HEADER_REQUIRED" },
-  });
+/**
+ * Refusals the HTTP layer raises without a code of their own get one, in
+ * place: the same error object is returned, so Yoga treats it as expected
+ * (no masking, no error-level log line for a client's mistake).
+ */
+function codeRefusal(error: GraphQLError): boolean {
+  if (error.extensions.code !== undefined || !error.message.startsWith("Required CSRF header")) return false;
+  (error.extensions as Record<string, unknown>).code = "CSRF_HEADER_REQUIRED";
+  error.message = "A GraphQL request from a browser must be preflighted: send Content-Type: application/json, or the header x-graphql-yoga-csrf (any value).";
+  return true;
 }
 
 export const maskUnexpectedError: MaskError = (error, message, isDev) => {
-  const refusal = error instanceof GraphQLError ? codedRefusal(error) : null;
-  if (refusal) return refusal;
+  if (error instanceof GraphQLError && codeRefusal(error)) return error;
   const requestId = currentRequest()?.requestId;
   const original = error instanceof GraphQLError ? error.originalError : error;
   const located = error instanceof GraphQLError ? error : null;
