@@ -11,6 +11,7 @@ import { LedgerJournal } from "./metering/ledgerJournal.ts";
 import { LedgerWriter } from "./metering/ledgerWriter.ts";
 import type { LedgerRow } from "./metering/ledger.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { createEventChannel } from "./turns/eventChannel.ts";
 import { startTracing, stopTracing } from "./observability/tracing.ts";
 import { announce, logger } from "./observability/logger.ts";
 import { readLocalMigrations } from "./gates/localMigrations.ts";
@@ -111,7 +112,8 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   const instanceId = randomUUID();
   const ledger = await startLedger(config, db, instanceId);
   const metrics = new Metrics();
-  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config, { metrics }), ledger, config, instanceId, metrics });
+  const channel = createEventChannel(config.redisUrl);
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config, { metrics }), ledger, config, instanceId, metrics, channel });
   metrics.observe({ pool: db.pool, readiness, ledger });
   // No other instance can use the embedded database: turns it shows running were cut by this process's previous run.
   if (embedded && readiness.migrations().ok) await turns.endAllRunning();
@@ -132,6 +134,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
       turns.stop();
       await turns.drain();
       await ledger.close();
+      await channel.close();
       await db.close();
       await embedded?.stop();
       await stopTracing();

@@ -1,6 +1,8 @@
-// turnEvents over real SSE: every event in order without gaps; a client that
-// joins mid-turn or resumes after a sequence gets the full timeline without
-// duplicates. Also the per-user rate limit.
+// turnEvents over real SSE: every event in order with increasing sequence
+// numbers (kept events at multiples of KEPT_STRIDE, deltas between); a client
+// that joins mid-turn or resumes after a sequence gets every later kept
+// event, and every live one, exactly once, with the same numbers; the stream
+// completes at the turn's ending. Also the per-user rate limit.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TurnEventsDocument, type TurnEventsSubscription } from "./generated/graphql.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
@@ -9,6 +11,7 @@ import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { startFakeOpenRouter, type FakeOpenRouter } from "./support/fakeOpenRouter.ts";
 import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
 import { subscribe } from "./support/sse.ts";
+import { KEPT_STRIDE } from "../src/turns/events.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { createCouncil, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
@@ -52,7 +55,7 @@ async function until(check: () => boolean, timeoutMs = 10_000) {
 }
 
 describe("turnEvents over SSE", () => {
-  test("a client receives every event in order, sequences 1..n without gaps, deltas adding up to each output", async () => {
+  test("a client receives every event in order, kept events at multiples of the stride and deltas between them, deltas adding up to each output", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
     let release!: () => void;
     script.hold = new Promise((resolve) => (release = resolve));
@@ -61,7 +64,11 @@ describe("turnEvents over SSE", () => {
     release();
     const received = await subscription.done;
     script.hold = null;
-    expect(received.map((event) => event.sequence)).toEqual(received.map((_, index) => index + 1));
+    const sequences = received.map((event) => event.sequence);
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    expect(new Set(sequences).size).toBe(sequences.length);
+    const kept = received.filter((event) => event.__typename !== "StepDelta");
+    expect(kept.map((event) => event.sequence)).toEqual(kept.map((_, index) => (index + 1) * KEPT_STRIDE));
     const kinds = names(received).filter((name) => name !== "StepDelta");
     expect(kinds).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
     for (const completed of received.filter((event) => event.__typename === "StepCompleted")) {
@@ -89,7 +96,6 @@ describe("turnEvents over SSE", () => {
     const turn = await waitForTurn(client, turnId);
     expect(turn.usageTotals).toMatchObject({ calls: 2, credits: total.credits, providerCostUsd: total.providerCostUsd });
 
-    (server.runtime.turns.bus as unknown as { logs: Map<string, unknown> }).logs.delete(turnId);
     const replayed = await events(turnId).done;
     expect(replayed.filter((event) => event.__typename === "StepCompleted").map((event) => (event as { usage: unknown }).usage)).toEqual(completed.map((event) => event.usage));
     expect(replayed.at(-1)).toMatchObject({ __typename: "TurnCompleted", usage: total });
@@ -108,7 +114,7 @@ describe("turnEvents over SSE", () => {
     expect(body).not.toContain("INTERNAL_SERVER_ERROR");
   });
 
-  test("a client joining mid-turn gets what already happened, then live events, with no duplicates; resuming after a sequence skips what it had", async () => {
+  test("a client joining mid-turn gets the kept events so far, then live ones, once each; resuming after a sequence gets exactly what came after it", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
     const [first, second] = council.agents;
     let releaseFirst!: () => void;
@@ -120,26 +126,34 @@ describe("turnEvents over SSE", () => {
     releaseFirst();
     // The second agent's call is held: the turn is mid-way.
     await until(() => early.received.filter((event) => event.__typename === "StepStarted").length === 2);
+    const seenSoFar = early.received.at(-1)!.sequence;
     const late = events(turnId);
-    const resumed = events(turnId, 3);
-    await until(() => late.received.length >= early.received.length);
+    const resumed = events(turnId, seenSoFar);
+    await until(() => late.received.filter((event) => event.__typename === "StepStarted").length === 2);
     releaseSecond();
     const [all, lateAll, resumedAll] = await Promise.all([early.done, late.done, resumed.done]);
-    expect(lateAll).toEqual(all);
+    const keptEvents = (list: typeof all) => list.filter((event) => event.__typename !== "StepDelta");
+    // A late joiner: every kept event, and the live deltas from when it joined; the numbers are the same.
+    expect(keptEvents(lateAll)).toEqual(keptEvents(all));
     expect(new Set(lateAll.map((event) => event.sequence)).size).toBe(lateAll.length);
-    expect(resumedAll).toEqual(all.filter((event) => event.sequence > 3));
+    for (const event of lateAll) expect(all).toContainEqual(event);
+    // A resumed client: exactly the events after its last sequence (the second step's deltas were all live after it).
+    expect(resumedAll).toEqual(all.filter((event) => event.sequence > seenSoFar));
     expect(names(all).at(-1)).toBe("TurnCompleted");
   });
 
   test("a finished turn's timeline is replayed from the database", async () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
     const turnId = await sendAccepted(client, council.sessionId, "Go");
+    const live = await events(turnId).done;
     await waitForTurn(client, turnId);
-    // Forget the in-memory log, as after a restart or on another instance.
-    (server.runtime.turns.bus as unknown as { logs: Map<string, unknown> }).logs.delete(turnId);
     const replayed = await events(turnId).done;
     expect(names(replayed)).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "TurnCompleted"]);
-    expect(replayed.map((event) => event.sequence)).toEqual([1, 2, 3, 4]);
+    expect(replayed).toEqual(live.filter((event) => event.__typename !== "StepDelta"));
+    expect(replayed.map((event) => event.sequence)).toEqual([1, 2, 3, 4].map((ordinal) => ordinal * KEPT_STRIDE));
+    // A client that already has the ending gets nothing more, and its stream completes.
+    expect(await events(turnId, replayed.at(-1)!.sequence).done).toEqual([]);
+    expect(await events(turnId, 99 * KEPT_STRIDE).done).toEqual([]);
   });
 
   test("a subscriber on another server instance follows the turn from the database until it ends", async () => {
@@ -153,8 +167,9 @@ describe("turnEvents over SSE", () => {
       await until(() => remote.received.filter((event) => event.__typename === "StepStarted").length === 2);
       release();
       const received = await remote.done;
-      expect(names(received)).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
-      expect(received.map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+      const keptNames = names(received).filter((name) => name !== "StepDelta");
+      expect(keptNames).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
+      expect(received.filter((event) => event.__typename !== "StepDelta").map((event) => event.sequence)).toEqual([1, 2, 3, 4, 5, 6].map((ordinal) => ordinal * KEPT_STRIDE));
     } finally {
       await other.close();
     }

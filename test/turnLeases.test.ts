@@ -42,7 +42,8 @@ test("a turn whose owner vanished: a read ends it once its lease lapses, and a s
   await prisma.$executeRaw`UPDATE turns SET lease_expires_at = now() + interval '1 second' WHERE id = ${orphan.id}::uuid`;
   const stream = subscribe(harness.server.graphqlUrl, user.token, TurnEventsDocument, { turnId: orphan.id, afterSequence: 0 }, pickEvent);
   const events = await stream.done;
-  expect(events.map((event) => event.__typename)).toEqual(["TurnStarted", "TurnFailed"]);
+  // Made by hand, the turn has no kept events but the ending the lapse gave it.
+  expect(events.map((event) => event.__typename)).toEqual(["TurnFailed"]);
   const ended = await waitForTurn(client, orphan.id, 1_000);
   expect([ended.status, ended.error]).toEqual(["FAILED", INTERRUPTED_LEASE_ERROR]);
 });

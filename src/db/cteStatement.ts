@@ -2,6 +2,6 @@
 // run to completion (read or not) and commit together, in one round trip.
 import { Prisma } from "../generated/prisma/client.ts";
 
-export function statementOf(ctes: Prisma.Sql[]): Prisma.Sql {
-  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT 1`;
+export function statementOf(ctes: Prisma.Sql[], select: Prisma.Sql = Prisma.sql`1`): Prisma.Sql {
+  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT ${select}`;
 }

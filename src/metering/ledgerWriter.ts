@@ -54,15 +54,17 @@ export class LedgerWriter {
 
   /**
    * Buffers the rows on disk, then commits them in one statement with
-   * `companions` (CTEs of the work they belong to). Throws when that
-   * statement cannot commit; the rows are then committed alone, later.
+   * `companions` (CTEs of the work they belong to); returns what `select`
+   * selects from them. Throws when that statement cannot commit; the rows are
+   * then committed alone, later.
    */
-  async record(rows: LedgerRow[], companions: Prisma.Sql[] = []): Promise<void> {
+  async record(rows: LedgerRow[], companions: Prisma.Sql[] = [], select?: Prisma.Sql): Promise<Record<string, unknown> | undefined> {
     // A buffer that cannot be written (disk full) must not stop the commit: the row is then only in memory until it commits.
     await this.options.journal.append(rows).catch((error: unknown) => this.options.log(`ledger: the disk buffer refused rows (${describe(error)})`));
-    const statement = statementOf([Prisma.sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions]);
+    const statement = statementOf([Prisma.sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions], select);
+    let result: pg.QueryResult;
     try {
-      await retryWithBackoff(() => this.execute(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
+      result = await retryWithBackoff(() => this.execute(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
     } catch (error) {
       this.defer(rows);
       throw error;
@@ -70,6 +72,7 @@ export class LedgerWriter {
     this.acknowledge(rows);
     // The database answers: replay what waits now rather than at the next backoff.
     if (this.backlog.size > 0) this.wake?.();
+    return result.rows[0];
   }
 
   /** Rows waiting for the database (metrics, tests). */
@@ -108,7 +111,7 @@ export class LedgerWriter {
     }
   }
 
-  private execute(statement: Prisma.Sql): Promise<unknown> {
+  private execute(statement: Prisma.Sql): Promise<pg.QueryResult> {
     return this.options.pool.query(this.options.statements.config(statement.text, statement.values));
   }
 

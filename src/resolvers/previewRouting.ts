@@ -47,7 +47,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
     agentId: null,
     turnMode: scope.mode,
   };
-  const record = (attempt: ProviderAttempt) => context.ledger.record([ledgerRowFor(attribution, attempt)]);
+  const record = async (attempt: ProviderAttempt) => void (await context.ledger.record([ledgerRowFor(attribution, attempt)]));
   const managerAlias = await readManagerModel(context.pool);
   await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId);
   const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);

@@ -13,7 +13,10 @@ const TurnProgressEvent = builder.interfaceRef<TurnEvent>("TurnProgressEvent").i
   description: "Fields every turn event has.",
   fields: (t) => ({
     turnId: t.exposeID("turnId"),
-    sequence: t.exposeInt("sequence", { description: "1, 2, 3 … within the turn, without gaps." }),
+    sequence: t.exposeInt("sequence", {
+      description:
+        "Increasing within the turn, and the same live, after a restart and on any server instance. Every event but StepDelta is kept: their numbers are multiples of 100000, and a stream resumed with afterSequence replays them. StepDelta events take the numbers between two kept events and are sent live only (their text is in the step's StepCompleted.output).",
+    }),
     at: t.expose("at", { type: "DateTime" }),
   }),
 });
@@ -94,7 +97,7 @@ builder.subscriptionField("turnEvents", (t) =>
     directives: requiresReady,
     args: {
       turnId: t.arg.id({ required: true }),
-      afterSequence: t.arg.int({ defaultValue: 0 }),
+      afterSequence: t.arg.int({ defaultValue: 0, description: "The last sequence this client received: the stream sends each later event exactly once (0: from the start)." }),
     },
     subscribe: (_root, args, context) => subscribeTurnEvents(String(args.turnId), args.afterSequence ?? 0, context),
     resolve: (event) => event,

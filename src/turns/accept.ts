@@ -46,6 +46,8 @@ export interface AcceptedTurn {
   firstStep: StartedStep | null;
   /** The turn row as committed (status running). */
   row: Turn;
+  /** When it was accepted: the time of its first kept events. */
+  acceptedAt: Date;
 }
 
 /** Nothing a turn needs can be dropped: system layers, room frame and the message must fit every agent's budget. */
@@ -72,11 +74,12 @@ async function insertTurn(
   userId: string,
   content: string,
   firstAgent: RosterEntry | null,
-): Promise<{ row: Turn; firstStep: StartedStep | null }> {
+): Promise<{ row: Turn; firstStep: StartedStep | null; acceptedAt: Date }> {
   const id = randomUUID();
+  const acceptedAt = new Date();
   const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
-    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null, owner },
+    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null, owner, acceptedAt },
     firstStep && {
       id: firstStep.id,
       turnId: id,
@@ -107,7 +110,7 @@ async function insertTurn(
     ownerInstance: owner.instanceId,
     leaseExpiresAt: row.lease_expires_at,
   };
-  return { row: turn, firstStep };
+  return { row: turn, firstStep, acceptedAt };
 }
 
 /**
@@ -141,8 +144,8 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
     const lapsed = endLapsedTurn(read.running_turn.id);
     await client.query(lapsed.text, lapsed.values);
   }
-  const { row, firstStep } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
-  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row };
+  const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt };
 }
 
 function runningTurnConflict(): ConflictError {

@@ -10,6 +10,7 @@ import type { RosterEntry } from "./roster.ts";
 import { RATE_WINDOWS_SQL, type WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
+import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -92,6 +93,18 @@ export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
   running_turn: { id: string; stale: boolean } | null;
 }
 
+/** The turn's first kept events, written with it: TurnStarted, and the first StepStarted when its agent is known. */
+function acceptedEventsCte(turn: TurnInsert, firstStep: StepInsert | null): Prisma.Sql {
+  const at = turn.acceptedAt.toISOString();
+  const started = JSON.stringify({ mode: turn.mode, roster: turn.roster });
+  const stepStarted = firstStep
+    ? Prisma.sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}, 'StepStarted', ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
+    : Prisma.empty;
+  return Prisma.sql`accepted_events AS (
+    INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
+    VALUES (${turn.id}::uuid, ${KEPT_STRIDE}, 'TurnStarted', ${started}::jsonb, ${at}::timestamptz)${stepStarted})`;
+}
+
 export interface TurnInsert {
   id: string;
   sessionId: string;
@@ -102,6 +115,7 @@ export interface TurnInsert {
   /** The room whose pending mode this turn promotes, if any. */
   promotedRoomId: string | null;
   owner: TurnOwner;
+  acceptedAt: Date;
 }
 
 /**
@@ -129,6 +143,7 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
        WHERE id = ${turn.sessionId}::uuid)`,
   ];
   if (firstStep) ctes.push(stepInsertCte(firstStep));
+  ctes.push(acceptedEventsCte(turn, firstStep));
   return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
 }
 

@@ -4,6 +4,7 @@
 // with the statements here. Each re-checks status and lease under the row
 // lock, so two instances ending the same turn at once end it once.
 import { Prisma } from "../generated/prisma/client.ts";
+import { NEXT_KEPT_SEQUENCE, TURN_USAGE_JSON } from "./eventSql.ts";
 
 export const INTERRUPTED_LEASE_ERROR = "Interrupted: the server running this turn stopped or lost the database before the turn finished.";
 export const INTERRUPTED_DATABASE_ERROR = "Interrupted: the database became unavailable while this turn ran.";
@@ -13,23 +14,42 @@ export const INTERRUPTED_STEP_ERROR = "Interrupted before this step finished.";
 const INTERRUPTED_STATUS = Prisma.sql`CASE WHEN EXISTS (SELECT 1 FROM turn_steps s WHERE s.turn_id = t.id AND s.status = 'completed')
   THEN 'partial'::turn_status ELSE 'failed'::turn_status END`;
 
+/** A turn ended by these statements, with its ending as kept in turn_events (to publish as it is). */
 export interface EndedTurn {
   id: string;
   status: "completed" | "partial" | "failed";
   error: string | null;
+  sequence: number;
+  type: "TurnCompleted" | "TurnFailed";
+  payload: Record<string, unknown>;
+  created_at: Date;
 }
 
-/** Ends the running turns `which` selects, and their running steps, as interrupted. */
+/**
+ * Ends the running turns `which` selects, and their running steps, as
+ * interrupted, and keeps each one's ending event, numbered past any delta a
+ * client may have seen (events.ts).
+ */
 function endInterrupted(which: Prisma.Sql, error: string): Prisma.Sql {
   return Prisma.sql`
     WITH ended AS (
       UPDATE turns t SET status = ${INTERRUPTED_STATUS}, error = ${error}, completed_at = now(), updated_at = now()
        WHERE t.status = 'running' AND ${which}
-      RETURNING t.id, t.status, t.error),
+      RETURNING t.id, t.status, t.error, t.completed_at),
     interrupted_steps AS (
       UPDATE turn_steps SET status = 'failed', error = ${INTERRUPTED_STEP_ERROR}, completed_at = now(), updated_at = now()
-       WHERE turn_id IN (SELECT id FROM ended) AND status = 'running' RETURNING id)
-    SELECT id, status::text AS status, error FROM ended`;
+       WHERE turn_id IN (SELECT id FROM ended) AND status = 'running' RETURNING id),
+    ending AS (
+      INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
+      SELECT e.id, ${NEXT_KEPT_SEQUENCE(Prisma.sql`e.id`)},
+             CASE WHEN e.status = 'failed' THEN 'TurnFailed' ELSE 'TurnCompleted' END,
+             jsonb_build_object('status', e.status, 'error', e.error, 'usage', ${TURN_USAGE_JSON(Prisma.sql`e.id`)}),
+             e.completed_at
+        FROM ended e
+      ON CONFLICT (turn_id, sequence) DO NOTHING
+      RETURNING turn_id, sequence, type, payload, created_at)
+    SELECT e.id, e.status::text AS status, e.error, k.sequence, k.type, k.payload, k.created_at
+      FROM ended e JOIN ending k ON k.turn_id = e.id`;
 }
 
 /** Every running turn whose lease has lapsed (the periodic sweep). */

@@ -10,7 +10,7 @@ import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts"
 import type { CallScope } from "../metering/ledger.ts";
 import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
-import type { TurnEventBus } from "./events.ts";
+import type { EventNumbers, TurnEventPayload } from "./events.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
@@ -21,7 +21,8 @@ export interface TurnEngineServices {
   pool: pg.Pool;
   statements: HotStatements;
   gateway: LlmGateway;
-  bus: TurnEventBus;
+  /** Live delivery of an event (after a kept one has committed); fire-and-forget. */
+  publish(turnId: string, sequence: number, payload: TurnEventPayload, at: Date): void;
   config: AppConfig;
   /** Every ledger row goes through it (metering/ledgerWriter.ts). */
   ledger: LedgerWriter;
@@ -52,6 +53,10 @@ export interface TurnRun {
   history: SessionHistory;
   /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
   acceptedStep: StartedStep | null;
+  /** When the turn was accepted: the time of its first kept events. */
+  acceptedAt: Date;
+  /** The sequence numbers of this turn's events (events.ts). */
+  numbers: EventNumbers;
   /** What the turn's committed ledger rows add up to, per step and in all: its events carry them. */
   usage: { byStep: Map<string, UsageSums>; total: UsageSums };
 }

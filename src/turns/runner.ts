@@ -9,6 +9,9 @@ import { runAgentStep } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
 import { endTurnStatement } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
+import { KEPT_STRIDE, type TurnEventPayload } from "./events.ts";
+import { keptEventCte, type KeptPayload } from "./eventSql.ts";
+import type { UsageSums } from "../metering/usageSums.ts";
 import { runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
 import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
@@ -53,20 +56,19 @@ async function execute(run: TurnRun): Promise<Ending> {
 }
 
 export async function runTurn(run: TurnRun): Promise<Ending> {
-  run.services.bus.emit(run.turnId, { type: "TurnStarted", mode: run.mode, roster: run.roster });
+  // Kept with the turn at accept, as its first event.
+  run.services.publish(run.turnId, KEPT_STRIDE, { type: "TurnStarted", mode: run.mode, roster: run.roster }, run.acceptedAt);
   let outcome: Ending | Interruption;
   try {
     outcome = await execute(run);
   } catch (error) {
     outcome = interruptionOf(run, error);
   }
-  const ending = await recordEnding(run, outcome);
-  announce(run, ending);
-  return ending;
+  return recordEnding(run, outcome);
 }
 
 /** Why a turn stopped before its plan was done; calls already made are metered by then. */
-type Interruption = { interrupted: "lost" } | { interrupted: "error"; error: string };
+export type Interruption = { interrupted: "lost" } | { interrupted: "error"; error: string };
 
 function interruptionOf(run: TurnRun, error: unknown): Interruption {
   if (error instanceof TurnLostError) return { interrupted: "lost" };
@@ -82,9 +84,10 @@ function interruptionOf(run: TurnRun, error: unknown): Interruption {
 const INTERNAL_ERROR = "The turn stopped because of an internal error.";
 
 /**
- * Writes the turn's end, unless another instance already ended it; returns
- * the ending the database holds. If the database stays away, the lease sweep
- * of whichever instance sees it first writes the end later.
+ * Writes the turn's end and its ending event, and publishes it, unless
+ * another instance already ended it (then that instance kept and published
+ * the ending); returns the ending the database holds. If the database stays
+ * away, the lease sweep of whichever instance sees it first ends it later.
  */
 export async function recordEnding(run: TurnRun, outcome: Ending | Interruption): Promise<Ending> {
   const { owner } = run.services;
@@ -92,14 +95,31 @@ export async function recordEnding(run: TurnRun, outcome: Ending | Interruption)
     if ("interrupted" in outcome && outcome.interrupted === "lost") return await readEnding(run);
     if ("interrupted" in outcome) {
       const { rows } = await writeForTurn<EndedTurn>(run, endOwnTurnInterrupted(run.turnId, owner.instanceId, outcome.error), owner.leaseMs);
-      return rows[0] ?? (await readEnding(run));
+      const ended = rows[0];
+      if (!ended) return await readEnding(run);
+      publishEnding(run, ended);
+      return { status: ended.status, error: ended.error };
     }
-    const { rows } = await writeForTurn(run, endTurnStatement(run.turnId, outcome.status, outcome.error, owner), owner.leaseMs);
-    return rows.length === 1 ? outcome : await readEnding(run);
+    const payload = endingPayload(outcome, run.usage.total);
+    const sequence = run.numbers.nextKept();
+    const at = new Date();
+    const { rows } = await writeForTurn(run, endTurnStatement(run.turnId, outcome.status, outcome.error, owner, keptEventCte(run.turnId, sequence, payload, at, "ended_turn")), owner.leaseMs);
+    if (rows.length !== 1) return await readEnding(run);
+    run.services.publish(run.turnId, sequence, payload, at);
+    return outcome;
   } catch (error) {
     logger.error({ turnId: run.turnId, ...errorFields(error) }, "turn end not recorded; the lease sweep will end it");
     return { status: "failed", error: INTERRUPTED_DATABASE_ERROR };
   }
+}
+
+function endingPayload(ending: Ending, usage: UsageSums): KeptPayload {
+  return ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage } : { type: "TurnCompleted", status: ending.status, usage };
+}
+
+/** An ending kept by SQL alone (interruptions), published as it was kept. */
+export function publishEnding(run: Pick<TurnRun, "services" | "turnId">, ended: EndedTurn): void {
+  run.services.publish(run.turnId, ended.sequence, { ...(ended.payload as object), type: ended.type } as TurnEventPayload, ended.created_at);
 }
 
 async function readEnding(run: TurnRun): Promise<Ending> {
@@ -107,10 +127,4 @@ async function readEnding(run: TurnRun): Promise<Ending> {
   const row = rows[0];
   if (!row || row.status === "running") return { status: "failed", error: INTERRUPTED_LEASE_ERROR };
   return { status: row.status as TurnStatus, error: row.error };
-}
-
-function announce(run: TurnRun, ending: Ending): void {
-  const { total: usage } = run.usage;
-  if (ending.status === "failed") run.services.bus.emit(run.turnId, { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage });
-  else run.services.bus.emit(run.turnId, { type: "TurnCompleted", status: ending.status, usage });
 }

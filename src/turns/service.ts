@@ -13,14 +13,15 @@ import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
-import { TurnEventBus } from "./events.ts";
+import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
+import { followTurn, publishTurnEvent } from "./eventStream.ts";
+import type { EventChannel } from "./eventChannel.ts";
 import { endAllRunningTurns, endLapsedTurn, endLapsedTurns, renewLeases, type EndedTurn } from "./leaseSql.ts";
-import { recordEnding, runTurn, type Ending } from "./runner.ts";
+import { publishEnding, recordEnding, runTurn, type Ending } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { emptyUsage } from "../metering/usageSums.ts";
-import { turnUsageTotals } from "../metering/usageTotals.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { turnSpan } from "../observability/spans.ts";
 
@@ -33,11 +34,12 @@ export interface TurnServiceDeps {
   config: AppConfig;
   /** This process's id: the owner named on the turns it runs. */
   instanceId: string;
+  /** Where live events travel (in process, or Redis across instances). */
+  channel: EventChannel;
   metrics: Metrics;
 }
 
 export class TurnService {
-  readonly bus = new TurnEventBus();
   readonly owner: TurnOwner;
   private readonly active = new Set<Promise<void>>();
   /** Turns this instance runs: their leases are renewed. */
@@ -47,7 +49,8 @@ export class TurnService {
 
   constructor(readonly deps: TurnServiceDeps) {
     this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
-    this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, bus: this.bus, owner: this.owner };
+    const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => publishTurnEvent(deps.channel.pubsub, { ...payload, turnId, sequence, at } as TurnEvent);
+    this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, publish, owner: this.owner };
   }
 
   get gateway(): LlmGateway {
@@ -68,8 +71,6 @@ export class TurnService {
   /** Accepts the message and starts the turn; resolves with the turn as accepted (running). */
   async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
     const accepted = await acceptMessage(input, context, this.owner);
-    // Open the log before returning, so a subscriber arriving right after the mutation misses nothing.
-    this.bus.open(accepted.turnId, context.viewer!.id);
     this.running.add(accepted.turnId);
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId: context.viewer!.id, mode: accepted.scope.mode };
@@ -89,9 +90,14 @@ export class TurnService {
     return accepted.row;
   }
 
-  /** Ends the turn if its lease has lapsed (a read or a subscription noticed it); announces it to local subscribers. */
+  /** Ends the turn if its lease has lapsed (a read or a subscription noticed it), and publishes its ending. */
   async endIfLapsed(turnId: string): Promise<void> {
-    await this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
+    this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
+  }
+
+  /** The turn's events for one subscriber (eventStream.ts). */
+  follow(turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
+    return followTurn({ pubsub: this.deps.channel.pubsub, pool: this.deps.pool, endIfLapsed: (id) => this.endIfLapsed(id) }, turnId, afterSequence);
   }
 
   /** Ends every running turn, leases or not: only for a database no other instance uses (the embedded one), at start. */
@@ -116,10 +122,8 @@ export class TurnService {
     });
     if (run) return runTurn(run);
     const unstarted = this.runOf(accepted, userId, DEFAULT_MANAGER_MODEL);
-    const ending = await recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
-    const usage = emptyUsage();
-    this.bus.emit(accepted.turnId, ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage } : { type: "TurnCompleted", status: ending.status, usage });
-    return ending;
+    // recordEnding keeps and publishes the ending.
+    return recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
   }
 
   private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
@@ -143,6 +147,9 @@ export class TurnService {
       outputs: [],
       history: accepted.history,
       acceptedStep: accepted.firstStep,
+      acceptedAt: accepted.acceptedAt,
+      // TurnStarted, and the first StepStarted when known, were kept at accept.
+      numbers: new EventNumbers(accepted.firstStep ? 2 : 1),
       usage: { byStep: new Map(), total: emptyUsage() },
     };
   }
@@ -153,17 +160,14 @@ export class TurnService {
   }
 
   private async sweepLapsedLeases(): Promise<void> {
-    await this.announce(await this.query<EndedTurn>(endLapsedTurns()));
+    this.announce(await this.query<EndedTurn>(endLapsedTurns()));
   }
 
-  /** Subscribers on this instance learn of turns ended here by the lease rules, with what they cost. */
-  private async announce(ended: EndedTurn[]): Promise<void> {
+  /** Turns ended here by the lease rules: their kept endings go out live to subscribers on every instance. */
+  private announce(ended: EndedTurn[]): void {
     for (const turn of ended) {
       logger.warn({ turnId: turn.id, status: turn.status }, "turn ended by its lapsed lease");
-      if (!this.bus.has(turn.id)) continue;
-      const usage = await turnUsageTotals(this.deps.prisma, turn.id);
-      if (turn.status === "failed") this.bus.emit(turn.id, { type: "TurnFailed", error: turn.error ?? "The turn failed.", usage });
-      else this.bus.emit(turn.id, { type: "TurnCompleted", status: turn.status, usage });
+      publishEnding({ services: this.services, turnId: turn.id }, turn);
     }
   }
 

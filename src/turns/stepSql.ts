@@ -41,7 +41,7 @@ export function stepInsertCte(step: StepInsert): Prisma.Sql {
  * renews the lease. Returns one row, `owned`: 0 means another instance ended
  * the turn (its lease had lapsed) and the step must not run.
  */
-export function startStepStatement(step: StepInsert, owner: TurnOwner): Prisma.Sql {
+export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     WITH touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
@@ -51,7 +51,8 @@ export function startStepStatement(step: StepInsert, owner: TurnOwner): Prisma.S
       SELECT ${step.id}::uuid, id, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now()
         FROM touched_turn
-      ON CONFLICT (id) DO NOTHING RETURNING id)
+      ON CONFLICT (id) DO NOTHING RETURNING id),
+    ${startedEvent}
     SELECT count(*)::int AS owned FROM touched_turn`;
 }
 
@@ -60,14 +61,15 @@ export function startStepStatement(step: StepInsert, owner: TurnOwner): Prisma.S
  * running. Returns the turn's id, or no row when the turn was no longer
  * running under this owner (another instance ended it).
  */
-export function endTurnStatement(turnId: string, status: string, error: string | null, owner: TurnOwner): Prisma.Sql {
+export function endTurnStatement(turnId: string, status: string, error: string | null, owner: TurnOwner, endingEvent: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     WITH ended_turn AS (
       UPDATE turns SET status = ${status}::turn_status, error = ${error}, completed_at = now(), updated_at = now()
        WHERE id = ${turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
     leftover_steps AS (
       UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
-       WHERE turn_id IN (SELECT id FROM ended_turn) AND status = 'running' RETURNING id)
+       WHERE turn_id IN (SELECT id FROM ended_turn) AND status = 'running' RETURNING id),
+    ${endingEvent}
     SELECT id FROM ended_turn`;
 }
 

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Prisma, StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { LlmRequest, ProviderAttempt } from "../llm/types.ts";
-import { ledgerRowFor, type CallAttribution } from "../metering/ledger.ts";
+import { ledgerRowFor, type CallAttribution, type LedgerRow } from "../metering/ledger.ts";
 import { addRow, emptyUsage } from "../metering/usageSums.ts";
 import { statementOf } from "../db/cteStatement.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
@@ -14,6 +14,8 @@ import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 import { finishStepCtes, startStepStatement } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
+import { KEPT_STRIDE } from "./events.ts";
+import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
 
 export interface StartedStep {
   id: string;
@@ -38,15 +40,20 @@ function takeAcceptedStep(run: TurnRun, kind: StepKind, agent: RosterEntry | nul
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName): Promise<StartedStep> {
   const accepted = takeAcceptedStep(run, kind, agent);
   if (accepted) {
-    run.services.bus.emit(run.turnId, { type: "StepStarted", stepId: accepted.id, stepSeq: 1, kind, agentKey: agent?.agentKey ?? null, modelAlias: accepted.modelAlias });
+    // Kept with the turn at accept, as its second event.
+    const payload = { type: "StepStarted", stepId: accepted.id, stepSeq: 1, kind, agentKey: agent?.agentKey ?? null, modelAlias: accepted.modelAlias } as const;
+    run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
     return accepted;
   }
   const seq = run.nextStepSeq++;
   const id = randomUUID();
   const insert = { id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [] };
-  const { rows } = await writeForTurn<{ owned: number }>(run, startStepStatement(insert, run.services.owner));
+  const payload = { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias } as const;
+  const sequence = run.numbers.nextKept();
+  const at = new Date();
+  const { rows } = await writeForTurn<{ owned: number }>(run, startStepStatement(insert, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "touched_turn")));
   if (rows[0]?.owned !== 1) throw new TurnLostError(run.turnId);
-  run.services.bus.emit(run.turnId, { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias });
+  run.services.publish(run.turnId, sequence, payload, at);
   return { id, agent, modelAlias };
 }
 
@@ -74,15 +81,24 @@ function deltaBuffer(emit: (text: string) => void): { add(delta: string): void; 
 
 /** Records a provider call's ledger row, with `companions` (what the call produced) in the same statement. */
 export async function meterCall(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, companions: Prisma.Sql[] = []): Promise<void> {
-  const row = ledgerRowFor(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt);
-  await run.services.ledger.record([row], companions);
+  await recordCall(run, step, ledgerRowFor(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt), companions);
+}
+
+async function recordCall(run: TurnRun, step: StartedStep, row: LedgerRow, companions: Prisma.Sql[], select?: Prisma.Sql) {
+  const result = await run.services.ledger.record([row], companions, select);
   run.usage.byStep.set(step.id, addRow(run.usage.byStep.get(step.id) ?? emptyUsage(), row));
   run.usage.total = addRow(run.usage.total, row);
+  return result;
+}
+
+function publishDelta(run: TurnRun, step: StartedStep, delta: string): void {
+  const sequence = run.numbers.nextDelta();
+  if (sequence !== null) run.services.publish(run.turnId, sequence, { type: "StepDelta", stepId: step.id, delta }, new Date());
 }
 
 /** Calls the gateway; each retried attempt is metered before the retry. */
 export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
-  const deltas = streamDeltas ? deltaBuffer((delta) => run.services.bus.emit(run.turnId, { type: "StepDelta", stepId: step.id, delta })) : null;
+  const deltas = streamDeltas ? deltaBuffer((delta) => publishDelta(run, step, delta)) : null;
   const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, (failed) => meterCall(run, step, failed));
   // Every chunk is out before the step can complete.
   deltas?.flush();
@@ -102,17 +118,31 @@ export interface StepExtras {
   message?: { role: "agent" | "synthesis"; content: string };
 }
 
-/** Records the step's result, with the ledger row of the call that produced it (and its audit and message), in one statement. */
+/**
+ * Records the step's result, with the ledger row of the call that produced it
+ * (and its audit, message and StepCompleted event), in one statement. Throws
+ * TurnLostError when another instance ended the turn meanwhile: the row is
+ * still committed, the result is not.
+ */
 export async function finishStep(run: TurnRun, step: StartedStep, attempt: ProviderAttempt | null, result: StepResult, extras: StepExtras = {}): Promise<void> {
   const agentId = step.agent?.agentId ?? null;
   const base = { turnId: run.turnId, stepId: step.id };
-  const ctes = finishStepCtes({
-    outcome: { stepId: step.id, ...result },
-    audit: extras.audit ? { ...base, agentId, modelAlias: step.modelAlias, audit: extras.audit } : null,
-    message: extras.message ? { ...base, sessionId: run.scope.sessionId, agentId, agentKey: step.agent?.agentKey ?? null, ...extras.message } : null,
-  });
-  if (attempt) await meterCall(run, step, attempt, ctes);
-  else await writeForTurn(run, statementOf(ctes));
-  const usage = run.usage.byStep.get(step.id) ?? emptyUsage();
-  run.services.bus.emit(run.turnId, { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error, usage });
+  const row = attempt ? ledgerRowFor(attributionFor(run, step.id, agentId), attempt) : null;
+  const stepUsage = run.usage.byStep.get(step.id) ?? emptyUsage();
+  const usage = row ? addRow(stepUsage, row) : stepUsage;
+  const payload = { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error, usage } as const;
+  const sequence = run.numbers.nextKept();
+  const at = new Date();
+  const ctes = [
+    ...finishStepCtes({
+      outcome: { stepId: step.id, ...result },
+      audit: extras.audit ? { ...base, agentId, modelAlias: step.modelAlias, audit: extras.audit } : null,
+      message: extras.message ? { ...base, sessionId: run.scope.sessionId, agentId, agentKey: step.agent?.agentKey ?? null, ...extras.message } : null,
+    }),
+    keptEventCte(run.turnId, sequence, payload, at, "finished_step"),
+  ];
+  const written = row ? await recordCall(run, step, row, ctes, KEPT_WRITTEN) : (await writeForTurn(run, statementOf(ctes, KEPT_WRITTEN))).rows[0];
+  // The step was ended as interrupted by another instance (its result would contradict the turn's ending).
+  if (written?.kept !== 1) throw new TurnLostError(run.turnId);
+  run.services.publish(run.turnId, sequence, payload, at);
 }
