@@ -25,6 +25,8 @@ import { createGateway } from "./llm/gateway.ts";
 import { TurnService } from "./turns/service.ts";
 
 const run = promisify(execFile);
+/** On close, how long turns still running may take to write what they have. */
+const CLOSE_DRAIN_MS = 5_000;
 
 export interface Runtime extends AppServices {
   databaseLabel: string;
@@ -132,7 +134,8 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     async close() {
       readiness.stop();
       turns.stop();
-      await turns.drain();
+      // Turns were given their time (SIGTERM: the deadline); a provider call still in flight is not waited for.
+      await turns.drainWithin(CLOSE_DRAIN_MS);
       await ledger.close();
       await channel.close();
       await db.close();

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "./config/env.ts";
 import { startRuntime } from "./runtime.ts";
 import { createApp } from "./yoga.ts";
 import { createApiServer } from "./http/apiServer.ts";
+import { shutDown } from "./lifecycle/shutdown.ts";
 import { announce, configureLogger, errorFields, logger } from "./observability/logger.ts";
 
 async function main() {
@@ -19,13 +20,16 @@ async function main() {
     announce(`GraphQL: http://localhost:${port}/graphql${config.graphiqlEnabled ? " (GraphiQL: open it in a browser)" : ""}`, { port });
     announce(`Migration gate: ${gate.ok ? "ready" : `not ready: ${gate.reasons.join("; ")}`}`);
   });
-  const shutdown = () => {
-    server.close();
-    server.closeAllConnections();
-    void runtime.close().finally(() => process.exit(0));
-  };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  const stop = (signal: NodeJS.Signals) =>
+    void shutDown(server, runtime, signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(errorFields(error), "shutdown failed");
+        process.exit(1);
+      },
+    );
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
 }
 
 // A stray rejected promise (a database call nobody awaited) is logged, never fatal: the

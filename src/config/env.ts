@@ -40,6 +40,7 @@ const envSchema = z
     EMBEDDED_DATA_DIR: z.string().min(1).default(".data/pglite"),
     LEDGER_BUFFER_DIR: z.string().min(1).default(".data/ledger-buffer"),
     TURN_LEASE_MS: number().int("must be a whole number").min(1_000, "must be at least 1000").default(30_000),
+    SHUTDOWN_TURN_DEADLINE_MS: number().int("must be a whole number").min(0, "must not be negative").default(25_000),
     SUPABASE_URL: httpUrl.optional(),
     SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     SUPABASE_JWKS_URL: httpUrl.optional(),
@@ -111,6 +112,8 @@ export interface AppConfig {
   ledgerBufferDir: string;
   /** How long a running turn's owner may go without renewing its lease before another instance ends the turn. */
   turnLeaseMs: number;
+  /** On SIGTERM, how long running turns may take to finish before they are ended as interrupted. */
+  shutdownTurnDeadlineMs: number;
   auth: {
     supabaseUrl: string | undefined;
     jwtSecret: string | undefined;
@@ -186,6 +189,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     embeddedDataDir: env.EMBEDDED_DATA_DIR,
     ledgerBufferDir: env.LEDGER_BUFFER_DIR,
     turnLeaseMs: env.TURN_LEASE_MS,
+    shutdownTurnDeadlineMs: env.SHUTDOWN_TURN_DEADLINE_MS,
     auth: {
       supabaseUrl: env.SUPABASE_URL,
       jwtSecret: env.SUPABASE_JWT_SECRET,

@@ -26,8 +26,11 @@ export interface Readiness {
   migrations(): GateState;
   gate(name: GateName): GateState;
   gates(): GateState[];
-  /** Every gate required at the configured stage passes. */
+  /** Every gate required at the configured stage passes, and the instance is not shutting down. */
   isReady(): boolean;
+  /** From now on not ready: the instance is shutting down (SIGTERM) and its traffic moves to the others. */
+  beginShutdown(): void;
+  isShuttingDown(): boolean;
   /** Runs every check now (one run at a time) and returns the states. */
   recheck(): Promise<GateState[]>;
   /** Called when a DB-backed request failed in a way that suggests the schema changed. */
@@ -54,6 +57,7 @@ export class ReadinessMonitor implements Readiness {
   private inflight: Promise<GateState[]> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private shuttingDown = false;
 
   constructor(private readonly options: ReadinessOptions) {
     this.states.set("env", ENV_GATE);
@@ -82,7 +86,15 @@ export class ReadinessMonitor implements Readiness {
   }
 
   isReady(): boolean {
-    return this.gates().every((state) => state.ok || !state.required);
+    return !this.shuttingDown && this.gates().every((state) => state.ok || !state.required);
+  }
+
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
   }
 
   recheck(): Promise<GateState[]> {

@@ -12,13 +12,13 @@ const READYZ_PATH = "/readyz";
 const PROBE_RECHECK_TIMEOUT_MS = 2_000;
 
 async function readyzResponse(services: AppServices): Promise<Response> {
-  if (!services.readiness.isReady()) {
+  if (!services.readiness.isReady() && !services.readiness.isShuttingDown()) {
     await Promise.race([services.readiness.recheck(), new Promise((resolve) => setTimeout(resolve, PROBE_RECHECK_TIMEOUT_MS).unref())]);
   }
   const status = systemStatus(services);
   // Reasons are for ops (npm run check) and admins (systemStatus), not the open internet.
   const gates = status.gates.map((gate) => ({ ...gate, reasons: services.config.isProduction ? [] : gate.reasons }));
-  return Response.json({ ready: status.ready, rolloutStage: status.rolloutStage, gates }, { status: status.ready ? 200 : 503 });
+  return Response.json({ ready: status.ready, shuttingDown: services.readiness.isShuttingDown(), rolloutStage: status.rolloutStage, gates }, { status: status.ready ? 200 : 503 });
 }
 
 export function readyzPlugin(services: AppServices): Plugin {

@@ -5,6 +5,7 @@
 // every FALLBACK_POLL_MS, so a lost channel (Redis away) costs latency and
 // deltas, never events; the same read ends a turn whose lease has lapsed.
 import type pg from "pg";
+import { GraphQLError } from "graphql";
 import { isTerminal, type TurnEvent } from "./events.ts";
 import { STORED_EVENTS_AFTER, storedEvent, type StoredEventRow } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
@@ -19,7 +20,23 @@ export interface EventStreamDeps {
   pool: pg.Pool;
   /** Ends the turn if its lease has lapsed (and publishes its ending). */
   endIfLapsed(turnId: string): Promise<void>;
+  /** Aborted when this instance shuts down: the stream ends, telling the client where to resume. */
+  closing: AbortSignal;
   fallbackPollMs?: number;
+}
+
+/** The stream's last message when its server shuts down: the client reconnects (to any instance) with afterSequence. */
+export function reconnectError(lastSequence: number): GraphQLError {
+  return new GraphQLError(`This server is shutting down. Subscribe again with afterSequence: ${lastSequence}; every later event follows once.`, {
+    extensions: { code: "SERVER_SHUTTING_DOWN", resumeAfterSequence: lastSequence },
+  });
+}
+
+function aborted(signal: AbortSignal): Promise<"closing"> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve("closing");
+    else signal.addEventListener("abort", () => resolve("closing"), { once: true });
+  });
 }
 
 /** Events cross Redis as JSON: the time comes back as a string. */
@@ -50,6 +67,7 @@ export async function* followTurn(deps: EventStreamDeps, turnId: string, afterSe
   const live = deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
   let pending = live.next();
   let last = afterSequence;
+  const closing = aborted(deps.closing);
   try {
     let caughtUp = await catchUp(deps, turnId, last);
     for (;;) {
@@ -62,8 +80,9 @@ export async function* followTurn(deps: EventStreamDeps, turnId: string, afterSe
       if (caughtUp.ended) return;
       let timer: NodeJS.Timeout | undefined;
       const quiet = new Promise<"quiet">((resolve) => (timer = setTimeout(() => resolve("quiet"), deps.fallbackPollMs ?? FALLBACK_POLL_MS)));
-      const next = await Promise.race([pending, quiet]);
+      const next = await Promise.race([pending, quiet, closing]);
       clearTimeout(timer);
+      if (next === "closing") throw reconnectError(last);
       if (next === "quiet") caughtUp = await catchUp(deps, turnId, last);
       else if (next.done) return;
       else {

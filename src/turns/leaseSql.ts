@@ -9,6 +9,7 @@ import { NEXT_KEPT_SEQUENCE, TURN_USAGE_JSON } from "./eventSql.ts";
 export const INTERRUPTED_LEASE_ERROR = "Interrupted: the server running this turn stopped or lost the database before the turn finished.";
 export const INTERRUPTED_DATABASE_ERROR = "Interrupted: the database became unavailable while this turn ran.";
 export const INTERRUPTED_STEP_ERROR = "Interrupted before this step finished.";
+export const INTERRUPTED_SHUTDOWN_ERROR = "Interrupted: the server running this turn was shut down (a deploy) before the turn finished; send the message again.";
 
 /** A turn ended by an interruption is PARTIAL when some step completed, FAILED otherwise. */
 const INTERRUPTED_STATUS = Prisma.sql`CASE WHEN EXISTS (SELECT 1 FROM turn_steps s WHERE s.turn_id = t.id AND s.status = 'completed')
@@ -67,6 +68,10 @@ export const endAllRunningTurns = () => endInterrupted(Prisma.sql`true`, INTERRU
 /** The owner ends its own turn after an error stopped it (status from its finished steps). */
 export const endOwnTurnInterrupted = (turnId: string, instanceId: string, error: string) =>
   endInterrupted(Prisma.sql`t.id = ${turnId}::uuid AND t.owner_instance = ${instanceId}`, error);
+
+/** The owner ends its running turns at shutdown, past the deadline. */
+export const endOwnTurnsInterrupted = (turnIds: string[], instanceId: string, error: string) =>
+  endInterrupted(Prisma.sql`t.id = ANY(${turnIds}::uuid[]) AND t.owner_instance = ${instanceId}`, error);
 
 /** Renews the owner's leases; returns the turns still running under this owner (the others were ended elsewhere). */
 export function renewLeases(turnIds: string[], instanceId: string, leaseMs: number): Prisma.Sql {

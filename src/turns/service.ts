@@ -16,7 +16,8 @@ import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
 import { followTurn, publishTurnEvent } from "./eventStream.ts";
 import type { EventChannel } from "./eventChannel.ts";
-import { endAllRunningTurns, endLapsedTurn, endLapsedTurns, renewLeases, type EndedTurn } from "./leaseSql.ts";
+import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
+import { NotReadyError } from "../errors.ts";
 import { publishEnding, recordEnding, runTurn, type Ending } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
@@ -45,6 +46,8 @@ export class TurnService {
   /** Turns this instance runs: their leases are renewed. */
   private readonly running = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
+  private accepting = true;
+  private readonly closingStreams = new AbortController();
   private readonly services: TurnEngineServices;
 
   constructor(readonly deps: TurnServiceDeps) {
@@ -70,6 +73,7 @@ export class TurnService {
 
   /** Accepts the message and starts the turn; resolves with the turn as accepted (running). */
   async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
+    if (!this.accepting) throw new NotReadyError("shutdown", ["this instance is shutting down"], "This server is shutting down: send the message again; another instance takes it.");
     const accepted = await acceptMessage(input, context, this.owner);
     this.running.add(accepted.turnId);
     const started = performance.now();
@@ -97,7 +101,38 @@ export class TurnService {
 
   /** The turn's events for one subscriber (eventStream.ts). */
   follow(turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
-    return followTurn({ pubsub: this.deps.channel.pubsub, pool: this.deps.pool, endIfLapsed: (id) => this.endIfLapsed(id) }, turnId, afterSequence);
+    const deps = { pubsub: this.deps.channel.pubsub, pool: this.deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal };
+    return followTurn(deps, turnId, afterSequence);
+  }
+
+  /** Shutdown, step 1: new messages are refused here (NotReadyError, gate "shutdown"); other instances take them. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Shutdown: running turns get until the deadline to finish; true when they all did. */
+  async drainWithin(deadlineMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)));
+    const finished = await Promise.race([this.drain().then(() => true as const), expired]);
+    clearTimeout(timer);
+    return finished;
+  }
+
+  /** Shutdown, past the deadline: this instance's running turns end as interrupted (their calls so far stay metered). */
+  async interruptRunning(): Promise<number> {
+    const ended = await this.query<EndedTurn>(endOwnTurnsInterrupted([...this.running], this.owner.instanceId, INTERRUPTED_SHUTDOWN_ERROR));
+    for (const turn of ended) publishEnding({ services: this.services, turnId: turn.id }, turn);
+    return ended.length;
+  }
+
+  /** Shutdown: every event stream served here ends with a message telling its client to resume elsewhere. */
+  endStreams(): void {
+    this.closingStreams.abort();
+  }
+
+  runningCount(): number {
+    return this.running.size;
   }
 
   /** Ends every running turn, leases or not: only for a database no other instance uses (the embedded one), at start. */
