@@ -9,6 +9,7 @@ import type { Admission } from "./gates/admission.ts";
 import type { TurnService } from "./turns/service.ts";
 import type { LedgerWriter } from "./metering/ledgerWriter.ts";
 import type { Metrics } from "./observability/metrics.ts";
+import type { RequestRecord } from "./observability/requestContext.ts";
 
 export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
@@ -38,4 +39,6 @@ export interface Context extends AppServices {
   /** Null when the request carried no (valid) credentials. */
   viewer: Viewer | null;
   request: Request;
+  /** The request's log record (id, operation, viewer); absent when the app is called without the HTTP server (tests' app.fetch). */
+  requestRecord?: RequestRecord;
 }

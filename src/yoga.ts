@@ -9,7 +9,8 @@ import { Authenticator } from "./auth/authenticator.ts";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
-import { maskUnexpectedError } from "./http/maskedErrors.ts";
+import { maskUnexpectedError, requestIdOnMaskedErrors } from "./http/maskedErrors.ts";
+import { recordOf, rememberRequest } from "./observability/requestContext.ts";
 import { corsFor } from "./http/cors.ts";
 import { metricsPlugin } from "./http/metricsEndpoint.ts";
 import { observabilityPlugin } from "./http/observabilityPlugin.ts";
@@ -37,13 +38,20 @@ export function createApp(services: AppServices) {
     maskedErrors: { maskError: maskUnexpectedError },
     cors: corsFor(config),
     logging: yogaLogger(),
-    context: async ({ request }): Promise<Context> => ({ ...services, request, viewer: await authenticator.viewerFor(request) }),
+    context: async (initial): Promise<Context> => {
+      const { request } = initial;
+      // Node's request carries the record (apiServer.ts); Yoga's Fetch request gets it too, for the result hooks.
+      const requestRecord = recordOf((initial as { req?: object }).req);
+      if (requestRecord) rememberRequest(request, requestRecord);
+      return { ...services, request, requestRecord, viewer: await authenticator.viewerFor(request) };
+    },
     plugins: [
       ...hardeningPlugins(config),
       typedArgumentErrors(),
       readyzPlugin(services),
       metricsPlugin(services.metrics, config),
       observabilityPlugin(services.metrics),
+      requestIdOnMaskedErrors(),
       ...tracingPlugins(),
     ],
   });

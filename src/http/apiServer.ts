@@ -1,6 +1,6 @@
 // The API's node:http server. Each request gets an id (the client's
 // x-request-id when well-formed, else a new one), echoed in the response,
-// carried through the request (observability/requestContext.ts) and written
+// kept with the request (observability/requestContext.ts) and written
 // on the request's one log line when it finishes, with its status, duration,
 // GraphQL operation and viewer.
 //
@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { requestIdFrom, runWithRequest, type RequestRecord } from "../observability/requestContext.ts";
+import { rememberRequest, requestIdFrom, type RequestRecord } from "../observability/requestContext.ts";
 
 const REQUEST_ID_HEADER = "x-request-id";
 const KNOWN_ROUTES = new Set(["/graphql", "/readyz", "/healthz", "/metrics"]);
@@ -79,6 +79,7 @@ export function createApiServer(listener: RequestListener, metrics?: Metrics): S
       response.once("close", () => metrics?.eventStreams.dec());
     }
     response.once("close", () => logFinished(request, response, record, started, metrics));
-    runWithRequest(record, () => listener(request, response));
+    rememberRequest(request, record);
+    listener(request, response);
   });
 }

@@ -1,23 +1,28 @@
 // How unexpected errors reach a client. A request that meets a lost or
 // unreachable database gets a typed error it can act on (retry shortly):
 // the database comes back on its own and the server serves again without a
-// restart. Anything else is masked as Yoga masks it. Either way the client
-// gets the request id; Yoga logs the original of every error it masks, and
-// our logger adds the request id to that line (yogaLogger.ts), so a user's
-// report finds it. Nothing of the underlying error (which may name hosts) is
-// shown to the client. Expected errors (our typed codes) pass unchanged.
+// restart. Anything else is masked as Yoga masks it. Either way, when the
+// response goes out, the masked error gets the request id, and its original
+// is logged once under that id, so a user's report finds the line. Nothing
+// of the underlying error (which may name hosts) is shown to the client.
+// Expected errors (our typed codes) pass unchanged.
 import { GraphQLError } from "graphql";
-import { maskError, type YogaServerOptions } from "graphql-yoga";
+import { maskError, type Plugin, type YogaServerOptions } from "graphql-yoga";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
-import { currentRequest } from "../observability/requestContext.ts";
+import { errorFields, logger } from "../observability/logger.ts";
+import { recordOf } from "../observability/requestContext.ts";
 
 export const DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE";
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean | undefined>["maskError"]>;
 
-function withRequestId(error: GraphQLError, requestId: string | undefined): GraphQLError {
-  if (!requestId) return error;
-  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, originalError: error.originalError ?? undefined, extensions: { ...error.extensions, requestId } });
+/** Masked error → the error it hides, until the response logs it. */
+const originals = new WeakMap<GraphQLError, unknown>();
+const maskedOriginals = new WeakSet<object>();
+
+/** Whether Yoga's own log line for this error can be skipped (it is logged with its request id instead). */
+export function isMaskedOriginal(value: unknown): boolean {
+  return typeof value === "object" && value !== null && maskedOriginals.has(value);
 }
 
 /**
@@ -32,19 +37,47 @@ function codeRefusal(error: GraphQLError): boolean {
   return true;
 }
 
+function remembered(masked: GraphQLError, error: unknown): GraphQLError {
+  originals.set(masked, error);
+  if (typeof error === "object" && error !== null) maskedOriginals.add(error);
+  return masked;
+}
+
 export const maskUnexpectedError: MaskError = (error, message, isDev) => {
   if (error instanceof GraphQLError && codeRefusal(error)) return error;
-  const requestId = currentRequest()?.requestId;
   const original = error instanceof GraphQLError ? error.originalError : error;
   const located = error instanceof GraphQLError ? error : null;
   if (original && isTransientDatabaseError(original)) {
-    return new GraphQLError("The database is unavailable at the moment; try again shortly.", {
+    const unavailable = new GraphQLError("The database is unavailable at the moment; try again shortly.", {
       nodes: located?.nodes,
       path: located?.path,
-      extensions: { code: DATABASE_UNAVAILABLE, ...(requestId ? { requestId } : {}) },
+      extensions: { code: DATABASE_UNAVAILABLE },
     });
+    return remembered(unavailable, error);
   }
   const masked = maskError(error, message, isDev);
   if (masked === error || !(masked instanceof GraphQLError)) return masked;
-  return withRequestId(masked, requestId);
+  return remembered(masked, original ?? error);
 };
+
+function resultErrors(result: unknown): readonly GraphQLError[] {
+  const results = Array.isArray(result) ? result : [result];
+  return results.flatMap((entry) => ((entry as { errors?: readonly GraphQLError[] } | null)?.errors ?? []) as GraphQLError[]);
+}
+
+/** When a response goes out: its masked errors get the request id, and each original is logged under it. */
+export function requestIdOnMaskedErrors(): Plugin {
+  return {
+    onResultProcess: ({ request, result }) => {
+      for (const error of resultErrors(result)) {
+        if (!originals.has(error)) continue;
+        const requestId = recordOf(request)?.requestId;
+        if (requestId) (error.extensions as Record<string, unknown>).requestId = requestId;
+        const code = error.extensions.code;
+        const level = code === DATABASE_UNAVAILABLE ? "warn" : "error";
+        logger[level]({ requestId, path: error.path?.join("."), code, ...errorFields(originals.get(error)) }, code === DATABASE_UNAVAILABLE ? "database unavailable" : "unexpected error");
+        originals.delete(error);
+      }
+    },
+  };
+}

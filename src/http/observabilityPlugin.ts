@@ -5,7 +5,6 @@ import type { Plugin } from "graphql-yoga";
 import { getOperationAST, type DocumentNode } from "graphql";
 import type { Context } from "../context.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { currentRequest } from "../observability/requestContext.ts";
 
 /** Operation names are the client's words: kept only when they look like names, so labels stay bounded. */
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -17,7 +16,7 @@ export function describeOperation(document: DocumentNode, operationName: string 
 }
 
 function note(context: Context, operation: { name: string; type: string }): void {
-  const record = currentRequest();
+  const record = context.requestRecord;
   if (!record) return;
   // A batch notes its last operation; its log line still has one request id.
   record.operationName = operation.name;

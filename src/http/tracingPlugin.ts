@@ -10,13 +10,13 @@ import type { Plugin } from "graphql-yoga";
 import type { DocumentNode } from "graphql";
 import { activeTracer } from "../observability/tracing.ts";
 import { endFailed } from "../observability/spans.ts";
-import { currentRequest } from "../observability/requestContext.ts";
+import { recordOf } from "../observability/requestContext.ts";
 import { describeOperation } from "./observabilityPlugin.ts";
 
 const UNNAMED_OPERATION = "GraphQL Operation";
 
-function runInSpan(tracer: Tracer, wrapped: () => unknown): Promise<void> {
-  const requestId = currentRequest()?.requestId;
+function runInSpan(tracer: Tracer, payload: { context?: unknown }, wrapped: () => unknown): Promise<void> {
+  const requestId = recordOf((payload.context as { req?: object } | undefined)?.req)?.requestId;
   const span = tracer.startSpan(UNNAMED_OPERATION, { kind: SpanKind.SERVER, attributes: requestId ? { "pantheon.request.id": requestId } : {} });
   return new Promise<unknown>((resolve) => resolve(context.with(trace.setSpan(context.active(), span), wrapped))).then(
     () => span.end(),
@@ -52,7 +52,7 @@ export function tracingPlugins(): Plugin[] {
   if (!tracer) return [];
   return [
     {
-      instrumentation: { operation: (_payload, wrapped) => runInSpan(tracer, wrapped) },
+      instrumentation: { operation: (payload, wrapped) => runInSpan(tracer, payload, wrapped) },
       onExecute: ({ args }) => nameOperation(args),
       onSubscribe: ({ args }) => nameOperation(args),
       onExecutionResult: ({ result }) => markErrors(result),

@@ -1,14 +1,13 @@
-// Yoga's own log calls go to the structured logger, with the request id when
-// there is one. Yoga logs an unexpected error before masking it: that line is
-// what a user's report (the request id in the masked error) leads to.
+// Yoga's own log calls go to the structured logger. Yoga logs every error it
+// masks, without the request; those are logged by maskedErrors.ts instead,
+// with the request id the client got.
 import type { YogaLogger } from "graphql-yoga";
 import { errorFields, logger } from "./logger.ts";
-import { currentRequest } from "./requestContext.ts";
+import { isMaskedOriginal } from "../http/maskedErrors.ts";
 
 function fields(args: unknown[]): Record<string, unknown> {
-  const requestId = currentRequest()?.requestId;
   const error = args.find((arg) => arg instanceof Error);
-  return { component: "graphql", ...(requestId ? { requestId } : {}), ...(error ? errorFields(error) : {}) };
+  return { component: "graphql", ...(error ? errorFields(error) : {}) };
 }
 
 function message(args: unknown[]): string {
@@ -21,6 +20,9 @@ export function yogaLogger(): YogaLogger {
     debug: (...args) => logger.debug(fields(args), message(args)),
     info: (...args) => logger.info(fields(args), message(args)),
     warn: (...args) => logger.warn(fields(args), message(args)),
-    error: (...args) => logger.error(fields(args), message(args)),
+    // An error Yoga masked is logged once, with its request id, when the response goes out (maskedErrors.ts).
+    error: (...args) => {
+      if (!args.some(isMaskedOriginal)) logger.error(fields(args), message(args));
+    },
   };
 }

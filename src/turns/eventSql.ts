@@ -42,8 +42,6 @@ interface StoredEventRow {
   created_at: Date;
 }
 
-export const STORED_EVENTS_AFTER = "SELECT sequence, type, payload, created_at FROM turn_events WHERE turn_id = $1 AND sequence > $2 ORDER BY sequence";
-
 export function storedEvent(turnId: string, row: StoredEventRow): TurnEvent {
   return { ...row.payload, type: row.type, turnId, sequence: row.sequence, at: row.created_at } as TurnEvent;
 }

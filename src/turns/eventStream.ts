@@ -7,11 +7,31 @@
 import type pg from "pg";
 import { GraphQLError } from "graphql";
 import { isTerminal, type TurnEvent } from "./events.ts";
-import { STORED_EVENTS_AFTER, storedEvent, type StoredEventRow } from "./eventSql.ts";
+import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
 
 const FALLBACK_POLL_MS = 2_000;
-const LEASE_STATE = "SELECT status = 'running' AS running, lease_expires_at < now() AS lapsed FROM turns WHERE id = $1";
+
+/** One round trip: the turn's owner and state, and its kept events after $2. */
+const CATCH_UP = `
+  SELECT t.user_id::text AS user_id, t.status = 'running' AS running, t.lease_expires_at < now() AS lapsed,
+         coalesce((SELECT json_agg(json_build_object('sequence', e.sequence, 'type', e.type, 'payload', e.payload, 'created_at', e.created_at) ORDER BY e.sequence)
+                     FROM turn_events e WHERE e.turn_id = t.id AND e.sequence > $2), '[]'::json) AS events
+    FROM turns t WHERE t.id = $1`;
+
+interface CatchUpRow {
+  user_id: string;
+  running: boolean;
+  lapsed: boolean;
+  events: { sequence: number; type: TurnEvent["type"]; payload: Record<string, unknown>; created_at: string }[];
+}
+
+interface CaughtUp {
+  userId: string | null;
+  events: TurnEvent[];
+  /** The turn has ended: a client with every event up to its ending gets nothing more. */
+  ended: boolean;
+}
 
 export const turnTopic = (turnId: string) => `turn:${turnId}`;
 
@@ -44,32 +64,56 @@ function received(event: TurnEvent): TurnEvent {
   return event.at instanceof Date ? event : { ...event, at: new Date(event.at as unknown as string) };
 }
 
-async function keptAfter(deps: EventStreamDeps, turnId: string, after: number): Promise<TurnEvent[]> {
-  const { rows } = await deps.pool.query<StoredEventRow>(STORED_EVENTS_AFTER, [turnId, after]);
-  return rows.map((row) => storedEvent(turnId, row));
+async function readCatchUp(deps: EventStreamDeps, turnId: string, after: number): Promise<CatchUpRow | undefined> {
+  return (await deps.pool.query<CatchUpRow>(CATCH_UP, [turnId, after])).rows[0];
 }
 
 /**
- * The kept events after `after`, and whether the turn has ended (a client
- * that already has the ending gets no more events, and its stream ends). A
- * turn whose owner is gone is ended first, so its ending is among them.
+ * The kept events after `after`, and whether the turn has ended. A turn
+ * whose owner is gone is ended first, so its ending is among them.
  */
-async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Promise<{ events: TurnEvent[]; ended: boolean }> {
-  const { rows } = await deps.pool.query<{ running: boolean; lapsed: boolean }>(LEASE_STATE, [turnId]);
-  const state = rows[0];
-  if (state?.running && state.lapsed) await deps.endIfLapsed(turnId);
-  const events = await keptAfter(deps, turnId, after);
-  return { events, ended: !state?.running || (state.lapsed && events.some(isTerminal)) };
+async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Promise<CaughtUp> {
+  let row = await readCatchUp(deps, turnId, after);
+  if (row?.running && row.lapsed) {
+    await deps.endIfLapsed(turnId);
+    row = await readCatchUp(deps, turnId, after);
+  }
+  if (!row) return { userId: null, events: [], ended: true };
+  const events = row.events.map((event) => storedEvent(turnId, { ...event, created_at: new Date(event.created_at) }));
+  return { userId: row.user_id, events, ended: !row.running };
 }
 
-export async function* followTurn(deps: EventStreamDeps, turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
-  // Subscribed before the database is read: an event published meanwhile arrives both ways and is sent once.
+/**
+ * Opens the stream for `userId`: null when the turn is not theirs (or does
+ * not exist). Subscribed to live events before the database is read, so an
+ * event published meanwhile arrives both ways and is sent once.
+ */
+export async function openTurnStream(deps: EventStreamDeps, turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
   const live = deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
-  let pending = live.next();
+  const pending = live.next();
+  const first = await catchUp(deps, turnId, afterSequence).catch(async (error: unknown) => {
+    await live.return?.();
+    throw error;
+  });
+  if (first.userId !== userId) {
+    await live.return?.();
+    return null;
+  }
+  return followTurn(deps, turnId, afterSequence, { live, pending, first });
+}
+
+async function* followTurn(
+  deps: EventStreamDeps,
+  turnId: string,
+  afterSequence: number,
+  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp },
+): AsyncGenerator<TurnEvent> {
+  const { live } = opened;
+  let pending = opened.pending;
   let last = afterSequence;
   const closing = aborted(deps.closing);
   try {
-    let caughtUp = await catchUp(deps, turnId, last);
+    let caughtUp = opened.first;
     for (;;) {
       for (const event of caughtUp.events) {
         if (event.sequence <= last) continue;
@@ -87,7 +131,7 @@ export async function* followTurn(deps: EventStreamDeps, turnId: string, afterSe
       else if (next.done) return;
       else {
         pending = live.next();
-        caughtUp = { events: [received(next.value)], ended: false };
+        caughtUp = { userId: caughtUp.userId, events: [received(next.value)], ended: false };
       }
     }
   } finally {

@@ -14,7 +14,7 @@ import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
-import { followTurn, publishTurnEvent } from "./eventStream.ts";
+import { openTurnStream, publishTurnEvent } from "./eventStream.ts";
 import type { EventChannel } from "./eventChannel.ts";
 import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
 import { NotReadyError } from "../errors.ts";
@@ -99,10 +99,10 @@ export class TurnService {
     this.announce(await this.query<EndedTurn>(endLapsedTurn(turnId)));
   }
 
-  /** The turn's events for one subscriber (eventStream.ts). */
-  follow(turnId: string, afterSequence: number): AsyncGenerator<TurnEvent> {
+  /** The turn's events for one subscriber (eventStream.ts); null when the turn is not the user's. */
+  follow(turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
     const deps = { pubsub: this.deps.channel.pubsub, pool: this.deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal };
-    return followTurn(deps, turnId, afterSequence);
+    return openTurnStream(deps, turnId, afterSequence, userId);
   }
 
   /** Shutdown, step 1: new messages are refused here (NotReadyError, gate "shutdown"); other instances take them. */
