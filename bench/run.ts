@@ -4,9 +4,11 @@ import { runRoomsBench } from "./rooms.ts";
 import { runUsageBench } from "./usage.ts";
 import { runTurnsBench } from "./turns.ts";
 import { runChaosBench } from "./chaos.ts";
+import { runTranscriptBench } from "./transcript.ts";
 
 const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "rooms", run: runRoomsBench },
+  { name: "transcript", run: runTranscriptBench },
   { name: "turns", run: runTurnsBench },
   { name: "usage", run: runUsageBench },
   { name: "chaos", run: runChaosBench },

@@ -83,6 +83,27 @@ describe("the transcript", () => {
     expect(older.edges.map((edge) => edge.node.content)).toEqual(["first"]);
     expect(older.pageInfo.hasPreviousPage).toBe(false);
   });
+
+  test("a page costs one SQL statement however long the conversation (the session and its newest page together)", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    for (let i = 0; i < 4; i++) await chat(client, council.sessionId, `message ${i}`);
+    await client(SessionMessagesDocument, { id: council.sessionId, last: 2 });
+    const { pool } = harness.server.runtime;
+    const statements: string[] = [];
+    const query = pool.query.bind(pool);
+    pool.query = ((config: unknown, ...rest: unknown[]) => {
+      statements.push(typeof config === "string" ? config : (config as { text: string }).text);
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof pool.query;
+    try {
+      const page = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 2 })).session!.messages;
+      expect(page.edges.map((edge) => edge.node.role)).toEqual(["USER", "AGENT"]);
+    } finally {
+      pool.query = query;
+    }
+    expect(statements.filter((text) => /messages/.test(text))).toHaveLength(1);
+  });
 });
 
 describe("rename and delete", () => {

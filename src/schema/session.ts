@@ -6,7 +6,12 @@ import { builder } from "../builder.ts";
 import { createSession, deleteSession, liveSessionWhere, renameSession } from "../resolvers/session.ts";
 import { AgentRef } from "./agent.ts";
 import { mutationResult } from "./mutationResult.ts";
-import { decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+import { assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
+import { pageWindow, toConnection } from "./cursorPage.ts";
+import { MessageRef } from "./turn.ts";
+import { TRANSCRIPT_CURSOR, selectLiveSession, selectLiveSessionWithPage, selectMessagePage, type SessionWithPage } from "../resolvers/messageSql.ts";
+import { TRANSCRIPT_SIZES, transcriptWindow } from "./transcriptWindow.ts";
+import { viewerId } from "../resolvers/viewer.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RoomRef } from "./room.ts";
 
@@ -29,13 +34,25 @@ export const SessionRef = builder.prismaObject("Session", {
         return content === undefined ? null : content.length > PREVIEW_CHARS ? `${content.slice(0, PREVIEW_CHARS - 1)}…` : content;
       },
     }),
-    messages: t.relatedConnection("messages", {
-      cursor: "id",
-      defaultSize: 50,
-      maxSize: 100,
-      description: "The transcript in conversation order. The newest page first: messages(last: 50); page back with before: pageInfo.startCursor.",
-      query: { where: { visibility: "shared" }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
-    }),
+    // One prepared statement per page (the most read list of a chat UI); the same cursors and paging
+    // as prismaConnection({ cursor: "id" }). A relation connection would load the whole transcript.
+    messages: t.connection(
+      {
+        type: MessageRef,
+        description: "The transcript in conversation order. The newest page first: messages(last: 50); page back with before: pageInfo.startCursor.",
+        resolve: async (session: SessionWithPage, args, context) => {
+          const window = pageWindow(args, TRANSCRIPT_SIZES);
+          const preloaded = session.preloadedMessages;
+          if (preloaded && !args.after && !args.before && preloaded.backward === window.backward && preloaded.limit === window.limit) {
+            return toConnection(preloaded.rows, args, window);
+          }
+          const cursorId = await assertOwnCursors(args, async (id) => (await context.pool.query<{ count: number }>(TRANSCRIPT_CURSOR, [id, session.id])).rows[0]!.count);
+          return toConnection(await selectMessagePage(context, { sessionId: session.id, cursorId, ...window }), args, window);
+        },
+      },
+      { name: "SessionMessagesConnection" },
+      { name: "SessionMessagesConnectionEdge" },
+    ),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
@@ -68,9 +85,17 @@ builder.queryField("session", (t) =>
     authScopes: { authenticated: true },
     directives: requiresReady,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, context) => {
-      const where = liveSessionWhere(context, decodeQueryId(args.id, "Session"));
-      return (await context.prisma.session.findFirst({ ...query, where })) ?? notFoundQueryError("Session");
+    resolve: async (query, _root, args, context, info) => {
+      const id = decodeQueryId(args.id, "Session");
+      // Nothing of its relations selected (a transcript page): prepared statements instead of a Prisma plan,
+      // and the page itself in the same statement when it starts at an end of the transcript.
+      let session;
+      if (Object.keys(query).length > 0) session = await context.prisma.session.findFirst({ ...query, where: liveSessionWhere(context, id) });
+      else {
+        const window = transcriptWindow(info);
+        session = window ? await selectLiveSessionWithPage(context, id, viewerId(context), window) : await selectLiveSession(context, id, viewerId(context));
+      }
+      return session ?? notFoundQueryError("Session");
     },
   }),
 );

@@ -71,7 +71,7 @@ builder.prismaObject("TurnStep", {
   }),
 });
 
-builder.prismaObject("Message", {
+export const MessageRef = builder.prismaObject("Message", {
   fields: (t) => ({
     id: t.exposeID("id"),
     role: t.expose("role", { type: MessageRoleEnum }),
