@@ -5,6 +5,7 @@ import { runUsageBench } from "./usage.ts";
 import { runTurnsBench } from "./turns.ts";
 import { runChaosBench } from "./chaos.ts";
 import { runTranscriptBench } from "./transcript.ts";
+import { runFanoutBench } from "./fanout.ts";
 
 const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "rooms", run: runRoomsBench },
@@ -12,6 +13,7 @@ const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "turns", run: runTurnsBench },
   { name: "usage", run: runUsageBench },
   { name: "chaos", run: runChaosBench },
+  { name: "fanout", run: runFanoutBench },
 ];
 
 const only = process.argv.slice(2);

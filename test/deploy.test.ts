@@ -5,7 +5,6 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEmptyDatabase, type TestDatabase } from "./support/database.ts";
 import { environmentWithoutAppConfig, waitForOutput } from "./support/startProcess.ts";
 import { TEST_JWT_SECRET } from "./support/server.ts";
+import { freePort } from "./support/serverProcess.ts";
 
 const run = promisify(execFile);
 type Env = Record<string, string | undefined>;
@@ -68,13 +68,6 @@ async function copyWorkingTree(into: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function emptyDatabase(): Promise<TestDatabase> {
   const database = await createEmptyDatabase("deploy");

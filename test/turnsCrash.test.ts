@@ -1,6 +1,5 @@
 // A server process killed (SIGKILL) mid-turn: calls that finished are metered
 // with their results, the call in flight leaves neither a row nor a result.
-import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { TEST_JWT_SECRET } from "./support/server.ts";
@@ -11,19 +10,13 @@ import { agentKeyOf, councilHandler, newScript } from "./support/councilProvider
 import { createTestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted } from "./fixtures/turns.ts";
 import { createDb, type DbHandle } from "../src/db.ts";
+import { freePort } from "./support/serverProcess.ts";
 
 let database: TestDatabase;
 let fake: FakeOpenRouter;
 let child: StartedProcess | undefined;
 let db: DbHandle;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   database = await createMigratedDatabase("crash");

@@ -22,15 +22,16 @@ export function emptyUsage(): UsageSums {
 
 /** The sums with one more row. */
 export function addRow(sums: UsageSums, row: LedgerRow): UsageSums {
-  return {
-    calls: sums.calls + 1,
-    inputTokensFresh: sums.inputTokensFresh + row.input_tokens_fresh,
-    inputTokensCached: sums.inputTokensCached + row.input_tokens_cached,
-    outputTokens: sums.outputTokens + row.output_tokens,
-    totalTokens: sums.totalTokens + row.total_tokens,
-    credits: new Prisma.Decimal(sums.credits).add(row.credits_burned).toFixed(4),
-    providerCostUsd: new Prisma.Decimal(sums.providerCostUsd).add(row.provider_cost_usd).toFixed(8),
+  const one = {
+    calls: 1,
+    inputTokensFresh: row.input_tokens_fresh,
+    inputTokensCached: row.input_tokens_cached,
+    outputTokens: row.output_tokens,
+    totalTokens: row.total_tokens,
+    credits: row.credits_burned,
+    providerCostUsd: row.provider_cost_usd,
   };
+  return sumUsage([sums, one]);
 }
 
 /** The sums of several sums (a turn's from its steps'). */

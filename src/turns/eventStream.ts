@@ -2,13 +2,13 @@
 // after the sequence the client has (from the database), then live events
 // (the event channel), each sequence at most once and in order, until the
 // turn's ending. While no live event arrives the database is read again
-// every FALLBACK_POLL_MS, so a lost channel (Redis away) costs latency and
-// deltas, never events; the same read ends a turn whose lease has lapsed.
+// every FALLBACK_POLL_MS, once per turn on this instance (quietPolls.ts).
 import type pg from "pg";
 import { GraphQLError } from "graphql";
 import { isTerminal, type TurnEvent } from "./events.ts";
 import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
+import { QuietPolls, type PollFollower } from "./quietPolls.ts";
 
 const FALLBACK_POLL_MS = 2_000;
 
@@ -43,6 +43,39 @@ export interface EventStreamDeps {
   /** Aborted when this instance shuts down: the stream ends, telling the client where to resume. */
   closing: AbortSignal;
   fallbackPollMs?: number;
+}
+
+/** This instance's turn streams: they share one quiet poll per turn. */
+export class TurnStreams {
+  private readonly polls: QuietPolls<CaughtUp>;
+
+  constructor(private readonly deps: EventStreamDeps) {
+    this.polls = new QuietPolls((turnId, after) => catchUp(deps, turnId, after), deps.fallbackPollMs ?? FALLBACK_POLL_MS);
+  }
+
+  /**
+   * Opens the stream for `userId`: null when the turn is not theirs (or does
+   * not exist). Subscribed to live events before the database is read, so an
+   * event published meanwhile arrives both ways and is sent once.
+   */
+  async open(turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
+    const live = this.deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
+    const pending = live.next();
+    const first = await catchUp(this.deps, turnId, afterSequence).catch(async (error: unknown) => {
+      await live.return?.();
+      throw error;
+    });
+    if (first.userId !== userId) {
+      await live.return?.();
+      return null;
+    }
+    return followTurn(this.deps.closing, { live, pending, first, follower: this.polls.join(turnId, afterSequence) });
+  }
+
+  /** Turns polled on this instance right now (one per followed turn). */
+  get polledTurns(): number {
+    return this.polls.size;
+  }
 }
 
 /** The stream's last message when its server shuts down: the client reconnects (to any instance) with afterSequence. */
@@ -83,58 +116,38 @@ async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Pr
   return { userId: row.user_id, events, ended: !row.running };
 }
 
-/**
- * Opens the stream for `userId`: null when the turn is not theirs (or does
- * not exist). Subscribed to live events before the database is read, so an
- * event published meanwhile arrives both ways and is sent once.
- */
-export async function openTurnStream(deps: EventStreamDeps, turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
-  const live = deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
-  const pending = live.next();
-  const first = await catchUp(deps, turnId, afterSequence).catch(async (error: unknown) => {
-    await live.return?.();
-    throw error;
-  });
-  if (first.userId !== userId) {
-    await live.return?.();
-    return null;
-  }
-  return followTurn(deps, turnId, afterSequence, { live, pending, first });
-}
-
 async function* followTurn(
-  deps: EventStreamDeps,
-  turnId: string,
-  afterSequence: number,
-  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp },
+  closingSignal: AbortSignal,
+  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; follower: PollFollower<CaughtUp> },
 ): AsyncGenerator<TurnEvent> {
-  const { live } = opened;
+  const { live, follower } = opened;
   let pending = opened.pending;
-  let last = afterSequence;
-  const closing = aborted(deps.closing);
+  const closing = aborted(closingSignal);
   try {
     let caughtUp = opened.first;
     for (;;) {
       for (const event of caughtUp.events) {
-        if (event.sequence <= last) continue;
+        if (event.sequence <= follower.last) continue;
         yield event;
-        last = event.sequence;
+        follower.last = event.sequence;
         if (isTerminal(event)) return;
       }
       if (caughtUp.ended) return;
-      let timer: NodeJS.Timeout | undefined;
-      const quiet = new Promise<"quiet">((resolve) => (timer = setTimeout(() => resolve("quiet"), deps.fallbackPollMs ?? FALLBACK_POLL_MS)));
-      const next = await Promise.race([pending, quiet, closing]);
-      clearTimeout(timer);
-      if (next === "closing") throw reconnectError(last);
-      if (next === "quiet") caughtUp = await catchUp(deps, turnId, last);
-      else if (next.done) return;
+      const next = await Promise.race([pending, follower.polled, closing]);
+      if (next === "closing") throw reconnectError(follower.last);
+      if ("ok" in next) {
+        follower.consumed();
+        if (!next.ok) throw next.error;
+        caughtUp = next.value;
+      } else if (next.done) return;
       else {
+        follower.heard();
         pending = live.next();
         caughtUp = { userId: caughtUp.userId, events: [received(next.value)], ended: false };
       }
     }
   } finally {
+    follower.leave();
     await live.return?.();
   }
 }

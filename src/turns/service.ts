@@ -14,7 +14,7 @@ import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
-import { openTurnStream, publishTurnEvent } from "./eventStream.ts";
+import { TurnStreams, publishTurnEvent } from "./eventStream.ts";
 import type { EventChannel } from "./eventChannel.ts";
 import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
 import { NotReadyError } from "../errors.ts";
@@ -49,10 +49,12 @@ export class TurnService {
   private accepting = true;
   private readonly closingStreams = new AbortController();
   private readonly services: TurnEngineServices;
+  private readonly streams: TurnStreams;
 
   constructor(readonly deps: TurnServiceDeps) {
     this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
     const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => publishTurnEvent(deps.channel.pubsub, { ...payload, turnId, sequence, at } as TurnEvent);
+    this.streams = new TurnStreams({ pubsub: deps.channel.pubsub, pool: deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal });
     this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, publish, owner: this.owner };
   }
 
@@ -101,8 +103,7 @@ export class TurnService {
 
   /** The turn's events for one subscriber (eventStream.ts); null when the turn is not the user's. */
   follow(turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
-    const deps = { pubsub: this.deps.channel.pubsub, pool: this.deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal };
-    return openTurnStream(deps, turnId, afterSequence, userId);
+    return this.streams.open(turnId, afterSequence, userId);
   }
 
   /** Shutdown, step 1: new messages are refused here (NotReadyError, gate "shutdown"); other instances take them. */

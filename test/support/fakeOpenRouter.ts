@@ -25,8 +25,19 @@ export interface FakeUsage {
   cost?: number;
 }
 
+/** A streamed reply is written in pieces of this many characters, one chunk each. */
+export const STREAM_PIECE_LENGTH = 12;
+
 export type FakeReply =
-  | { kind: "stream"; content: string; usage: FakeUsage; chunkDelayMs?: number; id?: string }
+  | {
+      kind: "stream";
+      content: string;
+      usage: FakeUsage;
+      chunkDelayMs?: number;
+      id?: string;
+      /** Called as each piece is written, not before: a piece can carry the time it left (bench/fanout.ts). */
+      rewritePiece?: (piece: string) => string;
+    }
   | { kind: "json"; content: string; usage: FakeUsage; id?: string }
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: unknown }
   | { kind: "raw"; contentType: string; body: string }
@@ -61,9 +72,10 @@ async function writeStream(response: ServerResponse, reply: Extract<FakeReply, {
   const id = reply.id ?? `gen-${randomUUID()}`;
   response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   response.write(": OPENROUTER PROCESSING\n\n");
-  const pieces = reply.content.match(/[\s\S]{1,12}/g) ?? [];
+  const pieces = reply.content.match(new RegExp(`[\\s\\S]{1,${STREAM_PIECE_LENGTH}}`, "g")) ?? [];
   for (const piece of pieces) {
-    const chunk = { id, object: "chat.completion.chunk", model, choices: [{ index: 0, delta: { role: "assistant", content: piece }, finish_reason: null }] };
+    const content = reply.rewritePiece ? reply.rewritePiece(piece) : piece;
+    const chunk = { id, object: "chat.completion.chunk", model, choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }] };
     response.write(`data: ${JSON.stringify(chunk)}\n\n`);
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
   }
