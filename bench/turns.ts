@@ -5,13 +5,20 @@
 // and server time per turn (p50/p99) excluding provider time. In the same
 // run, a baseline: the same rows inserted by plain `pg`, one transaction per
 // turn. Targets: >= 40% of the baseline's turns/s, p50 overhead <= 15 ms.
+// Credits (SPEC 13): the same load with CREDIT_ENFORCEMENT enforce against
+// off, alternating, in the same run (target: enforce >= 90% of off's
+// turns/s); and a burst of concurrent sends from one user whose balance
+// covers exactly a few holds (accepted, refused, overspend: must be 0).
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
 import { startServerProcess, type ServerProcess } from "../test/support/serverProcess.ts";
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
-import { createCouncil } from "../test/fixtures/turns.ts";
+import { createCouncil, createSession, send } from "../test/fixtures/turns.ts";
+import { turnHold } from "../src/credits/turnHold.ts";
+import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
+import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
 import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
 
 const USERS = 20;
@@ -171,17 +178,98 @@ async function measureBaseline(pool: pg.Pool) {
   return { turnsPerSecond: durations.length / seconds, rowsPerSecond: (durations.length * AGENTS) / seconds, p50: percentile(durations, 50), p99: percentile(durations, 99) };
 }
 
-export async function runTurnsBench(): Promise<void> {
-  const database = await createMigratedDatabase("bench_turns");
-  const server = await startServerProcess(database.url, {
-    DATABASE_POOL_MAX: String(POOL_MAX),
+const CREDIT_TARGET_RATIO = 0.9;
+const CREDIT_ROUNDS = 3;
+const BURST_SENDS = 50;
+const BURST_COVERED_HOLDS = 3;
+
+/**
+ * One user, BURST_SENDS sessions, a balance of exactly BURST_COVERED_HOLDS
+ * holds; all sends at once while the wallet is sampled. The provider holds
+ * every call until the burst is over, so no turn ends (and releases its hold)
+ * meanwhile.
+ */
+async function creditBurst(databaseUrl: string, pool: pg.Pool) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const fake = await startFakeOpenRouter(async () => (await released, { kind: "stream", content: "Held answer.", usage: REFERENCE_USAGE }));
+  const server = await startServerProcess(databaseUrl, {
+    OPENROUTER_API_KEY: "sk-or-bench-fake",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    CREDIT_ENFORCEMENT: "enforce",
     RATE_LIMIT_TURNS_PER_MINUTE: "100000",
     RATE_LIMIT_TURNS_PER_HOUR: "1000000",
   });
+  try {
+    return await burstAgainst(server, pool);
+  } finally {
+    release();
+    await server.stop();
+    await fake.close();
+  }
+}
+
+async function burstAgainst(server: TestServer, pool: pg.Pool) {
+  const userId = randomUUID();
+  const token = await signTestToken({ sub: userId });
+  const client = graphqlClient(server.graphqlUrl, token);
+  const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+  const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: BURST_SENDS - 1 }, () => createSession(client, { roomId: council.roomId }))))];
+  const hold = turnHold({ kind: "agents", agents: ["qwen"] }, { contextMaxOutputTokens: 2048, maxRetries: 2 });
+  const { rows } = await pool.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallet_current($1, 'starter')", [userId]);
+  const adjustment = hold.mul(BURST_COVERED_HOLDS).sub(rows[0]!.available);
+  await pool.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner') ON CONFLICT DO NOTHING", [BENCH_OWNER]);
+  await pool.query("SELECT credit_grant($1, 'adjustment', $2, $3, 'bench', $4, NULL, 'starter')", [userId, adjustment.toFixed(4), BENCH_OWNER, `bench:${randomUUID()}`]);
+  let sampling = true;
+  let lowest: number | null = null;
+  const sampler = (async () => {
+    while (sampling) {
+      const { rows: sample } = await pool.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallets WHERE user_id = $1", [userId]);
+      const available = Number(sample[0]!.available);
+      lowest = lowest === null ? available : Math.min(lowest, available);
+    }
+  })();
+  const results = await Promise.all(sessions.map((sessionId) => send(client, sessionId, "Go")));
+  sampling = false;
+  await sampler;
+  return {
+    attempted: results.length,
+    accepted: results.filter((result) => result.__typename === "SendMessageSuccess").length,
+    refused: results.filter((result) => result.__typename === "InsufficientCreditsError").length,
+    overspend: Math.max(0, -(lowest ?? 0)),
+  };
+}
+
+const BENCH_OWNER = "00000000-0000-4000-8000-00000000b0b0";
+
+export async function runTurnsBench(): Promise<void> {
+  const database = await createMigratedDatabase("bench_turns");
+  const serverEnv = {
+    DATABASE_POOL_MAX: String(POOL_MAX),
+    RATE_LIMIT_TURNS_PER_MINUTE: "100000",
+    RATE_LIMIT_TURNS_PER_HOUR: "1000000",
+  };
+  const [server, offServer] = await Promise.all([
+    startServerProcess(database.url, { ...serverEnv, CREDIT_ENFORCEMENT: "enforce" }),
+    startServerProcess(database.url, { ...serverEnv, CREDIT_ENFORCEMENT: "off" }),
+  ]);
   const pool = new pg.Pool({ connectionString: database.url, max: POOL_MAX });
   try {
     const users = await setUp(server);
-    const full = await measureServer(server, users, pool);
+    const offUsers = await setUp(offServer);
+    // Alternating, order swapped each round, so drift on a shared host falls on both alike.
+    const offRounds: Awaited<ReturnType<typeof measureServer>>[] = [];
+    const enforceRounds: Awaited<ReturnType<typeof measureServer>>[] = [];
+    for (let round = 0; round < CREDIT_ROUNDS; round++) {
+      const order = round % 2 === 0 ? (["off", "enforce"] as const) : (["enforce", "off"] as const);
+      for (const mode of order) {
+        if (mode === "off") offRounds.push(await measureServer(offServer, offUsers, pool));
+        else enforceRounds.push(await measureServer(server, users, pool));
+      }
+    }
+    const full = enforceRounds[0]!;
+    await offServer.stop();
+    const burst = await creditBurst(database.url, pool);
     const sequential = await measureSequential(server, users[0]!, pool);
     const baseline = await measureBaseline(pool);
     const ratio = full.turnsPerSecond / baseline.turnsPerSecond;
@@ -189,6 +277,17 @@ export async function runTurnsBench(): Promise<void> {
     console.log(`1 user    ${sequential.turnsPerSecond.toFixed(1)} turns/s  overhead p50 ${sequential.p50.toFixed(1)} ms  p99 ${sequential.p99.toFixed(1)} ms  (p50 sendMessage ${sequential.sendP50.toFixed(1)} ms, p50 execution ${sequential.runP50.toFixed(1)} ms; server CPU ${sequential.cpuMsPerTurn.toFixed(2)} ms/turn)`);
     console.log(`baseline  ${baseline.turnsPerSecond.toFixed(1)} turns/s  ${baseline.rowsPerSecond.toFixed(1)} ledger rows/s  time per turn p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms (plain pg, one transaction per turn, ${USERS} users on ${POOL_MAX} connections)`);
     console.log(`ratio ${(ratio * 100).toFixed(0)}% (target >= ${TARGET_RATIO * 100}%): ${ratio >= TARGET_RATIO ? "met" : "NOT met"}`);
+    const sum = (rounds: { turns: number }[]) => rounds.reduce((total, round) => total + round.turns, 0);
+    const creditRatio = sum(enforceRounds) / sum(offRounds);
+    const figures = (rounds: Awaited<ReturnType<typeof measureServer>>[]) =>
+      rounds.map((round) => `${round.turnsPerSecond.toFixed(1)} (CPU ${round.cpuMsPerTurn.toFixed(2)} ms/turn)`).join(", ");
+    console.log(
+      `credits   turns/s per round: enforce ${figures(enforceRounds)}; off ${figures(offRounds)}; ` +
+        `enforce/off over all rounds ${(creditRatio * 100).toFixed(0)}% (target >= ${CREDIT_TARGET_RATIO * 100}%): ${creditRatio >= CREDIT_TARGET_RATIO ? "met" : "NOT met"}`,
+    );
+    console.log(
+      `burst     ${burst.attempted} concurrent sends, balance for ${BURST_COVERED_HOLDS} holds: ${burst.accepted} accepted, ${burst.refused} refused, overspend ${burst.overspend.toFixed(4)} (must be 0): ${burst.accepted === BURST_COVERED_HOLDS && burst.overspend === 0 ? "met" : "NOT met"}`,
+    );
     console.log(
       `p50 server time per turn (target <= ${TARGET_P50_MS} ms): single user ${sequential.p50.toFixed(1)} ms ${sequential.p50 <= TARGET_P50_MS ? "met" : "NOT met"}; ` +
         `server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn ${full.cpuMsPerTurn <= TARGET_P50_MS ? "met" : "NOT met"}; ` +
@@ -197,6 +296,7 @@ export async function runTurnsBench(): Promise<void> {
   } finally {
     await pool.end();
     await server.stop();
+    await offServer.stop();
     await database.drop();
   }
 }

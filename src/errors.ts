@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "NO_VALID_TAGS",
   "CONTEXT_BUDGET_EXCEEDED",
   "RATE_LIMITED",
+  "INSUFFICIENT_CREDITS",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -87,5 +88,16 @@ export class RateLimitedError extends DomainError {
   readonly code = "RATE_LIMITED" as const;
   constructor(readonly retryAfterSeconds: number) {
     super(`Too many messages. Try again in ${retryAfterSeconds} s.`);
+  }
+}
+
+export class InsufficientCreditsError extends DomainError {
+  readonly code = "INSUFFICIENT_CREDITS" as const;
+  /** Credits, as decimal strings. */
+  constructor(
+    readonly required: string,
+    readonly available: string,
+  ) {
+    super(`Not enough credits: this message may cost up to ${required} credits and ${available} are available.`);
   }
 }

@@ -74,7 +74,7 @@ describe("Gate A", () => {
       "foreign key llm_call_events.user_id → users(id) missing",
     ],
     ["a dropped column", "ALTER TABLE llm_call_events DROP COLUMN request_id", "column llm_call_events.request_id missing"],
-    ["a dropped ledger table", "DROP TABLE llm_call_events", "table llm_call_events missing"],
+    ["a dropped ledger table", "DROP TABLE llm_call_events CASCADE", "table llm_call_events missing"],
     ["another dropped table", "DROP TABLE room_agents", "table room_agents missing although its migrations are recorded as applied"],
   ])("fails on %s", async (_label, damage, reason) => {
     expect(await reasonsAfter(damage)).toContain(reason);

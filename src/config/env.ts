@@ -2,6 +2,7 @@
 // into a typed config object. A bad environment fails with one message that
 // lists every problem by variable name, never by value.
 import { z } from "zod";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
 
 export const APP_ENVS = ["development", "test", "staging", "production"] as const;
 export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
@@ -66,6 +67,8 @@ const envSchema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
     OTEL_SERVICE_NAME: z.string().min(1).default("pantheon-api"),
+    CREDIT_ENFORCEMENT: z.enum(CREDIT_ENFORCEMENTS).default("warn"),
+    DEFAULT_PLAN: z.enum(CREDIT_PLANS).default("starter"),
   });
 
 const PRODUCTION_REQUIRED = [
@@ -140,6 +143,12 @@ export interface AppConfig {
   metricsToken: string | undefined;
   /** OpenTelemetry traces over OTLP/HTTP; null (the default) when no endpoint is set: tracing off. */
   tracing: { tracesUrl: string; serviceName: string } | null;
+  credits: {
+    /** off: no holds, no refusals (every call is still debited); warn: holds, no refusals; enforce: a send whose hold exceeds what is available is refused. */
+    enforcement: CreditEnforcement;
+    /** The plan a user's wallet opens on. */
+    defaultPlan: CreditPlanName;
+  };
 }
 
 export class ConfigError extends Error {
@@ -213,6 +222,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
     tracing: tracingConfig(env),
+    credits: { enforcement: env.CREDIT_ENFORCEMENT, defaultPlan: env.DEFAULT_PLAN },
   };
 }
 

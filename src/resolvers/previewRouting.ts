@@ -15,7 +15,8 @@ import { assertModeAvailable } from "./modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
-import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
+import { ROUTING_MAX_OUTPUT_TOKENS, SINGLE_CALL, requestRouting } from "../turns/routing.ts";
+import { callCeiling } from "../credits/turnHold.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
@@ -49,7 +50,9 @@ async function askManager(scope: SessionScope, content: string, context: Context
   };
   const record = async (attempt: ProviderAttempt) => void (await context.ledger.record([ledgerRowFor(attribution, attempt)]));
   const managerAlias = await readManagerModel(context.pool);
-  await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId);
+  const { enforcement, defaultPlan } = context.config.credits;
+  const credits = enforcement === "enforce" ? { ceiling: callCeiling(managerAlias, ROUTING_MAX_OUTPUT_TOKENS), defaultPlan } : null;
+  await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId, credits);
   const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
   await record(outcome.finalAttempt);
   if (!outcome.ok) {

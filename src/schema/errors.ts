@@ -6,6 +6,7 @@ import {
   ERROR_CODES,
   ForbiddenError,
   NoValidTagsError,
+  InsufficientCreditsError,
   NotFoundError,
   NotReadyError,
   RateLimitedError,
@@ -85,6 +86,17 @@ export const RateLimitedErrorRef = builder.objectType(RateLimitedError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof RateLimitedError,
   fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
+});
+
+export const InsufficientCreditsErrorRef = builder.objectType(InsufficientCreditsError, {
+  name: "InsufficientCreditsError",
+  description: "The send would hold more credits than are available (CREDIT_ENFORCEMENT enforce). Nothing was written.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof InsufficientCreditsError,
+  fields: (t) => ({
+    required: t.expose("required", { type: "Decimal", description: "The turn's hold: the most it can cost (its every possible call at its ceiling)." }),
+    available: t.expose("available", { type: "Decimal", description: "Allowance plus granted credits, less what running turns hold." }),
+  }),
 });
 
 /** Error members every DB-backed mutation result includes. */

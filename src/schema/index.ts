@@ -22,6 +22,7 @@ import "./turn.ts";
 import "./turnMutations.ts";
 import "./routing.ts";
 import "./turnEvents.ts";
+import "./credits.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -28,6 +28,10 @@ import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { isStorableText } from "../db/storableText.ts";
+import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
+import { readManagerModel } from "../settings/managerModel.ts";
+import { placeTurnHold } from "../credits/holdSql.ts";
+import { turnHold, type TurnCalls } from "../credits/turnHold.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
@@ -48,6 +52,8 @@ export interface AcceptedTurn {
   row: Turn;
   /** When it was accepted: the time of its first kept events. */
   acceptedAt: Date;
+  /** The orchestrator's manager model as read at accept (the hold was computed with it). */
+  managerAlias: ModelAliasName;
 }
 
 /** Nothing a turn needs can be dropped: system layers, room frame and the message must fit every agent's budget. */
@@ -144,8 +150,16 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
     const lapsed = endLapsedTurn(read.running_turn.id);
     await client.query(lapsed.text, lapsed.values);
   }
+  const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
   const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
-  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt };
+  const { enforcement, defaultPlan } = context.config.credits;
+  if (enforcement !== "off") {
+    const calls: TurnCalls =
+      plan.kind === "agents" ? { kind: "agents", agents: plan.agents.map((agent) => agent.modelAlias) } : { kind: "manager", managerAlias, roster: scope.roster.map((agent) => agent.modelAlias) };
+    const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
+    await placeTurnHold(client, { userId, turnId: row.id, credits, defaultPlan, enforcement });
+  }
+  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt, managerAlias };
 }
 
 function runningTurnConflict(): ConflictError {

@@ -8,7 +8,7 @@ import { routingDecisionCte } from "./stepSql.ts";
 import { callForStep, finishStep, meterCall, startStep } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
 
-const SYNTHESIS_MAX_OUTPUT_TOKENS = 2048;
+export const SYNTHESIS_MAX_OUTPUT_TOKENS = 2048;
 
 function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Prisma.InputJsonValue {
   return {

@@ -1,21 +1,43 @@
 // A metered routing preview is reserved before the manager is called: under
 // the same per-user lock as a send, the rate-limit windows (turns and
 // previews together) are checked and the preview recorded, so concurrent
-// previews on any instance cannot exceed the limit together.
+// previews on any instance cannot exceed the limit together. Under credit
+// enforcement the preview also needs its call's ceiling available (it is not
+// held: a send accepted while the call is in flight can leave the balance
+// short by at most that one call).
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { InsufficientCreditsError } from "../errors.ts";
 import { beginWithUserLock } from "./acceptSql.ts";
 import { RATE_WINDOWS_SQL, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
 
 const INSERT_PREVIEW = "INSERT INTO routing_previews (id, user_id, session_id) VALUES ($1, $2, $3)";
 
-export async function reservePreview(pool: pg.Pool, limits: { turnsPerMinute: number; turnsPerHour: number }, userId: string, sessionId: string): Promise<void> {
+/** Under enforcement: the most the preview's call can cost, and the plan a new wallet opens on. */
+export interface PreviewCredits {
+  ceiling: Prisma.Decimal;
+  defaultPlan: string;
+}
+
+export async function reservePreview(
+  pool: pg.Pool,
+  limits: { turnsPerMinute: number; turnsPerHour: number },
+  userId: string,
+  sessionId: string,
+  credits: PreviewCredits | null,
+): Promise<void> {
   const client = await pool.connect();
   let broken = false;
   try {
     await client.query(beginWithUserLock(userId));
     const { rows } = await client.query<WindowUsage>(RATE_WINDOWS_SQL, [userId]);
     assertWithinRateLimit(rows[0]!, limits);
+    if (credits) {
+      const { rows: wallet } = await client.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallet_current($1::uuid, $2)", [userId, credits.defaultPlan]);
+      const available = wallet[0]!.available;
+      if (credits.ceiling.gt(available)) throw new InsufficientCreditsError(credits.ceiling.toFixed(4), available);
+    }
     await client.query(INSERT_PREVIEW, [randomUUID(), userId, sessionId]);
     await client.query("COMMIT");
   } catch (error) {

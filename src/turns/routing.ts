@@ -9,7 +9,7 @@ import { managerRoutingPrompt, repairPrompt } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
 import { ROUTING_SCHEMA_NAME, routingJsonSchema, validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
 
-const ROUTING_MAX_OUTPUT_TOKENS = 1024;
+export const ROUTING_MAX_OUTPUT_TOKENS = 1024;
 
 /** `finalAttempt` is the last call: the caller commits its ledger row with the outcome. */
 export type RoutingOutcome = { finalAttempt: ProviderAttempt; attempts: AttemptVerdict[] } & (

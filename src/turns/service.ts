@@ -10,15 +10,13 @@ import type { HotStatements } from "../db/statements.ts";
 import type { Prisma, Turn } from "../generated/prisma/client.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import type { LedgerWriter } from "../metering/ledgerWriter.ts";
-import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
-import { readManagerModel } from "../settings/managerModel.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
 import { TurnStreams, publishTurnEvent } from "./eventStream.ts";
 import type { EventChannel } from "./eventChannel.ts";
 import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
 import { NotReadyError } from "../errors.ts";
-import { publishEnding, recordEnding, runTurn, type Ending } from "./runner.ts";
+import { publishEnding, runTurn, type Ending } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -152,20 +150,9 @@ export class TurnService {
   }
 
   private async execute(accepted: AcceptedTurn, userId: string): Promise<Ending> {
-    const run = await this.prepare(accepted, userId).catch((error: unknown) => {
-      logger.error({ turnId: accepted.turnId, ...errorFields(error) }, "turn could not start");
-      return null;
-    });
-    if (run) return runTurn(run);
-    const unstarted = this.runOf(accepted, userId, DEFAULT_MANAGER_MODEL);
-    // recordEnding keeps and publishes the ending.
-    return recordEnding(unstarted, { interrupted: "error", error: "The turn could not start (manager model setting unreadable or database unavailable)." });
+    return runTurn(this.runOf(accepted, userId, accepted.managerAlias));
   }
 
-  private async prepare(accepted: AcceptedTurn, userId: string): Promise<TurnRun> {
-    const managerAlias = accepted.scope.mode === "orchestrator" ? await readManagerModel(this.deps.pool) : DEFAULT_MANAGER_MODEL;
-    return this.runOf(accepted, userId, managerAlias);
-  }
 
   private runOf(accepted: AcceptedTurn, userId: string, managerAlias: TurnRun["managerAlias"]): TurnRun {
     const { scope } = accepted;

@@ -9,7 +9,7 @@ import type { TurnRun } from "./run.ts";
 import { callForStep, meterCall, type StartedStep } from "./steps.ts";
 import { summaryInsertCtes } from "./summarySql.ts";
 
-const SUMMARY_MAX_OUTPUT_TOKENS = 1024;
+export const SUMMARY_MAX_OUTPUT_TOKENS = 1024;
 
 export function summarizerFor(run: TurnRun, step: StartedStep): Summarize {
   return async (turns: HistoryTurn[]) => {

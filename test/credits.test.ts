@@ -1,0 +1,316 @@
+// Credits (SPEC 13) against two server instances on one database: wallets
+// open on Starter with the month's allowance granted once; every ledger row
+// debits once, in its transaction; a turn's hold bounds what it can cost and
+// its end releases the rest; `enforce` lets concurrent sends from one user on
+// both instances hold exactly what the balance covers; owners grant and
+// adjust, idempotently and audited; the invariants hold after all of it.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { CreditTransactionsDocument, EstimateTurnCostDocument, GrantCreditsDocument, PreviewRoutingDocument, WalletDocument } from "./generated/graphql.ts";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+import { dataOf, graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
+import { startFakeOpenRouter, type FakeCall, type FakeOpenRouter, type FakeReply } from "./support/fakeOpenRouter.ts";
+import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
+import { createCouncil, createSession, send, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
+import { signTestToken } from "./fixtures/users.ts";
+import { MODEL_REGISTRY } from "../src/llm/models.ts";
+import { turnHold } from "../src/credits/turnHold.ts";
+import { ledgerInsertSql, ledgerRowFor } from "../src/metering/ledger.ts";
+import { Prisma } from "../src/generated/prisma/client.ts";
+
+const Decimal = Prisma.Decimal;
+const MAX_RETRIES = 2;
+const MAX_OUTPUT_TOKENS = 2048;
+
+let database: TestDatabase;
+let sql: pg.Pool;
+let fake: FakeOpenRouter;
+let script: CouncilScript;
+let a: TestServer;
+let b: TestServer;
+const ownerId = randomUUID();
+let owner: GraphQLClient;
+
+async function newUser() {
+  const id = randomUUID();
+  const token = await signTestToken({ sub: id });
+  // The users row is created by the user's first request.
+  return { id, on: (server: TestServer) => graphqlClient(server.graphqlUrl, token) };
+}
+
+/** The most a turn of these agents may cost, as the server computes it. */
+const holdOf = (...agents: ("qwen" | "deepseek")[]) => turnHold({ kind: "agents", agents }, { contextMaxOutputTokens: MAX_OUTPUT_TOKENS, maxRetries: MAX_RETRIES });
+
+async function adjust(userId: string, kind: "GRANT" | "ADJUSTMENT", amount: string, key: string = randomUUID()) {
+  const result = dataOf(await owner(GrantCreditsDocument, { input: { userId, kind, amount, idempotencyKey: key } })).grantCredits;
+  if (result.__typename !== "GrantCreditsSuccess") throw new Error(`grantCredits failed: ${JSON.stringify(result)}`);
+  return result.transaction;
+}
+
+/** Per user, every way SPEC 13's invariants could be broken; empty when they hold. */
+async function invariantViolations(): Promise<unknown[]> {
+  const { rows } = await sql.query(`
+    WITH ledger AS (SELECT user_id, count(*) AS calls, sum(credits_burned) AS burned FROM llm_call_events GROUP BY user_id),
+    sums AS (
+      SELECT user_id,
+             coalesce(sum(amount - expired_allowance) FILTER (WHERE kind = 'plan_allowance'), 0) AS allowance,
+             coalesce(sum(amount) FILTER (WHERE kind IN ('grant', 'adjustment')), 0) AS granted,
+             coalesce(sum(amount) FILTER (WHERE kind = 'debit'), 0) AS debits,
+             count(*) FILTER (WHERE kind = 'debit') AS debit_count,
+             coalesce(sum(amount) FILTER (WHERE kind = 'hold'), 0) - coalesce(sum(amount) FILTER (WHERE kind = 'release'), 0)
+               - coalesce(sum(from_hold) FILTER (WHERE kind = 'debit'), 0) AS active_holds
+        FROM credit_transactions GROUP BY user_id)
+    SELECT w.user_id, l.calls, s.debit_count, l.burned, s.debits, w.held, s.active_holds,
+           w.allowance + w.granted - w.held AS balance, s.allowance + s.granted - s.debits - s.active_holds AS from_transactions,
+           (SELECT coalesce(sum(remaining), 0) FROM credit_holds h WHERE h.user_id = w.user_id AND h.released_at IS NULL) AS open_holds
+      FROM credit_wallets w LEFT JOIN ledger l USING (user_id) LEFT JOIN sums s USING (user_id)`);
+  return rows.filter(
+    (row) =>
+      Number(row.calls ?? 0) !== Number(row.debit_count ?? 0) ||
+      !new Decimal(row.burned ?? 0).eq(row.debits ?? 0) ||
+      !new Decimal(row.held).eq(row.active_holds ?? 0) ||
+      !new Decimal(row.held).eq(row.open_holds) ||
+      !new Decimal(row.balance).eq(row.from_transactions ?? 0),
+  );
+}
+
+beforeAll(async () => {
+  database = await createMigratedDatabase("credits");
+  sql = new pg.Pool({ connectionString: database.url, max: 4 });
+  // Dropping the database at the end terminates idle connections.
+  sql.on("error", () => undefined);
+  await sql.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner')", [ownerId]);
+  script = newScript();
+  fake = await startFakeOpenRouter(councilHandler(script));
+  const env = {
+    OPENROUTER_API_KEY: "sk-or-test-fake",
+    OPENROUTER_BASE_URL: fake.baseUrl,
+    OPENROUTER_MAX_RETRIES: String(MAX_RETRIES),
+    CONTEXT_MAX_OUTPUT_TOKENS: String(MAX_OUTPUT_TOKENS),
+    CREDIT_ENFORCEMENT: "enforce",
+    RATE_LIMIT_TURNS_PER_MINUTE: "1000",
+    RATE_LIMIT_TURNS_PER_HOUR: "10000",
+  };
+  [a, b] = await Promise.all([startTestServer(database.url, env), startTestServer(database.url, env)]);
+  owner = graphqlClient(a.graphqlUrl, await signTestToken({ sub: ownerId }));
+}, 120_000);
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await fake?.close();
+  await sql?.end();
+  await database?.drop();
+});
+
+test("a new wallet opens on Starter with 495 credits for the month, granted once under 20 concurrent first reads on two instances", async () => {
+  const user = await newUser();
+  const wallets = await Promise.all(Array.from({ length: 20 }, (_, index) => user.on(index % 2 ? a : b)(WalletDocument)));
+  for (const response of wallets) {
+    expect(dataOf(response).viewer!.wallet).toMatchObject({ plan: "starter", allowance: "495.0000", granted: "0.0000", held: "0.0000", available: "495.0000" });
+  }
+  const wallet = dataOf(wallets[0]!).viewer!.wallet;
+  const now = new Date();
+  expect(wallet.periodStart).toBe(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString());
+  expect(wallet.periodEnd).toBe(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString());
+  const { rows } = await sql.query("SELECT kind, amount::text FROM credit_transactions WHERE user_id = $1", [user.id]);
+  expect(rows).toEqual([{ kind: "plan_allowance", amount: "495.0000" }]);
+});
+
+test("a turn's calls at the largest usage their context allows cost no more than its hold; its end releases the rest", async () => {
+  const user = await newUser();
+  const largest = (call: FakeCall): FakeReply => {
+    const model = Object.values(MODEL_REGISTRY).find((entry) => entry.providerModel === call.body.model)!;
+    const output = Number(call.body.max_tokens);
+    return { kind: "stream", content: "A long answer.", usage: { prompt_tokens: model.contextLimit - output, completion_tokens: output, cost: 1 } };
+  };
+  fake.setHandler(largest);
+  try {
+    const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"]]);
+    const turnId = await sendAccepted(user.on(a), council.sessionId, "Go");
+    expect((await waitForTurn(user.on(a), turnId)).status).toBe("COMPLETED");
+    const { rows } = await sql.query(
+      `SELECT h.amount::text AS hold, h.remaining::text, h.released_at IS NOT NULL AS released,
+              (SELECT sum(credits_burned)::text FROM llm_call_events WHERE turn_id = h.turn_id) AS spent,
+              (SELECT amount::text FROM credit_transactions WHERE turn_id = h.turn_id AND kind = 'release') AS release
+         FROM credit_holds h WHERE h.turn_id = $1`,
+      [turnId],
+    );
+    const [hold] = rows;
+    expect(hold.hold).toBe(holdOf("qwen", "deepseek").toFixed(4));
+    expect(new Decimal(hold.spent).gt(0)).toBe(true);
+    expect(new Decimal(hold.spent).lte(hold.hold)).toBe(true);
+    expect(hold.released).toBe(true);
+    expect(hold.remaining).toBe("0.0000");
+    expect(new Decimal(hold.hold).sub(hold.spent).eq(hold.release)).toBe(true);
+    const wallet = dataOf(await user.on(b)(WalletDocument)).viewer!.wallet;
+    expect(wallet.held).toBe("0.0000");
+    expect(new Decimal(wallet.available).eq(new Decimal(495).sub(hold.spent))).toBe(true);
+  } finally {
+    fake.setHandler(councilHandler(script));
+  }
+});
+
+test("enforce: 50 concurrent sends on two instances against a balance of exactly 3 holds: 3 accepted, 47 refused with nothing written, never below zero, all settled after", async () => {
+  const user = await newUser();
+  const hold = holdOf("qwen");
+  const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
+  const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: 49 }, () => createSession(user.on(b), { roomId: council.roomId }))))];
+  await adjust(user.id, "ADJUSTMENT", hold.mul(3).sub(495).toFixed(4));
+  expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.available).toBe(hold.mul(3).toFixed(4));
+
+  let release!: () => void;
+  script.hold = new Promise((resolve) => (release = resolve));
+  let sampling = true;
+  const samples: Prisma.Decimal[] = [];
+  const sampler = (async () => {
+    while (sampling) {
+      const { rows } = await sql.query("SELECT (allowance + granted - held)::text AS available FROM credit_wallets WHERE user_id = $1", [user.id]);
+      samples.push(new Decimal(rows[0].available));
+    }
+  })();
+  try {
+    const results = await Promise.all(sessions.map((sessionId, index) => send(user.on(index % 2 ? a : b), sessionId, "Go")));
+    const accepted = results.filter((result) => result.__typename === "SendMessageSuccess");
+    const refused = results.filter((result) => result.__typename === "InsufficientCreditsError");
+    expect(accepted).toHaveLength(3);
+    expect(refused).toHaveLength(47);
+    for (const result of refused) {
+      expect(result).toMatchObject({ code: "INSUFFICIENT_CREDITS", required: hold.toFixed(4) });
+      if (result.__typename === "InsufficientCreditsError") expect(new Decimal(result.available).lt(hold)).toBe(true);
+    }
+    const { rows: written } = await sql.query(
+      "SELECT (SELECT count(*)::int FROM turns WHERE user_id = $1) AS turns, (SELECT count(*)::int FROM credit_holds WHERE user_id = $1) AS holds, (SELECT count(*)::int FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.owner_id = $1) AS messages",
+      [user.id],
+    );
+    expect(written[0]).toEqual({ turns: 3, holds: 3, messages: 3 });
+    release();
+    for (const result of accepted) {
+      if (result.__typename === "SendMessageSuccess") expect((await waitForTurn(user.on(a), result.turn.id)).status).toBe("COMPLETED");
+    }
+  } finally {
+    script.hold = null;
+    release?.();
+    sampling = false;
+    await sampler;
+  }
+  expect(samples.length).toBeGreaterThan(10);
+  expect(samples.every((available) => available.gte(0))).toBe(true);
+  const wallet = dataOf(await user.on(b)(WalletDocument)).viewer!.wallet;
+  expect(wallet.held).toBe("0.0000");
+  const { rows: spent } = await sql.query("SELECT sum(credits_burned)::text AS spent FROM llm_call_events WHERE user_id = $1", [user.id]);
+  expect(new Decimal(wallet.available).eq(hold.mul(3).sub(spent[0].spent))).toBe(true);
+  expect(await invariantViolations()).toEqual([]);
+}, 60_000);
+
+test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places, expected grows with the history; no provider call; typed errors", async () => {
+  const user = await newUser();
+  const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"]]);
+  const estimateOf = async (sessionId: string, content: string) => {
+    const result = dataOf(await user.on(b)(EstimateTurnCostDocument, { input: { sessionId, content } })).estimateTurnCost;
+    if (result.__typename !== "EstimateTurnCostSuccess") throw new Error(`estimateTurnCost failed: ${JSON.stringify(result)}`);
+    return result.estimate;
+  };
+  const callsBefore = fake.calls.length;
+  const first = await estimateOf(council.sessionId, "How should we launch?");
+  expect(fake.calls.length).toBe(callsBefore);
+  expect(first).toMatchObject({ mode: "ROUNDTABLE", max: holdOf("qwen", "deepseek").toFixed(4), available: "495.0000" });
+  expect(new Decimal(first.min).gt(0)).toBe(true);
+  expect(new Decimal(first.min).lte(first.expected) && new Decimal(first.expected).lte(first.max)).toBe(true);
+
+  script.outputs.set(council.agents[0]!.agentKey, "A long considered answer. ".repeat(400));
+  try {
+    await waitForTurn(user.on(a), await sendAccepted(user.on(a), council.sessionId, "Go"));
+  } finally {
+    script.outputs.clear();
+  }
+  const later = await estimateOf(council.sessionId, "How should we launch?");
+  expect(new Decimal(later.expected).gt(first.expected)).toBe(true);
+  expect(later.max).toBe(first.max);
+
+  const manual = await createCouncil(user.on(a), "MANUAL", [["cy", "QWEN"]]);
+  const untagged = dataOf(await user.on(a)(EstimateTurnCostDocument, { input: { sessionId: manual.sessionId, content: "no tags here" } })).estimateTurnCost;
+  expect(untagged).toMatchObject({ __typename: "NoValidTagsError", code: "NO_VALID_TAGS", availableAgentKeys: [manual.agents[0]!.agentKey] });
+  const missing = dataOf(await user.on(a)(EstimateTurnCostDocument, { input: { sessionId: randomUUID(), content: "Go" } })).estimateTurnCost;
+  expect(missing).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND" });
+  const empty = dataOf(await user.on(a)(EstimateTurnCostDocument, { input: { sessionId: council.sessionId, content: "   " } })).estimateTurnCost;
+  expect(empty).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED" });
+});
+
+test("enforce covers the other metered route: a routing preview needs its call's ceiling available, else InsufficientCreditsError with no call made", async () => {
+  const user = await newUser();
+  const council = await createCouncil(user.on(a), "ORCHESTRATOR", [["ada", "QWEN"]]);
+  await adjust(user.id, "ADJUSTMENT", "-494");
+  const callsBefore = fake.calls.length;
+  const preview = dataOf(await user.on(b)(PreviewRoutingDocument, { input: { sessionId: council.sessionId, content: "Who?", runManager: true } })).previewRouting;
+  expect(preview).toMatchObject({ __typename: "InsufficientCreditsError", code: "INSUFFICIENT_CREDITS" });
+  expect(fake.calls.length).toBe(callsBefore);
+  const { rows } = await sql.query("SELECT count(*)::int AS previews FROM routing_previews WHERE user_id = $1", [user.id]);
+  expect(rows[0].previews).toBe(0);
+});
+
+test("owners grant and adjust once per idempotency key, audited; others are refused; the history lists every entry newest first", async () => {
+  const user = await newUser();
+  await user.on(a)(WalletDocument);
+  const key = `grant-${randomUUID()}`;
+  const first = await adjust(user.id, "GRANT", "25.5", key);
+  const retried = await adjust(user.id, "GRANT", "25.5", key);
+  expect(retried.id).toBe(first.id);
+  expect(first).toMatchObject({ kind: "GRANT", amount: "25.5000", balanceAfter: "520.5000", initiatedBy: `admin:${ownerId}` });
+  const reused = dataOf(await owner(GrantCreditsDocument, { input: { userId: user.id, kind: "GRANT", amount: "30", idempotencyKey: key } })).grantCredits;
+  expect(reused).toMatchObject({ __typename: "ConflictError", code: "CONFLICT" });
+  const negativeGrant = dataOf(await owner(GrantCreditsDocument, { input: { userId: user.id, kind: "GRANT", amount: "-5", idempotencyKey: randomUUID() } })).grantCredits;
+  expect(negativeGrant).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED" });
+  const notOwner = await user.on(a)(GrantCreditsDocument, { input: { userId: user.id, kind: "GRANT", amount: "1000", idempotencyKey: randomUUID() } });
+  expect(notOwner.data?.grantCredits ?? null).toBeNull();
+  expect(notOwner.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+
+  const { rows: audits } = await sql.query("SELECT action, target, after->>'amount' AS amount FROM admin_audit_log WHERE target = $1", [`user:${user.id}`]);
+  expect(audits).toEqual([{ action: "credits.grant", target: `user:${user.id}`, amount: "25.5000" }]);
+  const history = dataOf(await user.on(b)(CreditTransactionsDocument, { first: 10 })).viewer!.creditTransactions.edges.map((edge) => edge.node);
+  expect(history.map((entry) => [entry.kind, entry.amount])).toEqual([
+    ["GRANT", "25.5000"],
+    ["PLAN_ALLOWANCE", "495.0000"],
+  ]);
+  expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet).toMatchObject({ granted: "25.5000", available: "520.5000" });
+});
+
+test("invariants hold over a random run of turns, failures, grants, adjustments, concurrent sends and replayed ledger rows", async () => {
+  let seed = 20261130;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const users = await Promise.all([newUser(), newUser(), newUser()]);
+  const councils: Council[] = [];
+  for (const user of users) {
+    councils.push(await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cy", "QWEN"]]));
+    await adjust(user.id, "GRANT", "200");
+  }
+  for (let round = 0; round < 12; round++) {
+    const index = Math.floor(random() * users.length);
+    const user = users[index]!;
+    const choice = random();
+    if (choice < 0.15) {
+      await adjust(user.id, random() < 0.5 ? "GRANT" : "ADJUSTMENT", (random() < 0.5 ? "-" : "") + (1 + Math.floor(random() * 20)).toString());
+    } else if (choice < 0.3) {
+      // A ledger row written twice (a replay after an unknown outcome) debits once.
+      const row = ledgerRowFor(
+        { userId: user.id, scope: { kind: "room", roomId: councils[index]!.roomId, sessionId: councils[index]!.sessionId }, turnId: null, stepId: null, agentId: null, turnMode: null },
+        { provider: "openrouter", modelAlias: "qwen", providerModel: "qwen/qwen3-235b-a22b", usage: { promptTokens: 900, cachedTokens: 0, completionTokens: 300, totalTokens: undefined, costUsd: "0.001" }, latencyMs: 10, status: "success", requestId: randomUUID(), callKind: "agent", text: "", errorMessage: null, retryable: false, retryAfterSeconds: null },
+      );
+      for (let write = 0; write < 2; write++) {
+        const statement = ledgerInsertSql([row]);
+        await sql.query(statement.text, statement.values);
+      }
+    } else {
+      const failing = random() < 0.3 ? "bob" : null;
+      script.failing = new Set(failing ? councils.map((council) => council.agents[1]!.agentKey) : []);
+      const sends = users.map(async (other, otherIndex) => (otherIndex === index || random() < 0.4 ? sendAccepted(other.on(otherIndex % 2 ? a : b), councils[otherIndex]!.sessionId, `Round ${round}`) : null));
+      for (const [otherIndex, turnId] of (await Promise.all(sends)).entries()) if (turnId) await waitForTurn(users[otherIndex]!.on(a), turnId);
+      script.failing = new Set();
+    }
+  }
+  expect(await invariantViolations()).toEqual([]);
+  const { rows } = await sql.query("SELECT count(*)::int AS open FROM credit_holds WHERE released_at IS NULL");
+  expect(rows[0].open).toBe(0);
+}, 120_000);
