@@ -1,13 +1,15 @@
 // Nested selections cost a bounded number of SQL statements: rooms(first: 20)
-// with their agents costs the same for 2 rooms as for 20.
+// with their agents costs the same for 2 rooms as for 20, and a session's
+// turns with their messages the same for 2 turns as for 8.
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { RoomsWithAgentsDocument, ViewerDocument } from "./generated/graphql.ts";
+import { RoomsWithAgentsDocument, SessionTurnsWithMessagesDocument, ViewerDocument } from "./generated/graphql.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { seedRoomsWithAgents } from "./fixtures/seed.ts";
+import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
 const MAX_STATEMENTS = 1; // the rooms page with each room's agents (json_agg)
 let database: TestDatabase;
@@ -52,4 +54,22 @@ test("rooms(first: 20) with agents: same statement count for 2 and 20 rooms", as
   expect([large.rooms, large.agents]).toEqual([20, 60]);
   expect(large.statements.length).toBe(small.statements.length);
   expect(large.statements.length).toBeLessThanOrEqual(MAX_STATEMENTS);
+});
+
+test("a session's turns with their messages: same statement count for 2 and 8 turns", async () => {
+  const counts: { statements: number; turns: number; messages: number }[] = [];
+  for (const turns of [2, 8]) {
+    const user = await createTestUser();
+    const client = graphqlClient(server.graphqlUrl, user.token);
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+    for (let index = 0; index < turns; index++) await waitForTurn(client, await sendAccepted(client, council.sessionId, `Question ${index}`));
+    recorded.length = 0;
+    const edges = dataOf(await client(SessionTurnsWithMessagesDocument, { id: council.sessionId })).session!.turns.edges;
+    counts.push({ statements: recorded.length, turns: edges.length, messages: edges.reduce((sum, edge) => sum + edge.node.messages.length, 0) });
+  }
+  expect(counts.map(({ turns, messages }) => [turns, messages])).toEqual([
+    [2, 6],
+    [8, 24],
+  ]);
+  expect(counts[1]!.statements).toBe(counts[0]!.statements);
 });
