@@ -11,7 +11,11 @@ import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { startFakeOpenRouter, type FakeOpenRouter } from "./support/fakeOpenRouter.ts";
 import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
 import { subscribe } from "./support/sse.ts";
+import { getEventListeners } from "node:events";
+import pg from "pg";
+import { createPubSub } from "graphql-yoga";
 import { KEPT_STRIDE } from "../src/turns/events.ts";
+import { TurnStreams } from "../src/turns/eventStream.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { createCouncil, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
@@ -154,6 +158,33 @@ describe("turnEvents over SSE", () => {
     // A client that already has the ending gets nothing more, and its stream completes.
     expect(await events(turnId, replayed.at(-1)!.sequence).done).toEqual([]);
     expect(await events(turnId, 99 * KEPT_STRIDE).done).toEqual([]);
+  });
+
+  test("a finished stream leaves nothing behind: no shutdown listener, no quiet poll, however many streams came and went", async () => {
+    const closing = new AbortController();
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    const streams = new TurnStreams({ pubsub: createPubSub(), pool, endIfLapsed: async () => undefined, closing: closing.signal });
+    try {
+      // A user of its own: the file's user is near its rate limit.
+      const owner = await createTestUser();
+      const ownClient = graphqlClient(server.graphqlUrl, owner.token);
+      const council = await createCouncil(ownClient, "ROUNDTABLE", [["ada", "QWEN"]]);
+      const turnId = await sendAccepted(ownClient, council.sessionId, "Go");
+      await waitForTurn(ownClient, turnId);
+      for (let index = 0; index < 50; index++) {
+        const stream = (await streams.open(turnId, 0, owner.id))!;
+        const received = [];
+        for await (const event of stream) received.push(event.type);
+        expect(received.at(-1)).toBe("TurnCompleted");
+      }
+      const abandoned = (await streams.open(turnId, 0, owner.id))!;
+      await abandoned.next();
+      await abandoned.return(undefined);
+      expect(getEventListeners(closing.signal, "abort")).toHaveLength(0);
+      expect(streams.polledTurns).toBe(0);
+    } finally {
+      await pool.end();
+    }
   });
 
   test("a subscriber on another server instance follows the turn from the database until it ends", async () => {

@@ -69,7 +69,7 @@ export class TurnStreams {
       await live.return?.();
       return null;
     }
-    return followTurn(this.deps.closing, { live, pending, first, follower: this.polls.join(turnId, afterSequence) });
+    return followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence) });
   }
 
   /** Turns polled on this instance right now (one per followed turn). */
@@ -85,11 +85,15 @@ export function reconnectError(lastSequence: number): GraphQLError {
   });
 }
 
-function aborted(signal: AbortSignal): Promise<"closing"> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve("closing");
-    else signal.addEventListener("abort", () => resolve("closing"), { once: true });
+/** Resolves when the instance starts shutting down; `dispose` removes the listener (the signal outlives every stream). */
+function aborted(signal: AbortSignal): { closing: Promise<"closing">; dispose(): void } {
+  let onAbort: (() => void) | undefined;
+  const closing = new Promise<"closing">((resolve) => {
+    onAbort = () => resolve("closing");
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
   });
+  return { closing, dispose: () => signal.removeEventListener("abort", onAbort!) };
 }
 
 /** Events cross Redis as JSON: the time comes back as a string. */
@@ -118,11 +122,13 @@ async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Pr
 
 async function* followTurn(
   closingSignal: AbortSignal,
-  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; follower: PollFollower<CaughtUp> },
+  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; join: () => PollFollower<CaughtUp> },
 ): AsyncGenerator<TurnEvent> {
-  const { live, follower } = opened;
+  const { live } = opened;
   let pending = opened.pending;
-  const closing = aborted(closingSignal);
+  // Joined here, not when opened: a stream returned before its first read never runs its finally.
+  const follower = opened.join();
+  const { closing, dispose } = aborted(closingSignal);
   try {
     let caughtUp = opened.first;
     for (;;) {
@@ -147,6 +153,7 @@ async function* followTurn(
       }
     }
   } finally {
+    dispose();
     follower.leave();
     await live.return?.();
   }
