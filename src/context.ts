@@ -15,8 +15,10 @@ export interface Viewer {
   /** users.id: the Supabase Auth `sub` claim. */
   id: string;
   adminRole: "owner" | "analyst" | null;
-  /** Gate C: may this user use the API at the current rollout stage? */
+  /** Gate C: may this user use the API at the current rollout stage? (Never while suspended.) */
   admitted: boolean;
+  /** An owner suspended the account (users.suspended_at). */
+  suspended: boolean;
 }
 
 export interface AppServices {
@@ -41,4 +43,6 @@ export interface Context extends AppServices {
   request: Request;
   /** The request's log record (id, operation, viewer); absent when the app is called without the HTTP server (tests' app.fetch). */
   requestRecord?: RequestRecord;
+  /** Drops this instance's cached account state of a user (after an owner changed it); other instances catch up within 30 s. */
+  forgetUser(userId: string): void;
 }

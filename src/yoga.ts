@@ -43,7 +43,7 @@ export function createApp(services: AppServices) {
       // Node's request carries the record (apiServer.ts); Yoga's Fetch request gets it too, for the result hooks.
       const requestRecord = recordOf((initial as { req?: object }).req);
       if (requestRecord) rememberRequest(request, requestRecord);
-      return { ...services, request, requestRecord, viewer: await authenticator.viewerFor(request) };
+      return { ...services, request, requestRecord, viewer: await authenticator.viewerFor(request), forgetUser: (userId) => authenticator.forget(userId) };
     },
     plugins: [
       ...hardeningPlugins(config),

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { CreditTransactionsDocument, EstimateTurnCostDocument, GrantCreditsDocument, PreviewRoutingDocument, WalletDocument } from "./generated/graphql.ts";
+import { CreditTransactionsDocument, EstimateTurnCostDocument, GrantCreditsDocument, PreviewRoutingDocument, SetAccountSuspendedDocument, WalletDocument } from "./generated/graphql.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
@@ -275,6 +275,33 @@ test("owners grant and adjust once per idempotency key, audited; others are refu
     ["PLAN_ALLOWANCE", "495.0000"],
   ]);
   expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet).toMatchObject({ granted: "25.5000", available: "520.5000" });
+});
+
+test("a suspended account gets FORBIDDEN everywhere and can send on no instance at once; its running turn finishes; reactivation restores it; both audited", async () => {
+  const user = await newUser();
+  const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
+  const sessionTwo = await createSession(user.on(a), { roomId: council.roomId });
+  expect(dataOf(await user.on(b)(WalletDocument)).viewer!.wallet.plan).toBe("starter"); // b caches the account as active
+  let release!: () => void;
+  script.holds.set(council.agents[0]!.agentKey, new Promise((resolve) => (release = resolve)));
+  const running = await sendAccepted(user.on(a), council.sessionId, "Go");
+
+  const suspend = (suspended: boolean) => owner(SetAccountSuspendedDocument, { input: { userId: user.id, suspended, reason: "test" } });
+  expect(dataOf(await suspend(true)).setAccountSuspended).toMatchObject({ __typename: "SetAccountSuspendedSuccess", account: { userId: user.id, suspended: true } });
+  const onA = await user.on(a)(WalletDocument);
+  expect(onA.errors?.[0]).toMatchObject({ message: "This account is suspended.", extensions: { code: "FORBIDDEN" } });
+  // b still holds the account as active for up to 30 s, but a send checks under the lock.
+  expect(await send(user.on(b), sessionTwo, "Again")).toMatchObject({ __typename: "ForbiddenError", code: "FORBIDDEN", message: "This account is suspended." });
+  release();
+  expect((await waitForTurn(user.on(b), running)).status).toBe("COMPLETED");
+
+  expect(dataOf(await suspend(false)).setAccountSuspended).toMatchObject({ account: { suspended: false, suspendedAt: null } });
+  expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.plan).toBe("starter");
+  await waitForTurn(user.on(b), await sendAccepted(user.on(b), sessionTwo, "Back"));
+  const { rows } = await sql.query("SELECT action FROM admin_audit_log WHERE target = $1 ORDER BY created_at", [`user:${user.id}`]);
+  expect(rows.map((row) => row.action)).toEqual(["account.suspend", "account.reactivate"]);
+  const notOwner = await user.on(a)(SetAccountSuspendedDocument, { input: { userId: ownerId, suspended: true } });
+  expect(notOwner.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 });
 
 test("invariants hold over a random run of turns, failures, grants, adjustments, concurrent sends and replayed ledger rows", async () => {

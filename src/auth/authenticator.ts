@@ -14,6 +14,11 @@ const BEARER = /^Bearer\s+(\S+)$/i;
 
 type AdminRole = Viewer["adminRole"];
 
+interface KnownUser {
+  adminRole: AdminRole;
+  suspended: boolean;
+}
+
 export function unauthenticated(): GraphQLError {
   return new GraphQLError("The access token is missing, malformed, expired or not accepted.", {
     extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
@@ -22,7 +27,7 @@ export function unauthenticated(): GraphQLError {
 
 export class Authenticator {
   private readonly verifier: TokenVerifier;
-  private readonly knownUsers = new Map<string, { adminRole: AdminRole; expiresAt: number }>();
+  private readonly knownUsers = new Map<string, KnownUser & { expiresAt: number }>();
   /** Tokens already verified, until their `exp` (at most a minute): a client sends the same token many times. */
   private readonly verifiedTokens = new Map<string, { identity: VerifiedIdentity; until: number }>();
 
@@ -37,10 +42,11 @@ export class Authenticator {
     const token = BEARER.exec(header.trim())?.[1];
     if (!token) throw unauthenticated();
     const identity = await this.verify(token);
-    if (!this.services.readiness.migrations().ok) return { id: identity.id, adminRole: null, admitted: false };
-    const adminRole = await this.ensureUser(identity);
-    const admitted = await this.services.admission.isAdmitted({ id: identity.id, adminRole });
-    return { id: identity.id, adminRole, admitted };
+    if (!this.services.readiness.migrations().ok) return { id: identity.id, adminRole: null, admitted: false, suspended: false };
+    const { adminRole, suspended } = await this.ensureUser(identity);
+    // A suspended account is admitted nowhere: every field that needs a signed-in user answers FORBIDDEN.
+    const admitted = !suspended && (await this.services.admission.isAdmitted({ id: identity.id, adminRole }));
+    return { id: identity.id, adminRole, admitted, suspended };
   }
 
   /** Drops cached users, e.g. after an admin role changed. */
@@ -64,18 +70,20 @@ export class Authenticator {
     }
   }
 
-  private async ensureUser(identity: VerifiedIdentity): Promise<AdminRole> {
+  private async ensureUser(identity: VerifiedIdentity): Promise<KnownUser> {
     const cached = this.knownUsers.get(identity.id);
-    if (cached && cached.expiresAt > Date.now()) return cached.adminRole;
+    if (cached && cached.expiresAt > Date.now()) return cached;
     const { prisma } = this.services;
-    let user = await prisma.user.findUnique({ where: { id: identity.id }, select: { adminRole: true } });
+    const select = { adminRole: true, suspendedAt: true } as const;
+    let user = await prisma.user.findUnique({ where: { id: identity.id }, select });
     if (!user) {
       // skipDuplicates: two first requests of the same user may race.
       await prisma.user.createMany({ data: [{ id: identity.id, email: identity.email }], skipDuplicates: true });
-      user = await prisma.user.findUniqueOrThrow({ where: { id: identity.id }, select: { adminRole: true } });
+      user = await prisma.user.findUniqueOrThrow({ where: { id: identity.id }, select });
     }
+    const known = { adminRole: user.adminRole, suspended: user.suspendedAt !== null };
     if (this.knownUsers.size >= KNOWN_USER_CACHE_MAX) this.knownUsers.clear();
-    this.knownUsers.set(identity.id, { adminRole: user.adminRole, expiresAt: Date.now() + KNOWN_USER_TTL_MS });
-    return user.adminRole;
+    this.knownUsers.set(identity.id, { ...known, expiresAt: Date.now() + KNOWN_USER_TTL_MS });
+    return known;
   }
 }

@@ -5,8 +5,10 @@ import type { Context } from "../context.ts";
 
 export function refusalFor(context: Pick<Context, "viewer">): GraphQLError {
   if (context.viewer === null) return new GraphQLError("Sign in to use this field.", { extensions: { code: "UNAUTHENTICATED" } });
-  return new GraphQLError(
-    context.viewer.admitted ? "You are not allowed to use this field." : "This account is not admitted at the current rollout stage.",
-    { extensions: { code: "FORBIDDEN" } },
-  );
+  const message = context.viewer.suspended
+    ? "This account is suspended."
+    : context.viewer.admitted
+      ? "You are not allowed to use this field."
+      : "This account is not admitted at the current rollout stage.";
+  return new GraphQLError(message, { extensions: { code: "FORBIDDEN" } });
 }

@@ -23,6 +23,7 @@ import "./turnMutations.ts";
 import "./routing.ts";
 import "./turnEvents.ts";
 import "./credits.ts";
+import "./accounts.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -59,7 +59,7 @@ export const ACCEPT_READ = `
   latest_summary AS (
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
-  SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry,
+  SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry, u.suspended,
          s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
          -- Shared messages of finished turns after the summary (a stale running turn is ended by this accept);
