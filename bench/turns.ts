@@ -17,6 +17,7 @@ import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { createCouncil, createSession, send } from "../test/fixtures/turns.ts";
 import { turnHold } from "../src/credits/turnHold.ts";
+import { availableCredits } from "../src/credits/holdSql.ts";
 import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
 import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
@@ -216,8 +217,7 @@ async function burstAgainst(server: TestServer, pool: pg.Pool) {
   const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
   const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: BURST_SENDS - 1 }, () => createSession(client, { roomId: council.roomId }))))];
   const hold = turnHold({ kind: "agents", agents: ["qwen"] }, { contextMaxOutputTokens: 2048, maxRetries: 2 });
-  const { rows } = await pool.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallet_current($1, 'starter')", [userId]);
-  const adjustment = hold.mul(BURST_COVERED_HOLDS).sub(rows[0]!.available);
+  const adjustment = hold.mul(BURST_COVERED_HOLDS).sub(await availableCredits(pool, userId, "starter"));
   await pool.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner') ON CONFLICT DO NOTHING", [BENCH_OWNER]);
   await pool.query("SELECT credit_grant($1, 'adjustment', $2, $3, 'bench', $4, NULL, 'starter')", [userId, adjustment.toFixed(4), BENCH_OWNER, `bench:${randomUUID()}`]);
   let sampling = true;

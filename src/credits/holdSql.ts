@@ -24,3 +24,9 @@ export async function placeTurnHold(client: pg.ClientBase, request: HoldRequest)
   const result = rows[0]!;
   if (!result.placed) throw new InsufficientCreditsError(required, result.available_before);
 }
+
+/** What the user may hold now (allowance + granted − held), the wallet opened in its current period and locked for the caller's transaction. */
+export async function availableCredits(client: Pick<pg.ClientBase, "query">, userId: string, defaultPlan: string): Promise<string> {
+  const { rows } = await client.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallet_current($1::uuid, $2)", [userId, defaultPlan]);
+  return rows[0]!.available;
+}

@@ -33,6 +33,12 @@ export interface HoldLimits {
 
 export type TurnCalls = { kind: "agents"; agents: ModelAliasName[] } | { kind: "manager"; managerAlias: ModelAliasName; roster: ModelAliasName[] };
 
+/** The calls a planned turn may make, by model: the planned agents, or the manager with the roster it picks from. */
+export function turnCallsOf(plannedAgents: { modelAlias: ModelAliasName }[], managerAlias: ModelAliasName | null): TurnCalls {
+  const aliases = plannedAgents.map((agent) => agent.modelAlias);
+  return managerAlias ? { kind: "manager", managerAlias, roster: aliases } : { kind: "agents", agents: aliases };
+}
+
 /** The most one provider call on `alias` with at most `maxOutputTokens` can be charged. */
 export function callCeiling(alias: ModelAliasName, maxOutputTokens: number): Decimal {
   const version = pricingVersion(CURRENT_PRICING_VERSION)!;

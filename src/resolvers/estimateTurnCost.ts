@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NoValidTagsError, NotFoundError, ValidationError } from "../errors.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
-import { estimateTokens } from "../context-budget/estimate.ts";
+import { estimateTokens, estimateTokensOfLength } from "../context-budget/estimate.ts";
 import { isModelAlias, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { planAgents } from "../turns/planning.ts";
@@ -14,7 +14,7 @@ import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { estimateTurnCost as estimate, type CostEstimate } from "../credits/estimate.ts";
-import type { TurnCalls } from "../credits/turnHold.ts";
+import { turnCallsOf } from "../credits/turnHold.ts";
 import { currentWallet } from "./credits.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
@@ -58,7 +58,7 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     alias: agent.modelAlias,
     pinnedTokens: estimatePinned({ systemLayers: agentLayers(scope.mode, agent, null), roomFrame: frame, summaryBlock: null, history: [], unresolvedTurn: [], currentMessage: content }),
   }));
-  const calls: TurnCalls = managerAlias ? { kind: "manager", managerAlias, roster: agents.map((agent) => agent.modelAlias) } : { kind: "agents", agents: agents.map((agent) => agent.modelAlias) };
+  const calls = turnCallsOf(agents, managerAlias);
   const [{ rows }, wallet] = await Promise.all([
     context.pool.query<{ history_chars: string; mean_output: Record<string, number> }>(HISTORY_AND_OUTPUTS, [userId, sessionId]),
     currentWallet(context, userId),
@@ -69,8 +69,7 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     calls,
     planned,
     managerPinnedTokens: estimateTokens(managerRoutingPrompt(scope.roster)) + estimateTokens(content),
-    // estimateTokens over the history's characters, without building the text.
-    historyTokens: Math.ceil((Number(rows[0]!.history_chars) * 5) / 16),
+    historyTokens: estimateTokensOfLength(Number(rows[0]!.history_chars)),
     meanOutput,
     limits: { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries },
   });

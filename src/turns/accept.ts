@@ -31,7 +31,7 @@ import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { placeTurnHold } from "../credits/holdSql.ts";
-import { turnHold, type TurnCalls } from "../credits/turnHold.ts";
+import { turnCallsOf, turnHold } from "../credits/turnHold.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
@@ -154,8 +154,7 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
   const { enforcement, defaultPlan } = context.config.credits;
   if (enforcement !== "off") {
-    const calls: TurnCalls =
-      plan.kind === "agents" ? { kind: "agents", agents: plan.agents.map((agent) => agent.modelAlias) } : { kind: "manager", managerAlias, roster: scope.roster.map((agent) => agent.modelAlias) };
+    const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
     const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
     await placeTurnHold(client, { userId, turnId: row.id, credits, defaultPlan, enforcement });
   }

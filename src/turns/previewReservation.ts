@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { InsufficientCreditsError } from "../errors.ts";
+import { availableCredits } from "../credits/holdSql.ts";
 import { beginWithUserLock } from "./acceptSql.ts";
 import { RATE_WINDOWS_SQL, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
 
@@ -34,8 +35,7 @@ export async function reservePreview(
     const { rows } = await client.query<WindowUsage>(RATE_WINDOWS_SQL, [userId]);
     assertWithinRateLimit(rows[0]!, limits);
     if (credits) {
-      const { rows: wallet } = await client.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallet_current($1::uuid, $2)", [userId, credits.defaultPlan]);
-      const available = wallet[0]!.available;
+      const available = await availableCredits(client, userId, credits.defaultPlan);
       if (credits.ceiling.gt(available)) throw new InsufficientCreditsError(credits.ceiling.toFixed(4), available);
     }
     await client.query(INSERT_PREVIEW, [randomUUID(), userId, sessionId]);

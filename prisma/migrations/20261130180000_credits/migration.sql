@@ -250,7 +250,9 @@ CREATE TRIGGER "credit_debit_ledger_row"
   FOR EACH ROW EXECUTE FUNCTION "credit_debit_ledger_row"();
 
 -- A turn's end (however it ends: by its owner, a lapsed lease, a shutdown,
--- or its session's deletion) releases what is left of its hold.
+-- or its session's deletion) releases what is left of its hold. The wallet is
+-- locked before the hold, in the order a debit takes them, so a debit replayed
+-- late and its turn's end never deadlock.
 CREATE FUNCTION "credit_release_turn_hold"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -258,6 +260,8 @@ DECLARE
   hold "credit_holds";
   wallet "credit_wallets";
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM "credit_holds" WHERE "turn_id" = turn_row."id" AND "released_at" IS NULL) THEN RETURN NULL; END IF;
+  PERFORM 1 FROM "credit_wallets" WHERE "user_id" = turn_row."user_id" FOR UPDATE;
   SELECT * INTO hold FROM "credit_holds" WHERE "turn_id" = turn_row."id" AND "released_at" IS NULL FOR UPDATE;
   IF NOT FOUND THEN RETURN NULL; END IF;
   UPDATE "credit_holds" SET "remaining" = 0, "released_at" = now() WHERE "turn_id" = hold."turn_id";
