@@ -2,6 +2,7 @@
 // the readiness gates. Nothing else.
 import type { AppConfig } from "./config/env.ts";
 import type { Db } from "./db.ts";
+import type { WalletEventFeed } from "./credits/walletEventFeed.ts";
 import type pg from "pg";
 import type { HotStatements } from "./db/statements.ts";
 import type { Readiness } from "./gates/readiness.ts";
@@ -35,6 +36,8 @@ export interface AppServices {
   /** Every usage-ledger row is recorded through it (disk buffer, retries). */
   ledger: LedgerWriter;
   metrics: Metrics;
+  /** Low-balance events for walletEvents subscribers on this instance. */
+  walletEvents: WalletEventFeed;
 }
 
 export interface Context extends AppServices {

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   "CONTEXT_BUDGET_EXCEEDED",
   "RATE_LIMITED",
   "INSUFFICIENT_CREDITS",
+  "ROOM_BUDGET_EXCEEDED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -99,5 +100,17 @@ export class InsufficientCreditsError extends DomainError {
     readonly available: string,
   ) {
     super(`Not enough credits: this message may cost up to ${required} credits and ${available} are available.`);
+  }
+}
+
+export class RoomBudgetExceededError extends DomainError {
+  readonly code = "ROOM_BUDGET_EXCEEDED" as const;
+  /** Credits, as decimal strings. */
+  constructor(
+    readonly required: string,
+    readonly available: string,
+    readonly monthlyBudget: string,
+  ) {
+    super(`The room's monthly credit budget is reached: this message may cost up to ${required} credits and ${available} of the room's ${monthlyBudget} are left this month.`);
   }
 }

@@ -23,10 +23,14 @@ import { checkRoutingGate } from "./gates/routingGate.ts";
 import { Admission } from "./gates/admission.ts";
 import { createGateway } from "./llm/gateway.ts";
 import { TurnService } from "./turns/service.ts";
+import { WalletEventFeed } from "./credits/walletEventFeed.ts";
+import { WalletWebhookSender } from "./credits/walletWebhook.ts";
 
 const run = promisify(execFile);
 /** On close, how long turns still running may take to write what they have. */
 const CLOSE_DRAIN_MS = 5_000;
+/** How often wallet events are read while anyone subscribes to them (the subscription's latency). */
+const WALLET_EVENT_POLL_MS = 1_000;
 
 export interface Runtime extends AppServices {
   databaseLabel: string;
@@ -120,6 +124,9 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   // No other instance can use the embedded database: turns it shows running were cut by this process's previous run.
   if (embedded && readiness.migrations().ok) await turns.endAllRunning();
   turns.start();
+  const walletEvents = new WalletEventFeed({ pool: db.pool, pollMs: WALLET_EVENT_POLL_MS });
+  const walletWebhook = config.credits.alertWebhook && new WalletWebhookSender({ pool: db.pool, config: config.credits.alertWebhook });
+  walletWebhook?.start();
   return {
     config,
     prisma: db.prisma,
@@ -130,10 +137,13 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
     readiness,
     admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
     turns,
+    walletEvents,
     databaseLabel: embedded ? embedded.label : "configured PostgreSQL",
     async close() {
       readiness.stop();
       turns.stop();
+      walletEvents.close();
+      await walletWebhook?.stop();
       // Turns were given their time (SIGTERM: the deadline); a provider call still in flight is not waited for.
       await turns.drainWithin(CLOSE_DRAIN_MS);
       await ledger.close();

@@ -17,7 +17,8 @@ import { createCouncil, createSession, send, sendAccepted, waitForTurn, type Cou
 import { signTestToken } from "./fixtures/users.ts";
 import { MODEL_REGISTRY } from "../src/llm/models.ts";
 import { turnHold } from "../src/credits/turnHold.ts";
-import { ledgerInsertSql, ledgerRowFor } from "../src/metering/ledger.ts";
+import { ledgerInsertSql } from "../src/metering/ledger.ts";
+import { invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
 
 const Decimal = Prisma.Decimal;
@@ -47,33 +48,6 @@ async function adjust(userId: string, kind: "GRANT" | "ADJUSTMENT", amount: stri
   const result = dataOf(await owner(GrantCreditsDocument, { input: { userId, kind, amount, idempotencyKey: key } })).grantCredits;
   if (result.__typename !== "GrantCreditsSuccess") throw new Error(`grantCredits failed: ${JSON.stringify(result)}`);
   return result.transaction;
-}
-
-/** Per user, every way SPEC 13's invariants could be broken; empty when they hold. */
-async function invariantViolations(): Promise<unknown[]> {
-  const { rows } = await sql.query(`
-    WITH ledger AS (SELECT user_id, count(*) AS calls, sum(credits_burned) AS burned FROM llm_call_events GROUP BY user_id),
-    sums AS (
-      SELECT user_id,
-             coalesce(sum(amount - expired_allowance) FILTER (WHERE kind = 'plan_allowance'), 0) AS allowance,
-             coalesce(sum(amount) FILTER (WHERE kind IN ('grant', 'adjustment')), 0) AS granted,
-             coalesce(sum(amount) FILTER (WHERE kind = 'debit'), 0) AS debits,
-             count(*) FILTER (WHERE kind = 'debit') AS debit_count,
-             coalesce(sum(amount) FILTER (WHERE kind = 'hold'), 0) - coalesce(sum(amount) FILTER (WHERE kind = 'release'), 0)
-               - coalesce(sum(from_hold) FILTER (WHERE kind = 'debit'), 0) AS active_holds
-        FROM credit_transactions GROUP BY user_id)
-    SELECT w.user_id, l.calls, s.debit_count, l.burned, s.debits, w.held, s.active_holds,
-           w.allowance + w.granted - w.held AS balance, s.allowance + s.granted - s.debits - s.active_holds AS from_transactions,
-           (SELECT coalesce(sum(remaining), 0) FROM credit_holds h WHERE h.user_id = w.user_id AND h.released_at IS NULL) AS open_holds
-      FROM credit_wallets w LEFT JOIN ledger l USING (user_id) LEFT JOIN sums s USING (user_id)`);
-  return rows.filter(
-    (row) =>
-      Number(row.calls ?? 0) !== Number(row.debit_count ?? 0) ||
-      !new Decimal(row.burned ?? 0).eq(row.debits ?? 0) ||
-      !new Decimal(row.held).eq(row.active_holds ?? 0) ||
-      !new Decimal(row.held).eq(row.open_holds) ||
-      !new Decimal(row.balance).eq(row.from_transactions ?? 0),
-  );
 }
 
 beforeAll(async () => {
@@ -163,14 +137,8 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
 
   let release!: () => void;
   script.hold = new Promise((resolve) => (release = resolve));
-  let sampling = true;
-  const samples: Prisma.Decimal[] = [];
-  const sampler = (async () => {
-    while (sampling) {
-      const { rows } = await sql.query("SELECT (allowance + granted - held)::text AS available FROM credit_wallets WHERE user_id = $1", [user.id]);
-      samples.push(new Decimal(rows[0].available));
-    }
-  })();
+  const sampler = sampleDecimal(sql, "SELECT (allowance + granted - held)::text AS value FROM credit_wallets WHERE user_id = $1", [user.id]);
+  let samples: Prisma.Decimal[] = [];
   try {
     const results = await Promise.all(sessions.map((sessionId, index) => send(user.on(index % 2 ? a : b), sessionId, "Go")));
     const accepted = results.filter((result) => result.__typename === "SendMessageSuccess");
@@ -193,8 +161,7 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
   } finally {
     script.hold = null;
     release?.();
-    sampling = false;
-    await sampler;
+    samples = await sampler.stop();
   }
   expect(samples.length).toBeGreaterThan(10);
   expect(samples.every((available) => available.gte(0))).toBe(true);
@@ -202,7 +169,7 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
   expect(wallet.held).toBe("0.0000");
   const { rows: spent } = await sql.query("SELECT sum(credits_burned)::text AS spent FROM llm_call_events WHERE user_id = $1", [user.id]);
   expect(new Decimal(wallet.available).eq(hold.mul(3).sub(spent[0].spent))).toBe(true);
-  expect(await invariantViolations()).toEqual([]);
+  expect(await invariantViolations(sql)).toEqual([]);
 }, 60_000);
 
 test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places, expected grows with the history; no provider call; typed errors", async () => {
@@ -321,10 +288,7 @@ test("invariants hold over a random run of turns, failures, grants, adjustments,
       await adjust(user.id, random() < 0.5 ? "GRANT" : "ADJUSTMENT", (random() < 0.5 ? "-" : "") + (1 + Math.floor(random() * 20)).toString());
     } else if (choice < 0.3) {
       // A ledger row written twice (a replay after an unknown outcome) debits once.
-      const row = ledgerRowFor(
-        { userId: user.id, scope: { kind: "room", roomId: councils[index]!.roomId, sessionId: councils[index]!.sessionId }, turnId: null, stepId: null, agentId: null, turnMode: null },
-        { provider: "openrouter", modelAlias: "qwen", providerModel: "qwen/qwen3-235b-a22b", usage: { promptTokens: 900, cachedTokens: 0, completionTokens: 300, totalTokens: undefined, costUsd: "0.001" }, latencyMs: 10, status: "success", requestId: randomUUID(), callKind: "agent", text: "", errorMessage: null, retryable: false, retryAfterSeconds: null },
-      );
+      const row = qwenLedgerRow(user.id, councils[index]!);
       for (let write = 0; write < 2; write++) {
         const statement = ledgerInsertSql([row]);
         await sql.query(statement.text, statement.values);
@@ -337,7 +301,7 @@ test("invariants hold over a random run of turns, failures, grants, adjustments,
       script.failing = new Set();
     }
   }
-  expect(await invariantViolations()).toEqual([]);
+  expect(await invariantViolations(sql)).toEqual([]);
   const { rows } = await sql.query("SELECT count(*)::int AS open FROM credit_holds WHERE released_at IS NULL");
   expect(rows[0].open).toBe(0);
 }, 120_000);

@@ -69,8 +69,18 @@ describe("environment contract", () => {
     ["CONTEXT_MAX_OUTPUT_TOKENS", "1.5", "CONTEXT_MAX_OUTPUT_TOKENS must be a whole number"],
     ["APP_ENV", "prod", "APP_ENV has an unsupported value (allowed: development, test, staging, production)"],
     ["ROLLOUT_STAGE", "everyone", "ROLLOUT_STAGE has an unsupported value (allowed: closed_beta, broad)"],
+    ["ALERT_WEBHOOK_URL", "https://hooks.example.com/pantheon", "ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL"],
+    ["ALERT_WEBHOOK_SECRET", "short", "ALERT_WEBHOOK_SECRET must be at least 16 characters"],
+    ["CREDIT_ENFORCEMENT", "strict", "CREDIT_ENFORCEMENT has an unsupported value (allowed: off, warn, enforce)"],
   ])("rejects a malformed %s", (name, value, expected) => {
     expect(problems({ ...production, [name]: value }).some((problem) => problem.startsWith(expected))).toBe(true);
+  });
+
+  test("a low-balance webhook needs its signing secret, and is off without a URL", () => {
+    expect(loadConfig(production).credits.alertWebhook).toBeNull();
+    const config = loadConfig({ ...production, ALERT_WEBHOOK_URL: "https://hooks.example.com/pantheon", ALERT_WEBHOOK_SECRET: "sixteen-chars-or-more" });
+    expect(config.credits.alertWebhook).toMatchObject({ url: "https://hooks.example.com/pantheon", retryBaseMs: 5_000, maxAttempts: 10 });
+    expect(message({ ...production, ALERT_WEBHOOK_URL: "https://hooks.example.com/pantheon", ALERT_WEBHOOK_SECRET: "tiny-secret" })).not.toContain("tiny-secret");
   });
 
   test("no secret value appears in any error output", () => {

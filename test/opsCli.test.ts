@@ -85,7 +85,7 @@ describe("ops commands", () => {
     await count.end();
   });
 
-  test.each(["token", "rotation", "allowlist", "admin"])("npm run %s -- --help prints the usage and exits 0; an unknown option is one line, exit 2", async (command) => {
+  test.each(["token", "rotation", "allowlist", "admin", "credits"])("npm run %s -- --help prints the usage and exits 0; an unknown option is one line, exit 2", async (command) => {
     const help = await npmRun(command, ["--help"]);
     expect(help.code).toBe(0);
     expect(help.output).toMatch(/^usage: /m);
@@ -116,6 +116,50 @@ describe("ops commands", () => {
       { action: "allowlist.add", target: userId, before: { allowlisted: false }, after: { allowlisted: true } },
       { action: "allowlist.remove", target: userId, before: { allowlisted: true }, after: { allowlisted: false } },
     ]);
+  });
+
+  test("credits: read a wallet, grant once per key, adjust, set the plan, override enforcement; admin: suspend and reactivate; each audited as the actor", async () => {
+    const userId = randomUUID();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query("INSERT INTO users (id) VALUES ($1)", [userId]);
+      const wallet = await npmRun("credits", ["wallet", "--user", userId]);
+      expect(wallet.code).toBe(0);
+      expect(wallet.output).toContain("plan starter");
+      expect(wallet.output).toContain("allowance 495.0000  granted 0.0000  held 0.0000  available 495.0000");
+      expect((await client.query("SELECT count(*)::int AS n FROM credit_wallets WHERE user_id = $1", [userId])).rows[0].n).toBe(0);
+
+      const grant = ["grant", "--user", userId, "--amount", "100", "--key", "ops-grant-0001", "--note", "goodwill", "--actor", "ops@pantheon"];
+      expect((await npmRun("credits", grant)).output).toContain("granted 100.0000");
+      expect((await npmRun("credits", grant)).output).toContain("granted 100.0000"); // a retry changes nothing
+      const reused = await npmRun("credits", ["grant", "--user", userId, "--amount", "5", "--key", "ops-grant-0001"]);
+      expect(reused.code).toBe(2);
+      expect(reused.output).toContain("This idempotency key was used for a different grant.");
+      expect((await npmRun("credits", ["adjust", "--user", userId, "--amount=-30", "--key", "ops-adjust-0001", "--actor", "ops@pantheon"])).output).toContain("granted 70.0000");
+      expect((await npmRun("credits", ["grant", "--user", userId, "--amount=-1", "--key", "ops-grant-0002"])).code).toBe(2);
+      expect((await npmRun("credits", ["plan", "--user", userId, "--plan", "pro", "--actor", "ops@pantheon"])).output).toContain("plan pro");
+      const history = await npmRun("credits", ["history", "--user", userId]);
+      expect(history.output).toMatch(/plan_allowance +1485\.0000/);
+      expect(history.output).toContain("4 transaction(s)");
+      expect((await npmRun("credits", ["enforcement", "enforce", "--actor", "ops@pantheon"])).code).toBe(0);
+      expect((await client.query("SELECT value FROM app_settings WHERE key = 'credit_enforcement'")).rows).toEqual([{ value: { mode: "enforce" } }]);
+      expect((await npmRun("credits", ["enforcement", "default", "--actor", "ops@pantheon"])).code).toBe(0);
+      expect((await client.query("SELECT value FROM app_settings WHERE key = 'credit_enforcement'")).rows).toEqual([]);
+      expect((await npmRun("credits", ["enforcement", "strict"])).code).toBe(2);
+
+      expect((await npmRun("admin", ["suspend", "--user", userId, "--reason", "abuse report", "--actor", "ops@pantheon"])).code).toBe(0);
+      expect((await client.query("SELECT suspended_at IS NOT NULL AS suspended FROM users WHERE id = $1", [userId])).rows[0].suspended).toBe(true);
+      expect((await npmRun("admin", ["reactivate", "--user", userId, "--actor", "ops@pantheon"])).code).toBe(0);
+      expect((await client.query("SELECT suspended_at FROM users WHERE id = $1", [userId])).rows[0].suspended_at).toBeNull();
+
+      const { rows } = await client.query("SELECT actor, action FROM admin_audit_log WHERE actor = 'ops@pantheon' ORDER BY created_at");
+      expect(rows.map((row) => row.action)).toEqual(["credits.grant", "credits.adjustment", "credits.setPlan", "credits.setEnforcement", "credits.setEnforcement", "account.suspend", "account.reactivate"]);
+      const { rows: initiated } = await client.query("SELECT DISTINCT initiated_by FROM credit_transactions WHERE user_id = $1 AND kind <> 'plan_allowance' OR (user_id = $1 AND amount = 1485)", [userId]);
+      expect(initiated).toEqual([{ initiated_by: "ops@pantheon" }]);
+    } finally {
+      await client.end();
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 // lists every problem by variable name, never by value.
 import { z } from "zod";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
+import type { WalletWebhookConfig } from "../credits/walletWebhook.ts";
 
 export const APP_ENVS = ["development", "test", "staging", "production"] as const;
 export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
@@ -69,6 +70,11 @@ const envSchema = z
     OTEL_SERVICE_NAME: z.string().min(1).default("pantheon-api"),
     CREDIT_ENFORCEMENT: z.enum(CREDIT_ENFORCEMENTS).default("warn"),
     DEFAULT_PLAN: z.enum(CREDIT_PLANS).default("starter"),
+    ALERT_WEBHOOK_URL: httpUrl.optional(),
+    ALERT_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    ALERT_WEBHOOK_RETRY_BASE_MS: number().int("must be a whole number").min(100, "must be at least 100").default(5_000),
+    ALERT_WEBHOOK_MAX_ATTEMPTS: number().int("must be a whole number").min(1, "must be 1 to 50").max(50, "must be 1 to 50").default(10),
+    ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   });
 
 const PRODUCTION_REQUIRED = [
@@ -79,6 +85,12 @@ const PRODUCTION_REQUIRED = [
   "OPENROUTER_API_KEY",
   "ROLLOUT_STAGE",
 ] as const;
+
+/** Checked on the raw values so they are reported together with any malformed ones. */
+function crossFieldProblems(raw: Record<string, unknown>): string[] {
+  // An unsigned alert could be forged by anyone who finds the receiver's URL.
+  return raw.ALERT_WEBHOOK_URL !== undefined && raw.ALERT_WEBHOOK_SECRET === undefined ? ["ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL"] : [];
+}
 
 /** Checked on the raw values so they are reported together with any malformed ones. */
 function productionProblems(raw: Record<string, unknown>): string[] {
@@ -148,6 +160,8 @@ export interface AppConfig {
     enforcement: CreditEnforcement;
     /** The plan a user's wallet opens on. */
     defaultPlan: CreditPlanName;
+    /** Signed low-balance webhooks (ALERT_WEBHOOK_URL); null: none. */
+    alertWebhook: WalletWebhookConfig | null;
   };
 }
 
@@ -177,10 +191,22 @@ function tracingConfig(env: z.output<typeof envSchema>): AppConfig["tracing"] {
   return tracesUrl ? { tracesUrl, serviceName: env.OTEL_SERVICE_NAME } : null;
 }
 
+function alertWebhookConfig(env: z.output<typeof envSchema>): WalletWebhookConfig | null {
+  if (!env.ALERT_WEBHOOK_URL || !env.ALERT_WEBHOOK_SECRET) return null;
+  return {
+    url: env.ALERT_WEBHOOK_URL,
+    secret: env.ALERT_WEBHOOK_SECRET,
+    retryBaseMs: env.ALERT_WEBHOOK_RETRY_BASE_MS,
+    maxAttempts: env.ALERT_WEBHOOK_MAX_ATTEMPTS,
+    timeoutMs: env.ALERT_WEBHOOK_TIMEOUT_MS,
+    pollMs: 1_000,
+  };
+}
+
 export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
   const cleaned = Object.fromEntries(Object.entries(source).map(([key, value]) => [key, emptyAsUndefined(value)]));
   const parsed = envSchema.safeParse(cleaned);
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...productionProblems(cleaned)];
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...productionProblems(cleaned), ...crossFieldProblems(cleaned)];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const env = parsed.data;
   const directUrl = env.DATABASE_URL;
@@ -222,7 +248,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
     tracing: tracingConfig(env),
-    credits: { enforcement: env.CREDIT_ENFORCEMENT, defaultPlan: env.DEFAULT_PLAN },
+    credits: { enforcement: env.CREDIT_ENFORCEMENT, defaultPlan: env.DEFAULT_PLAN, alertWebhook: alertWebhookConfig(env) },
   };
 }
 

@@ -15,6 +15,7 @@ import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { estimateTurnCost as estimate, type CostEstimate } from "../credits/estimate.ts";
 import { turnCallsOf } from "../credits/turnHold.ts";
+import { roomBudgetLeft } from "../credits/holdSql.ts";
 import { currentWallet } from "./credits.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { assertModeAvailable } from "./modeGate.ts";
@@ -39,6 +40,8 @@ const HISTORY_AND_OUTPUTS = `
 export interface TurnCostEstimate extends CostEstimate {
   mode: string;
   available: string;
+  /** What is left of the room's monthly budget; null without one. */
+  roomAvailable: string | null;
 }
 
 export async function estimateTurnCost(input: { sessionId: string | number; content: string }, context: Context): Promise<TurnCostEstimate> {
@@ -59,9 +62,10 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     pinnedTokens: estimatePinned({ systemLayers: agentLayers(scope.mode, agent, null), roomFrame: frame, summaryBlock: null, history: [], unresolvedTurn: [], currentMessage: content }),
   }));
   const calls = turnCallsOf(agents, managerAlias);
-  const [{ rows }, wallet] = await Promise.all([
+  const [{ rows }, wallet, room] = await Promise.all([
     context.pool.query<{ history_chars: string; mean_output: Record<string, number> }>(HISTORY_AND_OUTPUTS, [userId, sessionId]),
     currentWallet(context, userId),
+    scope.room ? roomBudgetLeft(context.pool, scope.room.id) : null,
   ]);
   const meanOutput: Partial<Record<ModelAliasName, number>> = {};
   for (const [alias, mean] of Object.entries(rows[0]!.mean_output)) if (isModelAlias(alias)) meanOutput[alias] = Math.round(mean);
@@ -73,5 +77,5 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     meanOutput,
     limits: { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries },
   });
-  return { ...cost, mode: scope.mode, available: wallet.available };
+  return { ...cost, mode: scope.mode, available: wallet.available, roomAvailable: room?.available ?? null };
 }

@@ -51,7 +51,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
   const record = async (attempt: ProviderAttempt) => void (await context.ledger.record([ledgerRowFor(attribution, attempt)]));
   const managerAlias = await readManagerModel(context.pool);
   const { enforcement, defaultPlan } = context.config.credits;
-  const credits = enforcement === "enforce" ? { ceiling: callCeiling(managerAlias, ROUTING_MAX_OUTPUT_TOKENS), defaultPlan } : null;
+  const credits = { ceiling: callCeiling(managerAlias, ROUTING_MAX_OUTPUT_TOKENS), defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null };
   await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId, credits);
   const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
   await record(outcome.finalAttempt);

@@ -25,7 +25,7 @@ export interface RoomPageQuery {
 // expressions are ever interpolated into the SQL text.
 const ROOM_COLUMNS: Record<keyof Room, string> = {
   id: "r.id", ownerId: "r.owner_id", name: "r.name", goal: "r.goal", currentMode: "r.current_mode",
-  pendingMode: "r.pending_mode", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
+  pendingMode: "r.pending_mode", monthlyCreditBudget: "r.monthly_credit_budget", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
 };
 const AGENT_COLUMNS: Record<keyof Agent, string> = {
   id: "a.id", ownerId: "a.owner_id", agentKey: "a.agent_key", name: "a.name", modelAlias: "a.model_alias", rolePrompt: "a.role_prompt",

@@ -14,3 +14,13 @@ export async function subscribeTurnEvents(turnId: string, afterSequence: number,
   if (!stream) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
   return stream;
 }
+
+/** The balance the turn's release recorded (or, without a hold, its last debit's): what the wallet had available right after it. */
+export async function creditsAvailableAfterTurn(turnId: string, context: Context): Promise<string | null> {
+  const { rows } = await context.pool.query<{ balance_after: string }>(
+    `SELECT balance_after::text FROM credit_transactions WHERE turn_id = $1::uuid AND kind IN ('release', 'debit')
+      ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`,
+    [turnId],
+  );
+  return rows[0]?.balance_after ?? null;
+}

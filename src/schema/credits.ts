@@ -20,7 +20,7 @@ const CreditTransactionKind = builder.enumType("CreditTransactionKind", {
   } as const,
 });
 
-const WalletRef = builder.objectRef<WalletView>("Wallet").implement({
+export const WalletRef = builder.objectRef<WalletView>("Wallet").implement({
   description: "Your credits. available = allowance + granted − held; debits draw from the allowance first.",
   fields: (t) => ({
     plan: t.exposeString("plan", { description: "starter, pro or power." }),
@@ -30,10 +30,17 @@ const WalletRef = builder.objectRef<WalletView>("Wallet").implement({
     available: t.expose("available", { type: "Decimal", description: "What a new message may hold." }),
     periodStart: t.expose("periodStart", { type: "DateTime" }),
     periodEnd: t.expose("periodEnd", { type: "DateTime", description: "When the allowance lapses and the next month's is granted (UTC)." }),
+    userId: t.exposeID("userId"),
+    lowBalanceThreshold: t.expose("lowBalanceThreshold", { type: "Decimal", description: "The plan's low-balance line (10% of its allowance unless changed)." }),
+    lowBalance: t.boolean({
+      description: "allowance + granted (holds aside) is below lowBalanceThreshold; walletEvents raised LOW_BALANCE when it crossed.",
+      resolve: (wallet) => wallet.lowBalanceSince !== null,
+    }),
+    lowBalanceSince: t.expose("lowBalanceSince", { type: "DateTime", nullable: true, description: "When it crossed below the line; null when above." }),
   }),
 });
 
-const CreditTransactionRef = builder.prismaObject("CreditTransaction", {
+export const CreditTransactionRef = builder.prismaObject("CreditTransaction", {
   description: "An entry of your credit history; entries are never edited.",
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -48,6 +55,9 @@ const CreditTransactionRef = builder.prismaObject("CreditTransaction", {
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
+
+/** One connection type for every list of credit transactions (yours, or a user's for admins). */
+export const CreditTransactionsConnection = builder.connectionObject({ type: CreditTransactionRef, name: "CreditTransactionsConnection" }, { name: "CreditTransactionsEdge" });
 
 builder.objectField(ViewerRef, "wallet", (t) =>
   t.field({
@@ -73,8 +83,7 @@ builder.objectField(ViewerRef, "creditTransactions", (t) =>
         return context.prisma.creditTransaction.findMany({ ...query, where: { userId: viewer.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },
-    { name: "CreditTransactionsConnection" },
-    { name: "CreditTransactionsEdge" },
+    CreditTransactionsConnection,
   ),
 );
 
@@ -112,6 +121,11 @@ const TurnCostEstimateRef = builder.objectRef<TurnCostEstimate>("TurnCostEstimat
     }),
     max: t.field({ type: "Decimal", description: "The most the turn can cost: the hold sendMessage places (and, under enforcement, needs available).", resolve: (estimate) => estimate.max.toFixed(4) }),
     available: t.expose("available", { type: "Decimal", description: "Your wallet's available credits now." }),
+    roomAvailable: t.expose("roomAvailable", {
+      type: "Decimal",
+      nullable: true,
+      description: "What is left of the room's monthly credit budget (a send needs max within it too); null when the room has none.",
+    }),
   }),
 });
 

@@ -7,6 +7,7 @@ import {
   ForbiddenError,
   NoValidTagsError,
   InsufficientCreditsError,
+  RoomBudgetExceededError,
   NotFoundError,
   NotReadyError,
   RateLimitedError,
@@ -96,6 +97,18 @@ export const InsufficientCreditsErrorRef = builder.objectType(InsufficientCredit
   fields: (t) => ({
     required: t.expose("required", { type: "Decimal", description: "The turn's hold: the most it can cost (its every possible call at its ceiling)." }),
     available: t.expose("available", { type: "Decimal", description: "Allowance plus granted credits, less what running turns hold." }),
+  }),
+});
+
+export const RoomBudgetExceededErrorRef = builder.objectType(RoomBudgetExceededError, {
+  name: "RoomBudgetExceededError",
+  description: "The send would hold more than is left of the room's monthly credit budget (CREDIT_ENFORCEMENT enforce). Nothing was written.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof RoomBudgetExceededError,
+  fields: (t) => ({
+    required: t.expose("required", { type: "Decimal", description: "The turn's hold: the most it can cost." }),
+    available: t.expose("available", { type: "Decimal", description: "The room's budget less this month's spending in it and its running turns' holds." }),
+    monthlyBudget: t.expose("monthlyBudget", { type: "Decimal", description: "The cap its owner set (Room.creditBudget)." }),
   }),
 });
 

@@ -24,6 +24,9 @@ import "./routing.ts";
 import "./turnEvents.ts";
 import "./credits.ts";
 import "./accounts.ts";
+import "./roomCredits.ts";
+import "./creditAdmin.ts";
+import "./walletEvents.ts";
 
 builder.queryType({});
 builder.mutationType({});

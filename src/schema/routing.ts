@@ -1,6 +1,6 @@
 // previewRouting: the RoutingDecision union clients use to show who will answer.
 import { builder } from "../builder.ts";
-import { InsufficientCreditsError, NotFoundError, NotReadyError, RateLimitedError, ValidationError } from "../errors.ts";
+import { InsufficientCreditsError, NotFoundError, NotReadyError, RateLimitedError, RoomBudgetExceededError, ValidationError } from "../errors.ts";
 import { previewRouting, type RoutingDecision } from "../resolvers/previewRouting.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, TurnModeEnum } from "./turn.ts";
@@ -80,7 +80,7 @@ builder.queryField("previewRouting", (t) =>
     authScopes: { authenticated: true },
     directives: requiresReady,
     errors: {
-      types: [ValidationError, NotFoundError, NotReadyError, RateLimitedError, InsufficientCreditsError],
+      types: [ValidationError, NotFoundError, NotReadyError, RateLimitedError, InsufficientCreditsError, RoomBudgetExceededError],
       result: { name: "PreviewRoutingSuccess" },
       union: { name: "PreviewRoutingResult" },
       dataField: { name: "decision" },

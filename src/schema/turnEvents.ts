@@ -3,7 +3,8 @@
 import { builder } from "../builder.ts";
 import type { TurnEvent } from "../turns/events.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
-import { subscribeTurnEvents } from "../resolvers/turnEvents.ts";
+import type { Context } from "../context.ts";
+import { creditsAvailableAfterTurn, subscribeTurnEvents } from "../resolvers/turnEvents.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, StepKindEnum, StepStatusEnum, TurnModeEnum, TurnStatusEnum } from "./turn.ts";
 
@@ -68,16 +69,27 @@ builder.objectFields(StepCompleted, (t) => ({
   status: t.field({ type: StepStatusEnum, deprecationReason: "Use stepStatus (status differs in type on TurnCompleted).", resolve: (event) => event.status as never }),
   error: t.exposeString("error", { nullable: true, deprecationReason: "Use stepError (error differs in type on TurnFailed)." }),
 }));
+/** On both ending events. */
+const creditsAvailableAfter = {
+  type: "Decimal",
+  nullable: true,
+  description:
+    "Your wallet's available credits right after the turn ended and its hold was released (as recorded then, the same on every replay); null when the turn placed no hold and made no call (CREDIT_ENFORCEMENT off).",
+  resolve: (event: { turnId: string }, _args: unknown, context: Context) => creditsAvailableAfterTurn(event.turnId, context),
+} as const;
+
 const TurnCompleted = eventType("TurnCompleted", "The turn ended COMPLETED or PARTIAL, with what it cost in all.");
 builder.objectFields(TurnCompleted, (t) => ({
   turnStatus: t.field({ type: TurnStatusEnum, resolve: (event) => event.status as never }),
   usage: t.field({ type: EventUsage, description: "The whole turn's calls.", resolve: (event) => event.usage }),
+  creditsAvailableAfter: t.field(creditsAvailableAfter),
   status: t.field({ type: TurnStatusEnum, deprecationReason: "Use turnStatus (status differs in type on StepCompleted).", resolve: (event) => event.status as never }),
 }));
 const TurnFailed = eventType("TurnFailed", "The turn ended FAILED, with what it cost in all.");
 builder.objectFields(TurnFailed, (t) => ({
   turnError: t.exposeString("error"),
   usage: t.field({ type: EventUsage, description: "The whole turn's calls (failed calls are metered too).", resolve: (event) => event.usage }),
+  creditsAvailableAfter: t.field(creditsAvailableAfter),
   error: t.exposeString("error", { deprecationReason: "Use turnError (error differs in type on StepCompleted)." }),
 }));
 

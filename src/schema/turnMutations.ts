@@ -1,7 +1,7 @@
 // sendMessage and the session's turns. sendMessage returns as soon as the
 // turn is accepted; progress streams through the turnEvents subscription.
 import { builder } from "../builder.ts";
-import { ConflictError, ContextBudgetExceededError, InsufficientCreditsError, NoValidTagsError, RateLimitedError } from "../errors.ts";
+import { ConflictError, ContextBudgetExceededError, InsufficientCreditsError, NoValidTagsError, RateLimitedError, RoomBudgetExceededError } from "../errors.ts";
 import { BASE_MUTATION_ERRORS } from "./errors.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { TurnRef } from "./turn.ts";
@@ -22,7 +22,7 @@ builder.mutationField("sendMessage", (t) =>
     authScopes: { authenticated: true },
     directives: requiresReady,
     errors: {
-      types: [...BASE_MUTATION_ERRORS, ConflictError, NoValidTagsError, ContextBudgetExceededError, RateLimitedError, InsufficientCreditsError],
+      types: [...BASE_MUTATION_ERRORS, ConflictError, NoValidTagsError, ContextBudgetExceededError, RateLimitedError, InsufficientCreditsError, RoomBudgetExceededError],
       result: { name: "SendMessageSuccess" },
       union: { name: "SendMessageResult" },
       dataField: { name: "turn" },

@@ -31,6 +31,7 @@ import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { placeTurnHold } from "../credits/holdSql.ts";
+import { effectiveEnforcement } from "../settings/creditEnforcement.ts";
 import { turnCallsOf, turnHold } from "../credits/turnHold.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
@@ -152,11 +153,12 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   }
   const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
   const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
-  const { enforcement, defaultPlan } = context.config.credits;
+  const { defaultPlan } = context.config.credits;
+  const enforcement = effectiveEnforcement(context.config.credits.enforcement, read.credit_enforcement);
   if (enforcement !== "off") {
     const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
     const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
-    await placeTurnHold(client, { userId, turnId: row.id, credits, defaultPlan, enforcement });
+    await placeTurnHold(client, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
   }
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt, managerAlias };
 }

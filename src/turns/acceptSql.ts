@@ -12,6 +12,7 @@ import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionSc
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
+import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../settings/creditEnforcement.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -71,7 +72,8 @@ export const ACCEPT_READ = `
              AND (t.status <> 'running' OR t.lease_expires_at < now())
              AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')) AS history,
          (SELECT json_build_object('id', t.id, 'stale', t.lease_expires_at < now())
-            FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn
+            FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn,
+         ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS credit_enforcement
     FROM usage u LEFT JOIN session s ON true`;
 
 export interface StoredSummaryRow {
@@ -91,6 +93,8 @@ export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
   summary: StoredSummaryRow | null;
   history: HistoryMessageJson[] | null;
   running_turn: { id: string; stale: boolean } | null;
+  /** An owner's runtime override of CREDIT_ENFORCEMENT, if any. */
+  credit_enforcement: string | null;
 }
 
 /** The turn's first kept events, written with it: TurnStarted, and the first StepStarted when its agent is known. */

@@ -1,0 +1,96 @@
+// `npm run credits -- <action>`: the owners' credit operations for ops at a
+// terminal (SPEC 13), through the same statements as the GraphQL mutations,
+// each audited as `--actor` (default ops:<login>):
+//   wallet --user ID                 the wallet now (changes nothing)
+//   history --user ID [--limit N]    its credit transactions, newest first
+//   grant --user ID --amount N --key KEY [--note TEXT]
+//   adjust --user ID --amount=±N --key KEY [--note TEXT]   (= lets the value start with -)
+//   plan --user ID --plan starter|pro|power
+//   enforcement off|warn|enforce|default     the runtime override (default removes it)
+// Suspension: `npm run admin -- suspend|reactivate`.
+import { userInfo } from "node:os";
+import { z } from "zod";
+import { parseCliArgs } from "./args.ts";
+import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS } from "../credits/plans.ts";
+import { readWallet, recordGrant, setEnforcementOverride, setPlan, type CreditActor, type WalletRow } from "../credits/adminSql.ts";
+import { MAX_CREDIT_AMOUNT, signedCreditAmount } from "../credits/creditAmount.ts";
+import { ConflictError } from "../errors.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+
+const user = z.string().uuid("must be a user id (uuid)");
+const actor = z.string().min(1).max(120).default(`ops:${userInfo().username}`);
+const key = z.string().min(8, "must be at least 8 characters").max(150).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+const note = z.string().max(500).optional();
+const amount = signedCreditAmount.refine((value) => !value.isZero() && value.abs().lte(MAX_CREDIT_AMOUNT), "must be non-zero and at most 1000000 in size");
+
+const argsSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("wallet"), user }),
+  z.object({ action: z.literal("history"), user, limit: z.coerce.number().int().min(1).max(1000).default(20) }),
+  z.object({ action: z.literal("grant"), user, amount: amount.refine((value) => value.gt(0), "a grant must be positive (use adjust to take credits back)"), key, note, actor }),
+  z.object({ action: z.literal("adjust"), user, amount, key, note, actor }),
+  z.object({ action: z.literal("plan"), user, plan: z.enum(CREDIT_PLANS), actor }),
+  z.object({ action: z.literal("enforcement"), mode: z.enum([...CREDIT_ENFORCEMENTS, "default"]), actor }),
+]);
+
+const USAGE = `usage: credits wallet --user USER_ID
+       credits history --user USER_ID [--limit N]
+       credits grant --user USER_ID --amount N --key KEY [--note TEXT] [--actor NAME]
+       credits adjust --user USER_ID --amount=±N --key KEY [--note TEXT] [--actor NAME]
+       credits plan --user USER_ID --plan starter|pro|power [--actor NAME]
+       credits enforcement off|warn|enforce|default [--actor NAME]`;
+const { values, positionals } = parseCliArgs(
+  USAGE,
+  { user: { type: "string" }, amount: { type: "string" }, key: { type: "string" }, note: { type: "string" }, plan: { type: "string" }, limit: { type: "string" }, actor: { type: "string" } },
+  true,
+);
+const parsed = argsSchema.safeParse({ action: positionals[0], mode: positionals[1], ...values });
+if (!parsed.success) fail(`${USAGE}\n${parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "action"}: ${issue.message}`).join("\n")}`);
+const args = parsed.data;
+const config = loadConfigOrExit();
+const { defaultPlan } = config.credits;
+
+function printWallet(wallet: WalletRow): void {
+  const available = new Prisma.Decimal(wallet.allowance).add(wallet.granted).sub(wallet.held).toFixed(4);
+  console.log(`user ${wallet.user_id}  plan ${wallet.plan}  month from ${wallet.period_start}`);
+  console.log(`allowance ${wallet.allowance}  granted ${wallet.granted}  held ${wallet.held}  available ${available}`);
+  console.log(`low balance below ${wallet.low_balance_threshold}: ${wallet.low_balance_since ? `yes, since ${wallet.low_balance_since.toISOString()}` : "no"}`);
+}
+
+await withDirectConnection(config, async (client) => {
+  if (args.action === "enforcement") {
+    await setEnforcementOverride(client, args.mode === "default" ? null : args.mode, { userId: null, label: args.actor });
+    console.log(args.mode === "default" ? "Removed the override: each instance applies its CREDIT_ENFORCEMENT." : `Credit enforcement is ${args.mode} on every instance.`);
+    return;
+  }
+  const wallet = await readWallet(client, args.user, defaultPlan);
+  if (!wallet) fail(`No user ${args.user}.`);
+  const by: CreditActor = { userId: null, label: "actor" in args ? args.actor : "" };
+  switch (args.action) {
+    case "wallet":
+      printWallet(wallet);
+      return;
+    case "history": {
+      const { rows } = await client.query(
+        `SELECT created_at, kind::text, amount::text, balance_after::text, initiated_by, coalesce(note, '') AS note
+           FROM credit_transactions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [args.user, args.limit],
+      );
+      for (const row of rows) console.log(`${row.created_at.toISOString()}  ${row.kind.padEnd(14)} ${row.amount.padStart(14)}  → ${row.balance_after.padStart(14)}  ${row.initiated_by}  ${row.note}`);
+      console.log(`${rows.length} transaction(s)`);
+      return;
+    }
+    case "grant":
+    case "adjust":
+      try {
+        await recordGrant(client, { userId: args.user, kind: args.action === "grant" ? "grant" : "adjustment", amount: args.amount, idempotencyKey: args.key, note: args.note ?? null, defaultPlan }, by);
+      } catch (error) {
+        if (error instanceof ConflictError) fail(error.message);
+        throw error;
+      }
+      printWallet((await readWallet(client, args.user, defaultPlan))!);
+      return;
+    case "plan":
+      printWallet(await setPlan(client, args.user, args.plan, by, defaultPlan));
+  }
+});

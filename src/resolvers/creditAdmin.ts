@@ -1,0 +1,61 @@
+// Credit administration (SPEC 13, SRS FR-ADMIN-003): owners set a user's plan
+// and override CREDIT_ENFORCEMENT at runtime, both audited in the same
+// transaction (credits/adminSql.ts, shared with the ops commands); owners and
+// analysts read any user's wallet and history without writing anything.
+import { z } from "zod";
+import type { Context } from "../context.ts";
+import { NotFoundError } from "../errors.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
+import { readEnforcementOverride } from "../settings/creditEnforcement.ts";
+import { readWallet, setEnforcementOverride, setPlan } from "../credits/adminSql.ts";
+import { decodeId, parseInput } from "./input.ts";
+import { viewerId } from "./viewer.ts";
+import { walletView, type WalletView } from "./credits.ts";
+
+export interface CreditEnforcementState {
+  /** What this instance applies now. */
+  mode: CreditEnforcement;
+  /** The owner's override (every instance), or null. */
+  override: CreditEnforcement | null;
+  /** This instance's CREDIT_ENFORCEMENT. */
+  configured: CreditEnforcement;
+}
+
+export async function creditEnforcementState(context: Context): Promise<CreditEnforcementState> {
+  const override = await readEnforcementOverride(context.pool);
+  const configured = context.config.credits.enforcement;
+  return { mode: override ?? configured, override, configured };
+}
+
+const enforcementInput = z.object({ mode: z.enum(CREDIT_ENFORCEMENTS).nullable() });
+
+/** Owner only: overrides CREDIT_ENFORCEMENT on every instance (null returns each to its own), audited with before and after. */
+export async function setCreditEnforcement(input: { mode: CreditEnforcement | null }, context: Context): Promise<CreditEnforcementState> {
+  const { mode } = parseInput(enforcementInput, input);
+  const actorId = viewerId(context);
+  const client = await context.pool.connect();
+  try {
+    await setEnforcementOverride(client, mode, { userId: actorId, label: `user:${actorId}` });
+  } finally {
+    client.release();
+  }
+  return creditEnforcementState(context);
+}
+
+const planInput = z.object({ userId: z.string(), plan: z.enum(CREDIT_PLANS) });
+
+/** Owner only: the user's plan from now on; an upgrade tops up this month's allowance by the difference (credit_set_plan). */
+export async function setUserPlan(input: { userId: string | number; plan: CreditPlanName }, context: Context): Promise<WalletView> {
+  const parsed = parseInput(planInput, { ...input, userId: String(input.userId) });
+  const userId = decodeId(parsed.userId, "User");
+  const actorId = viewerId(context);
+  if (!(await context.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
+  return walletView(await setPlan(context.pool, userId, parsed.plan, { userId: actorId, label: `user:${actorId}` }, context.config.credits.defaultPlan));
+}
+
+/** Owners and analysts: a user's wallet as it stands, without opening it. */
+export async function walletOfUser(rawUserId: string | number, context: Context): Promise<WalletView> {
+  const row = await readWallet(context.pool, decodeId(rawUserId, "User"), context.config.credits.defaultPlan);
+  if (!row) throw new NotFoundError("User");
+  return walletView(row);
+}

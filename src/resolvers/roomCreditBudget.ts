@@ -1,0 +1,81 @@
+// A room's monthly credit budget (SPEC 13): its owner sets or clears the cap;
+// sends in the room hold against it (credit_hold_turn_in_room). The room's
+// month is read through a per-request loader, so a page of rooms costs one
+// statement.
+import DataLoader from "dataloader";
+import { createContextCache } from "@pothos/core";
+import { z } from "zod";
+import type { Context } from "../context.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import { creditLimit, periodEndOf } from "../credits/creditAmount.ts";
+import { ROOM_MONTH_SQL } from "../credits/holdSql.ts";
+import { parseInput } from "./input.ts";
+import { lockOwnedRoom } from "./room.ts";
+
+export interface RoomCreditBudget {
+  /** null: no cap. */
+  monthlyBudget: string | null;
+  spent: string;
+  held: string;
+  /** null without a cap; may be below 0 when spending outran a budget lowered mid-month. */
+  available: string | null;
+  periodStart: Date;
+  periodEnd: Date;
+}
+
+interface RoomMonthRow {
+  room_id: string;
+  monthly_budget: string | null;
+  spent: string;
+  held: string;
+  period_start: string;
+}
+
+const loaders = createContextCache(
+  (context: Context) =>
+    new DataLoader<string, RoomCreditBudget>(
+      async (roomIds) => {
+        const { rows } = await context.pool.query<RoomMonthRow>(
+          `SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
+                  to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
+             FROM rooms r, ${ROOM_MONTH_SQL("r.id")} u
+            WHERE r.id = ANY($1::uuid[])`,
+          [roomIds],
+        );
+        const byRoom = new Map(rows.map((row) => [row.room_id, row]));
+        return roomIds.map((id) => {
+          const row = byRoom.get(id);
+          return row ? budgetOf(row) : new Error("Room not found");
+        });
+      },
+      // A mutation in the same request may change the budget.
+      { cache: false },
+    ),
+);
+
+function budgetOf(row: RoomMonthRow): RoomCreditBudget {
+  const available = row.monthly_budget === null ? null : new Prisma.Decimal(row.monthly_budget).sub(row.spent).sub(row.held).toFixed(4);
+  return {
+    monthlyBudget: row.monthly_budget,
+    spent: row.spent,
+    held: row.held,
+    available,
+    periodStart: new Date(`${row.period_start}T00:00:00Z`),
+    periodEnd: periodEndOf(row.period_start),
+  };
+}
+
+export function roomCreditBudget(roomId: string, context: Context): Promise<RoomCreditBudget> {
+  return loaders(context).load(roomId);
+}
+
+const budgetInput = z.object({ monthlyBudget: creditLimit.nullable() });
+
+/** The room's owner sets (or, with null, clears) its monthly cap; it applies to sends accepted from now on. */
+export async function setRoomCreditBudget(input: { roomId: string | number; monthlyBudget: string | null }, context: Context) {
+  const { monthlyBudget } = parseInput(budgetInput, { monthlyBudget: input.monthlyBudget });
+  return context.prisma.$transaction(async (tx) => {
+    const id = await lockOwnedRoom(tx, context, input.roomId);
+    return tx.room.update({ where: { id }, data: { monthlyCreditBudget: monthlyBudget } });
+  });
+}

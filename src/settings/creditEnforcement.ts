@@ -1,0 +1,31 @@
+// CREDIT_ENFORCEMENT at runtime (SPEC 13): the environment sets it per
+// instance; an owner's override in app_settings applies to every instance at
+// once (sends read it in their accept statement, under the per-user lock).
+import { z } from "zod";
+import type { Queryable } from "../gates/queryable.ts";
+import { CREDIT_ENFORCEMENTS, type CreditEnforcement } from "../credits/plans.ts";
+
+export const CREDIT_ENFORCEMENT_SETTING = "credit_enforcement";
+
+/** The override as an SQL expression, for statements that read it along with other things. */
+export const CREDIT_ENFORCEMENT_OVERRIDE_SQL = `(SELECT value->>'mode' FROM app_settings WHERE key = '${CREDIT_ENFORCEMENT_SETTING}')`;
+
+const overrideValue = z.enum(CREDIT_ENFORCEMENTS);
+
+/** The mode in force: the override when an owner set one, the environment's otherwise. */
+export function effectiveEnforcement(configured: CreditEnforcement, override: string | null | undefined): CreditEnforcement {
+  if (override === null || override === undefined) return configured;
+  const parsed = overrideValue.safeParse(override);
+  // A value this build does not know is not guessed at: the strictest mode applies.
+  return parsed.success ? parsed.data : "enforce";
+}
+
+export async function readEnforcementOverride(db: Queryable): Promise<CreditEnforcement | null> {
+  const { rows } = await db.query<{ mode: string | null }>(`SELECT ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS mode`);
+  const mode = rows[0]?.mode ?? null;
+  return mode === null ? null : effectiveEnforcement("enforce", mode);
+}
+
+export async function readEnforcement(db: Queryable, configured: CreditEnforcement): Promise<CreditEnforcement> {
+  return (await readEnforcementOverride(db)) ?? configured;
+}
