@@ -4,6 +4,7 @@
 // unless the wallet or the room's budget refuses it.
 import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.ts";
+import type { HotStatements } from "../db/statements.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
 import type { CreditEnforcement, CreditPlanName } from "./plans.ts";
 
@@ -25,18 +26,20 @@ interface HoldResult {
   monthly_budget: string | null;
 }
 
+const PLACE_HOLD_SQL = `SELECT placed, refused_by, available_before::text, room_available_before::text,
+         CASE WHEN refused_by = 'room' THEN (SELECT monthly_credit_budget::text FROM rooms WHERE id = $6::uuid) END AS monthly_budget
+    FROM credit_hold_turn_in_room($1::uuid, $2::uuid, $3::numeric, $4, $5, $6::uuid)`;
+
 /**
  * Places the hold; under `enforce`, a hold beyond what the wallet has
  * available throws InsufficientCreditsError, one beyond what is left of the
  * room's budget RoomBudgetExceededError, and nothing is placed.
  */
-export async function placeTurnHold(client: pg.ClientBase, request: HoldRequest): Promise<void> {
+export async function placeTurnHold(client: pg.ClientBase, statements: HotStatements, request: HoldRequest): Promise<void> {
   const required = request.credits.toFixed(4);
+  // Named where allowed (it runs on every send under enforcement): planned once per connection.
   const { rows } = await client.query<HoldResult>(
-    `SELECT placed, refused_by, available_before::text, room_available_before::text,
-            CASE WHEN refused_by = 'room' THEN (SELECT monthly_credit_budget::text FROM rooms WHERE id = $6::uuid) END AS monthly_budget
-       FROM credit_hold_turn_in_room($1::uuid, $2::uuid, $3::numeric, $4, $5, $6::uuid)`,
-    [request.userId, request.turnId, required, request.defaultPlan, request.enforcement === "enforce", request.roomId],
+    statements.config(PLACE_HOLD_SQL, [request.userId, request.turnId, required, request.defaultPlan, request.enforcement === "enforce", request.roomId]),
   );
   const result = rows[0]!;
   if (result.placed) return;

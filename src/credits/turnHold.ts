@@ -50,8 +50,22 @@ function agentCallWithSummary(alias: ModelAliasName, limits: HoldLimits): Decima
   return callCeiling(alias, budgetFor(alias, limits.contextMaxOutputTokens).outputReserve).add(callCeiling(alias, SUMMARY_MAX_OUTPUT_TOKENS));
 }
 
+/** Holds already computed, by calls and limits: a send has one of a few shapes, and every send under enforcement needs its hold. */
+const computedHolds = new Map<string, Decimal>();
+const MAX_COMPUTED_HOLDS = 1024;
+
 /** The turn's hold in credits, at the ledger's scale. */
 export function turnHold(calls: TurnCalls, limits: HoldLimits): Decimal {
+  const key = JSON.stringify([calls, limits.contextMaxOutputTokens, limits.maxRetries]);
+  let hold = computedHolds.get(key);
+  if (hold === undefined) {
+    hold = computeTurnHold(calls, limits);
+    if (computedHolds.size < MAX_COMPUTED_HOLDS) computedHolds.set(key, hold);
+  }
+  return hold;
+}
+
+function computeTurnHold(calls: TurnCalls, limits: HoldLimits): Decimal {
   let perAttempt: Decimal;
   if (calls.kind === "agents") {
     perAttempt = calls.agents.reduce((sum, alias) => sum.add(agentCallWithSummary(alias, limits)), new Decimal(0));

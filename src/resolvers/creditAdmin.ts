@@ -34,10 +34,15 @@ export async function setCreditEnforcement(input: { mode: CreditEnforcement | nu
   const { mode } = parseInput(enforcementInput, input);
   const actorId = viewerId(context);
   const client = await context.pool.connect();
+  let failed: unknown = null;
   try {
     await setEnforcementOverride(client, mode, { userId: actorId, label: `user:${actorId}` });
+  } catch (error) {
+    failed = error;
+    throw error;
   } finally {
-    client.release();
+    // A connection whose transaction failed is discarded, not reused.
+    client.release(failed instanceof Error ? failed : undefined);
   }
   return creditEnforcementState(context);
 }

@@ -158,7 +158,7 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   if (enforcement !== "off") {
     const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
     const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
-    await placeTurnHold(client, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
+    await placeTurnHold(client, context.statements, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
   }
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt, managerAlias };
 }

@@ -64,13 +64,16 @@ export const ACCEPT_READ = `
          s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
          -- Shared messages of finished turns after the summary (a stale running turn is ended by this accept);
-         -- found through the turns after the summary, so the cost does not grow with the session.
+         -- found through the turns after the summary, so the cost does not grow with the session. The lateral
+         -- read (OFFSET 0: never flattened into a join) fixes that order: without fresh statistics the planner
+         -- otherwise may scan every message in the database on each send.
          (SELECT coalesce(json_agg(json_build_object('id', m.id, 'role', m.role, 'agentKey', m.agent_key, 'content', m.content, 'seq', t.seq)
                    ORDER BY m.created_at, m.id), '[]')
-            FROM turns t JOIN messages m ON m.turn_id = t.id
+            FROM turns t
+            CROSS JOIN LATERAL (SELECT m.id, m.role, m.agent_key, m.content, m.created_at FROM messages m
+                                 WHERE m.turn_id = t.id AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis') OFFSET 0) m
            WHERE t.session_id = s.id AND t.seq > coalesce((SELECT through_turn_seq FROM latest_summary), 0)
-             AND (t.status <> 'running' OR t.lease_expires_at < now())
-             AND m.visibility = 'shared' AND m.role IN ('user', 'agent', 'synthesis')) AS history,
+             AND (t.status <> 'running' OR t.lease_expires_at < now())) AS history,
          (SELECT json_build_object('id', t.id, 'stale', t.lease_expires_at < now())
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn,
          ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS credit_enforcement

@@ -110,6 +110,12 @@ CREATE TRIGGER "credit_wallet_low_balance"
 -- taken wallet first, then the room's month, as every debit and release takes
 -- them. Supersedes credit_hold_turn, which older instances still call during a
 -- rolling deploy (their holds count against no room).
+-- It runs on every send, so in as few statements as the rules allow: a wallet
+-- already open this month is checked and held by one UPDATE (its WHERE is
+-- rechecked on the row's newest version when a concurrent hold commits first,
+-- so concurrent holds never exceed the balance), else through
+-- credit_wallet_current; a room without a budget takes the hold in one upsert
+-- of its month, a room with one is locked, checked and held.
 CREATE FUNCTION "credit_hold_turn_in_room"(hold_user UUID, hold_turn UUID, hold_amount DECIMAL, default_plan VARCHAR, refuse_beyond_available BOOLEAN, hold_room UUID)
 RETURNS TABLE ("placed" BOOLEAN, "refused_by" TEXT, "available_before" DECIMAL(20,4), "room_available_before" DECIMAL(20,4))
 LANGUAGE plpgsql AS $$
@@ -122,31 +128,46 @@ DECLARE
   room_held DECIMAL(20,4);
   room_available DECIMAL(20,4);
 BEGIN
-  wallet := "credit_wallet_current"(hold_user, default_plan);
-  available := wallet."allowance" + wallet."granted" - wallet."held";
-  IF refuse_beyond_available AND hold_amount > available THEN
-    RETURN QUERY SELECT false, 'wallet', available, NULL::DECIMAL(20,4);
-    RETURN;
+  -- The usual case: the wallet is open in this period; locked, checked and held in one statement.
+  UPDATE "credit_wallets" AS w SET "held" = w."held" + hold_amount, "updated_at" = now()
+   WHERE w."user_id" = hold_user AND w."period_start" = current_period
+     AND (NOT refuse_beyond_available OR hold_amount <= w."allowance" + w."granted" - w."held")
+  RETURNING * INTO wallet;
+  IF NOT FOUND THEN
+    -- A new wallet, a new month, or a refusal: as before, the wallet opened in its period and locked first.
+    wallet := "credit_wallet_current"(hold_user, default_plan);
+    available := wallet."allowance" + wallet."granted" - wallet."held";
+    IF refuse_beyond_available AND hold_amount > available THEN
+      RETURN QUERY SELECT false, 'wallet', available, NULL::DECIMAL(20,4);
+      RETURN;
+    END IF;
+    UPDATE "credit_wallets" AS w SET "held" = w."held" + hold_amount, "updated_at" = now()
+     WHERE w."user_id" = hold_user
+    RETURNING * INTO wallet;
   END IF;
+  available := wallet."allowance" + wallet."granted" - wallet."held" + hold_amount;
   IF hold_room IS NOT NULL THEN
-    INSERT INTO "room_credit_usage" ("room_id", "period_start") VALUES (hold_room, current_period) ON CONFLICT DO NOTHING;
-    SELECT "spent" INTO room_spent FROM "room_credit_usage" WHERE "room_id" = hold_room AND "period_start" = current_period FOR UPDATE;
     SELECT "monthly_credit_budget" INTO budget FROM "rooms" WHERE "id" = hold_room;
-    IF budget IS NOT NULL THEN
+    IF budget IS NULL THEN
+      -- Nothing to check: the month's row is locked and held in one write.
+      INSERT INTO "room_credit_usage" AS r ("room_id", "period_start", "held") VALUES (hold_room, current_period, hold_amount)
+      ON CONFLICT ("room_id", "period_start") DO UPDATE SET "held" = r."held" + EXCLUDED."held";
+    ELSE
+      INSERT INTO "room_credit_usage" ("room_id", "period_start") VALUES (hold_room, current_period) ON CONFLICT DO NOTHING;
+      SELECT "spent" INTO room_spent FROM "room_credit_usage" WHERE "room_id" = hold_room AND "period_start" = current_period FOR UPDATE;
       SELECT sum("held") INTO room_held FROM "room_credit_usage" WHERE "room_id" = hold_room;
       room_available := budget - room_spent - room_held;
       IF refuse_beyond_available AND hold_amount > room_available THEN
+        -- The wallet's hold goes back too, so a refusal changes nothing even before the caller rolls back.
+        UPDATE "credit_wallets" AS w SET "held" = w."held" - hold_amount WHERE w."user_id" = hold_user;
         RETURN QUERY SELECT false, 'room', available, room_available;
         RETURN;
       END IF;
+      UPDATE "room_credit_usage" AS r SET "held" = r."held" + hold_amount WHERE r."room_id" = hold_room AND r."period_start" = current_period;
     END IF;
-    UPDATE "room_credit_usage" AS r SET "held" = r."held" + hold_amount WHERE r."room_id" = hold_room AND r."period_start" = current_period;
   END IF;
   INSERT INTO "credit_holds" ("turn_id", "user_id", "amount", "remaining", "room_id", "room_period_start")
   VALUES (hold_turn, hold_user, hold_amount, hold_amount, hold_room, CASE WHEN hold_room IS NULL THEN NULL ELSE current_period END);
-  UPDATE "credit_wallets" AS w SET "held" = w."held" + hold_amount, "updated_at" = now()
-   WHERE w."user_id" = hold_user
-  RETURNING * INTO wallet;
   INSERT INTO "credit_transactions" ("user_id", "kind", "amount", "balance_after", "initiated_by", "idempotency_key", "turn_id", "period_start")
   VALUES (hold_user, 'hold', hold_amount, wallet."allowance" + wallet."granted" - wallet."held", 'user:' || hold_user, 'hold:' || hold_turn, hold_turn, wallet."period_start");
   RETURN QUERY SELECT true, NULL::TEXT, available, room_available;
@@ -154,13 +175,16 @@ END;
 $$;
 
 -- As before (credits migration), and the row also counts in its room's month,
--- and what its hold settles leaves the room's held.
+-- and what its hold settles leaves the room's held (in the same upsert when the
+-- hold counts in that month, as every row of a turn but one spanning a month's
+-- end does); a hold with nothing left to settle is not rewritten.
 CREATE OR REPLACE FUNCTION "credit_debit_ledger_row"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   wallet "credit_wallets";
   hold "credit_holds";
   settled DECIMAL(20,4) := 0;
+  settled_room_held DECIMAL(20,4) := 0;
   from_allowance DECIMAL(20,4);
   current_period DATE := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
 BEGIN
@@ -169,7 +193,9 @@ BEGIN
     SELECT * INTO hold FROM "credit_holds" WHERE "turn_id" = NEW."turn_id" AND "released_at" IS NULL FOR UPDATE;
     IF FOUND THEN
       settled := least(hold."remaining", NEW."credits_burned");
-      UPDATE "credit_holds" AS h SET "remaining" = h."remaining" - settled WHERE h."turn_id" = NEW."turn_id";
+      IF settled > 0 THEN -- an exhausted hold is not rewritten
+        UPDATE "credit_holds" AS h SET "remaining" = h."remaining" - settled WHERE h."turn_id" = NEW."turn_id";
+      END IF;
     END IF;
   END IF;
   from_allowance := least(wallet."allowance", NEW."credits_burned");
@@ -183,11 +209,15 @@ BEGIN
   INSERT INTO "credit_transactions" ("user_id", "kind", "amount", "from_hold", "balance_after", "initiated_by", "idempotency_key", "ledger_event_id", "turn_id", "period_start")
   VALUES (NEW."user_id", 'debit', NEW."credits_burned", settled, wallet."allowance" + wallet."granted" - wallet."held",
           'user:' || NEW."user_id", 'debit:' || NEW."id", NEW."id", NEW."turn_id", wallet."period_start");
+  -- What the hold settles leaves its room's month: in the same write as the row's spend when that is the same month's row.
+  IF settled > 0 AND hold."room_id" = NEW."room_id" AND hold."room_period_start" = current_period THEN
+    settled_room_held := settled;
+  END IF;
   IF NEW."room_id" IS NOT NULL THEN
     INSERT INTO "room_credit_usage" AS r ("room_id", "period_start", "spent") VALUES (NEW."room_id", current_period, NEW."credits_burned")
-    ON CONFLICT ("room_id", "period_start") DO UPDATE SET "spent" = r."spent" + EXCLUDED."spent";
+    ON CONFLICT ("room_id", "period_start") DO UPDATE SET "spent" = r."spent" + EXCLUDED."spent", "held" = r."held" - settled_room_held;
   END IF;
-  IF settled > 0 AND hold."room_id" IS NOT NULL THEN
+  IF settled > 0 AND hold."room_id" IS NOT NULL AND settled_room_held = 0 THEN
     UPDATE "room_credit_usage" AS r SET "held" = r."held" - settled WHERE r."room_id" = hold."room_id" AND r."period_start" = hold."room_period_start";
   END IF;
   RETURN NULL;
