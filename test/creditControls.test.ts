@@ -10,7 +10,9 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   CreditEnforcementDocument,
+  CreditPlansDocument,
   EstimateTurnCostDocument,
+  SetLowBalanceThresholdDocument,
   GrantCreditsDocument,
   RoomCreditBudgetDocument,
   SetCreditEnforcementDocument,
@@ -365,3 +367,34 @@ test("low balance: one event per crossing, even when concurrent debits cross tog
   expect(new Set(first.map((delivery) => delivery.body)).size).toBe(1);
   expect(await invariantViolations(sql)).toEqual([]);
 }, 60_000);
+
+test("owners move a plan's low-balance line, audited; a wallet crossing the new line raises its event; others are refused", async () => {
+  expect(dataOf(await analyst(CreditPlansDocument)).creditPlans).toEqual([
+    { plan: "STARTER", monthlyAllowance: "495.0000", lowBalanceThreshold: "49.5000" },
+    { plan: "PRO", monthlyAllowance: "1980.0000", lowBalanceThreshold: "198.0000" },
+    { plan: "POWER", monthlyAllowance: "4180.0000", lowBalanceThreshold: "418.0000" },
+  ]);
+  const setLine = (threshold: string) => owner(SetLowBalanceThresholdDocument, { input: { plan: "STARTER", threshold } });
+  const user = await newUser();
+  const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
+  try {
+    expect(dataOf(await setLine("400")).setLowBalanceThreshold).toMatchObject({ __typename: "SetLowBalanceThresholdSuccess", plan: { plan: "STARTER", lowBalanceThreshold: "400.0000" } });
+    const perCall = new Decimal(qwenLedgerRow(user.id, council).credits_burned);
+    await adjust(user.id, "ADJUSTMENT", perCall.mul(1.5).sub(95).toFixed(4)); // 1.5 calls above the new line
+    const statement = ledgerInsertSql([qwenLedgerRow(user.id, council), qwenLedgerRow(user.id, council), qwenLedgerRow(user.id, council)]);
+    await sql.query(statement.text, statement.values);
+    const wallet = dataOf(await user.on(b)(ViewerWalletStateDocument)).viewer!.wallet;
+    expect(new Decimal(wallet.allowance).add(wallet.granted).lt(400)).toBe(true);
+    expect(wallet).toMatchObject({ lowBalance: true, lowBalanceThreshold: "400.0000" });
+    expect((await sql.query("SELECT threshold::text FROM wallet_events WHERE user_id = $1", [user.id])).rows).toEqual([{ threshold: "400.0000" }]);
+    expect(dataOf(await setLine("-1")).setLowBalanceThreshold.__typename).toBe("ValidationError");
+    for (const client of [user.on(a), analyst]) expect((await client(SetLowBalanceThresholdDocument, { input: { plan: "STARTER", threshold: "1" } })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+  } finally {
+    await setLine("49.5");
+  }
+  const { rows } = await sql.query("SELECT before, after FROM admin_audit_log WHERE action = 'credits.setLowBalanceThreshold' ORDER BY created_at");
+  expect(rows).toEqual([
+    { before: { lowBalanceThreshold: "49.5000" }, after: { lowBalanceThreshold: "400.0000" } },
+    { before: { lowBalanceThreshold: "400.0000" }, after: { lowBalanceThreshold: "49.5000" } },
+  ]);
+});

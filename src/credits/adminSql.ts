@@ -107,3 +107,32 @@ export async function setEnforcementOverride(client: pg.ClientBase, mode: Credit
     throw error;
   }
 }
+
+export interface CreditPlanRow {
+  plan: string;
+  monthly_allowance: string;
+  low_balance_threshold: string;
+}
+
+export const CREDIT_PLAN_COLUMNS = "plan, monthly_allowance::text, low_balance_threshold::text";
+
+/** Sets a plan's low-balance line, audited with before and after; each wallet on the plan is measured against it at its next balance change. */
+export async function setLowBalanceThreshold(client: pg.ClientBase, plan: CreditPlanName, threshold: Prisma.Decimal, actor: CreditActor): Promise<CreditPlanRow> {
+  await client.query("BEGIN");
+  try {
+    const { rows: before } = await client.query<{ threshold: string }>("SELECT low_balance_threshold::text AS threshold FROM credit_plans WHERE plan = $1 FOR UPDATE", [plan]);
+    const { rows } = await client.query<CreditPlanRow>(`UPDATE credit_plans SET low_balance_threshold = $2 WHERE plan = $1 RETURNING ${CREDIT_PLAN_COLUMNS}`, [plan, threshold.toFixed(4)]);
+    await client.query("INSERT INTO admin_audit_log (id, actor_id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, 'credits.setLowBalanceThreshold', $3, $4, $5)", [
+      actor.userId,
+      actor.label,
+      `plan:${plan}`,
+      { lowBalanceThreshold: before[0]!.threshold },
+      { lowBalanceThreshold: rows[0]!.low_balance_threshold },
+    ]);
+    await client.query("COMMIT");
+    return rows[0]!;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

@@ -7,7 +7,8 @@ import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
 import { readEnforcementOverride } from "../settings/creditEnforcement.ts";
-import { readWallet, setEnforcementOverride, setPlan } from "../credits/adminSql.ts";
+import { CREDIT_PLAN_COLUMNS, readWallet, setEnforcementOverride, setLowBalanceThreshold, setPlan, type CreditPlanRow } from "../credits/adminSql.ts";
+import { creditLimit } from "../credits/creditAmount.ts";
 import { decodeId, parseInput } from "./input.ts";
 import { viewerId } from "./viewer.ts";
 import { walletView, type WalletView } from "./credits.ts";
@@ -63,4 +64,28 @@ export async function walletOfUser(rawUserId: string | number, context: Context)
   const row = await readWallet(context.pool, decodeId(rawUserId, "User"), context.config.credits.defaultPlan);
   if (!row) throw new NotFoundError("User");
   return walletView(row);
+}
+
+/** Owners and analysts: the plans, their allowances and low-balance lines. */
+export async function creditPlans(context: Context): Promise<CreditPlanRow[]> {
+  const { rows } = await context.pool.query<CreditPlanRow>(`SELECT ${CREDIT_PLAN_COLUMNS} FROM credit_plans p ORDER BY p.monthly_allowance`);
+  return rows;
+}
+
+const thresholdInput = z.object({ plan: z.enum(CREDIT_PLANS), threshold: creditLimit });
+
+/** Owner only: a plan's low-balance line (10% of its allowance until changed), audited. */
+export async function setPlanLowBalanceThreshold(input: { plan: CreditPlanName; threshold: string }, context: Context): Promise<CreditPlanRow> {
+  const parsed = parseInput(thresholdInput, input);
+  const actorId = viewerId(context);
+  const client = await context.pool.connect();
+  let failed: unknown = null;
+  try {
+    return await setLowBalanceThreshold(client, parsed.plan, parsed.threshold, { userId: actorId, label: `user:${actorId}` });
+  } catch (error) {
+    failed = error;
+    throw error;
+  } finally {
+    client.release(failed instanceof Error ? failed : undefined);
+  }
 }

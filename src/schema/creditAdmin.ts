@@ -2,7 +2,8 @@
 // owners and analysts read any user's wallet and credit history.
 import { builder } from "../builder.ts";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement } from "../credits/plans.ts";
-import { creditEnforcementState, setCreditEnforcement, setUserPlan, walletOfUser, type CreditEnforcementState } from "../resolvers/creditAdmin.ts";
+import { creditEnforcementState, creditPlans, setCreditEnforcement, setPlanLowBalanceThreshold, setUserPlan, walletOfUser, type CreditEnforcementState } from "../resolvers/creditAdmin.ts";
+import type { CreditPlanRow } from "../credits/adminSql.ts";
 import { NotFoundError } from "../errors.ts";
 import { mutationResult } from "./mutationResult.ts";
 import { requiresReady } from "./readinessDirective.ts";
@@ -113,4 +114,45 @@ builder.queryField("userCreditTransactions", (t) =>
     },
     CreditTransactionsConnection,
   ),
+);
+
+const CreditPlanInfoRef = builder.objectRef<CreditPlanRow>("CreditPlanInfo").implement({
+  fields: (t) => ({
+    plan: t.field({ type: CreditPlanEnum, resolve: (row) => row.plan as (typeof CREDIT_PLANS)[number] }),
+    monthlyAllowance: t.expose("monthly_allowance", { type: "Decimal" }),
+    lowBalanceThreshold: t.expose("low_balance_threshold", {
+      type: "Decimal",
+      description: "A wallet on the plan whose allowance + granted falls below it raises one LOW_BALANCE event per crossing.",
+    }),
+  }),
+});
+
+builder.queryField("creditPlans", (t) =>
+  t.field({
+    type: [CreditPlanInfoRef],
+    description: "Owners and analysts: the plans, cheapest first.",
+    authScopes: { admin: true },
+    directives: requiresReady,
+    resolve: (_root, _args, context) => creditPlans(context),
+  }),
+);
+
+const SetLowBalanceThresholdInput = builder.inputType("SetLowBalanceThresholdInput", {
+  fields: (t) => ({
+    plan: t.field({ type: CreditPlanEnum, required: true }),
+    threshold: t.field({ type: "Decimal", required: true, description: "Credits, 0 to 1000000 (0: never)." }),
+  }),
+});
+
+builder.mutationField("setLowBalanceThreshold", (t) =>
+  t.field({
+    type: CreditPlanInfoRef,
+    description:
+      "Owner only, audit-logged. The plan's low-balance line (10% of its allowance until changed). Each wallet is measured against it at its next balance change.",
+    authScopes: { owner: true },
+    directives: requiresReady,
+    errors: mutationResult("SetLowBalanceThreshold", "plan"),
+    args: { input: t.arg({ type: SetLowBalanceThresholdInput, required: true }) },
+    resolve: (_root, { input }, context) => setPlanLowBalanceThreshold(input, context),
+  }),
 );
