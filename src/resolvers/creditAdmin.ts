@@ -2,6 +2,7 @@
 // and override CREDIT_ENFORCEMENT at runtime, both audited in the same
 // transaction (credits/adminSql.ts, shared with the ops commands); owners and
 // analysts read any user's wallet and history without writing anything.
+import type pg from "pg";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
@@ -28,23 +29,26 @@ export async function creditEnforcementState(context: Context): Promise<CreditEn
   return { mode: override ?? configured, override, configured };
 }
 
+/** Runs a transaction of its own on a pooled connection; one whose transaction failed is discarded, not reused. */
+async function onOwnConnection<T>(context: Context, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await context.pool.connect();
+  try {
+    const result = await run(client);
+    client.release();
+    return result;
+  } catch (error) {
+    client.release(error instanceof Error ? error : new Error("transaction failed"));
+    throw error;
+  }
+}
+
 const enforcementInput = z.object({ mode: z.enum(CREDIT_ENFORCEMENTS).nullable() });
 
 /** Owner only: overrides CREDIT_ENFORCEMENT on every instance (null returns each to its own), audited with before and after. */
 export async function setCreditEnforcement(input: { mode: CreditEnforcement | null }, context: Context): Promise<CreditEnforcementState> {
   const { mode } = parseInput(enforcementInput, input);
   const actorId = viewerId(context);
-  const client = await context.pool.connect();
-  let failed: unknown = null;
-  try {
-    await setEnforcementOverride(client, mode, { userId: actorId, label: `user:${actorId}` });
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    // A connection whose transaction failed is discarded, not reused.
-    client.release(failed instanceof Error ? failed : undefined);
-  }
+  await onOwnConnection(context, (client) => setEnforcementOverride(client, mode, { userId: actorId, label: `user:${actorId}` }));
   return creditEnforcementState(context);
 }
 
@@ -78,14 +82,5 @@ const thresholdInput = z.object({ plan: z.enum(CREDIT_PLANS), threshold: creditL
 export async function setPlanLowBalanceThreshold(input: { plan: CreditPlanName; threshold: string }, context: Context): Promise<CreditPlanRow> {
   const parsed = parseInput(thresholdInput, input);
   const actorId = viewerId(context);
-  const client = await context.pool.connect();
-  let failed: unknown = null;
-  try {
-    return await setLowBalanceThreshold(client, parsed.plan, parsed.threshold, { userId: actorId, label: `user:${actorId}` });
-  } catch (error) {
-    failed = error;
-    throw error;
-  } finally {
-    client.release(failed instanceof Error ? failed : undefined);
-  }
+  return onOwnConnection(context, (client) => setLowBalanceThreshold(client, parsed.plan, parsed.threshold, { userId: actorId, label: `user:${actorId}` }));
 }
