@@ -20,7 +20,7 @@ import {
   SetUserPlanDocument,
   UserCreditTransactionsDocument,
   UserWalletDocument,
-  ViewerWalletStateDocument,
+  WalletDocument,
   WalletEventsDocument,
   type CreditEnforcement,
 } from "./generated/graphql.ts";
@@ -42,7 +42,8 @@ const Decimal = Prisma.Decimal;
 const MAX_RETRIES = 2;
 const MAX_OUTPUT_TOKENS = 2048;
 const WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789";
-const RETRY_BASE_MS = 400;
+// Above the sender's 1 s claim tick, so the gaps show the backoff and not the tick.
+const RETRY_BASE_MS = 1_500;
 
 let database: TestDatabase;
 let sql: pg.Pool;
@@ -255,7 +256,7 @@ test("owners set a user's plan, audited: an upgrade tops up the month's allowanc
   // Back up to Pro in the same month: no second top-up.
   expect(await setPlan("PRO")).toMatchObject({ plan: "pro", allowance: "1980.0000" });
   expect(await setPlan("POWER")).toMatchObject({ plan: "power", allowance: "4180.0000", lowBalanceThreshold: "418.0000" });
-  expect(dataOf(await user.on(b)(ViewerWalletStateDocument)).viewer!.wallet).toMatchObject({ plan: "power", allowance: "4180.0000", available: "4180.0000" });
+  expect(dataOf(await user.on(b)(WalletDocument)).viewer!.wallet).toMatchObject({ plan: "power", allowance: "4180.0000", available: "4180.0000" });
 
   const history = dataOf(await analyst(UserCreditTransactionsDocument, { userId: user.id, first: 10 })).userCreditTransactions.edges.map((edge) => edge.node);
   expect(history.map((entry) => [entry.kind, entry.amount])).toEqual([
@@ -283,7 +284,7 @@ test("TurnCompleted carries the wallet's available credits right after the turn'
   const { events } = await stream.done;
   const ending = events.at(-1)!;
   expect(ending.__typename).toBe("TurnCompleted");
-  const wallet = dataOf(await user.on(a)(ViewerWalletStateDocument)).viewer!.wallet;
+  const wallet = dataOf(await user.on(a)(WalletDocument)).viewer!.wallet;
   expect(ending.__typename === "TurnCompleted" && ending.creditsAvailableAfter).toBe(wallet.available);
   expect(wallet.held).toBe("0.0000");
 });
@@ -292,7 +293,7 @@ test("low balance: one event per crossing, even when concurrent debits cross tog
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
   const other = await newUser();
-  expect(dataOf(await user.on(a)(ViewerWalletStateDocument)).viewer!.wallet).toMatchObject({ lowBalanceThreshold: "49.5000", lowBalance: false });
+  expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet).toMatchObject({ lowBalanceThreshold: "49.5000", lowBalance: false });
   const live = subscribe(b.graphqlUrl, user.token, WalletEventsDocument, {}, (data) => data.walletEvents);
   const resumed = subscribe(a.graphqlUrl, user.token, WalletEventsDocument, { afterId: "0" }, (data) => data.walletEvents);
   const unrelated = subscribe(a.graphqlUrl, other.token, WalletEventsDocument, { afterId: "0" }, (data) => data.walletEvents);
@@ -383,7 +384,7 @@ test("owners move a plan's low-balance line, audited; a wallet crossing the new 
     await adjust(user.id, "ADJUSTMENT", perCall.mul(1.5).sub(95).toFixed(4)); // 1.5 calls above the new line
     const statement = ledgerInsertSql([qwenLedgerRow(user.id, council), qwenLedgerRow(user.id, council), qwenLedgerRow(user.id, council)]);
     await sql.query(statement.text, statement.values);
-    const wallet = dataOf(await user.on(b)(ViewerWalletStateDocument)).viewer!.wallet;
+    const wallet = dataOf(await user.on(b)(WalletDocument)).viewer!.wallet;
     expect(new Decimal(wallet.allowance).add(wallet.granted).lt(400)).toBe(true);
     expect(wallet).toMatchObject({ lowBalance: true, lowBalanceThreshold: "400.0000" });
     expect((await sql.query("SELECT threshold::text FROM wallet_events WHERE user_id = $1", [user.id])).rows).toEqual([{ threshold: "400.0000" }]);

@@ -13,10 +13,9 @@ import { z } from "zod";
 import { parseCliArgs } from "./args.ts";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS } from "../credits/plans.ts";
-import { readWallet, recordGrant, setEnforcementOverride, setPlan, type CreditActor, type WalletRow } from "../credits/adminSql.ts";
+import { readWallet, recordGrant, setEnforcementOverride, setPlan, walletView, type CreditActor, type WalletRow } from "../credits/adminSql.ts";
 import { MAX_CREDIT_AMOUNT, signedCreditAmount } from "../credits/creditAmount.ts";
 import { ConflictError } from "../errors.ts";
-import { Prisma } from "../generated/prisma/client.ts";
 
 const user = z.string().uuid("must be a user id (uuid)");
 const actor = z.string().min(1).max(120).default(`ops:${userInfo().username}`);
@@ -50,11 +49,11 @@ const args = parsed.data;
 const config = loadConfigOrExit();
 const { defaultPlan } = config.credits;
 
-function printWallet(wallet: WalletRow): void {
-  const available = new Prisma.Decimal(wallet.allowance).add(wallet.granted).sub(wallet.held).toFixed(4);
-  console.log(`user ${wallet.user_id}  plan ${wallet.plan}  month from ${wallet.period_start}`);
-  console.log(`allowance ${wallet.allowance}  granted ${wallet.granted}  held ${wallet.held}  available ${available}`);
-  console.log(`low balance below ${wallet.low_balance_threshold}: ${wallet.low_balance_since ? `yes, since ${wallet.low_balance_since.toISOString()}` : "no"}`);
+function printWallet(row: WalletRow): void {
+  const wallet = walletView(row);
+  console.log(`user ${wallet.userId}  plan ${wallet.plan}  month from ${wallet.periodStart.toISOString().slice(0, 10)}`);
+  console.log(`allowance ${wallet.allowance}  granted ${wallet.granted}  held ${wallet.held}  available ${wallet.available}`);
+  console.log(`low balance below ${wallet.lowBalanceThreshold}: ${wallet.lowBalanceSince ? `yes, since ${wallet.lowBalanceSince.toISOString()}` : "no"}`);
 }
 
 await withDirectConnection(config, async (client) => {

@@ -7,6 +7,7 @@ import { Prisma } from "../generated/prisma/client.ts";
 import type { Queryable } from "../gates/queryable.ts";
 import { CREDIT_ENFORCEMENT_SETTING } from "../settings/creditEnforcement.ts";
 import type { CreditEnforcement, CreditPlanName } from "./plans.ts";
+import { periodEndOf } from "./creditAmount.ts";
 
 /** Who acts: an owner signed in (their user id), or ops at a terminal (a label only). */
 export interface CreditActor {
@@ -51,6 +52,35 @@ export interface WalletRow {
 /** The columns of a WalletRow, from a wallet `w` and its plan `p`. */
 export const WALLET_COLUMNS = `w.user_id, w.plan, w.allowance::text, w.granted::text, w.held::text, to_char(w.period_start, 'YYYY-MM-DD') AS period_start,
   p.low_balance_threshold::text, w.low_balance_since`;
+
+export interface WalletView {
+  userId: string;
+  plan: string;
+  allowance: string;
+  granted: string;
+  held: string;
+  available: string;
+  periodStart: Date;
+  periodEnd: Date;
+  lowBalanceThreshold: string;
+  lowBalanceSince: Date | null;
+}
+
+export function walletView(row: WalletRow): WalletView {
+  const available = new Prisma.Decimal(row.allowance).add(row.granted).sub(row.held).toFixed(4);
+  return {
+    userId: row.user_id,
+    plan: row.plan,
+    allowance: row.allowance,
+    granted: row.granted,
+    held: row.held,
+    available,
+    periodStart: new Date(`${row.period_start}T00:00:00Z`),
+    periodEnd: periodEndOf(row.period_start),
+    lowBalanceThreshold: row.low_balance_threshold,
+    lowBalanceSince: row.low_balance_since,
+  };
+}
 
 /** Sets the user's plan (credit_set_plan: an upgrade tops up this month's allowance once); the wallet after. */
 export async function setPlan(db: Queryable, userId: string, plan: CreditPlanName, actor: CreditActor, defaultPlan: CreditPlanName): Promise<WalletRow> {

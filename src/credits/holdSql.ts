@@ -57,7 +57,7 @@ export async function availableCredits(client: Pick<pg.ClientBase, "query">, use
 export async function roomBudgetLeft(client: Pick<pg.ClientBase, "query">, roomId: string): Promise<{ available: string; monthlyBudget: string } | null> {
   const { rows } = await client.query<{ available: string; monthly_budget: string }>(
     `SELECT (r.monthly_credit_budget - coalesce(u.spent, 0) - coalesce(u.held, 0))::text AS available, r.monthly_credit_budget::text AS monthly_budget
-       FROM rooms r, ${ROOM_MONTH_SQL("r.id")} u
+       FROM rooms r, ${roomMonthSql("r.id")} u
       WHERE r.id = $1::uuid AND r.monthly_credit_budget IS NOT NULL`,
     [roomId],
   );
@@ -65,7 +65,7 @@ export async function roomBudgetLeft(client: Pick<pg.ClientBase, "query">, roomI
 }
 
 /** A room's credits this month (UTC): spent by its ledger rows, and held by its running turns (of any month). */
-export function ROOM_MONTH_SQL(roomIdExpression: string): string {
+export function roomMonthSql(roomIdExpression: string): string {
   return `LATERAL (SELECT sum(spent) FILTER (WHERE period_start = date_trunc('month', now() AT TIME ZONE 'UTC')::date) AS spent, sum(held) AS held
                       FROM room_credit_usage WHERE room_id = ${roomIdExpression})`;
 }

@@ -12,7 +12,7 @@ import { CREDIT_PLAN_COLUMNS, readWallet, setEnforcementOverride, setLowBalanceT
 import { creditLimit } from "../credits/creditAmount.ts";
 import { decodeId, parseInput } from "./input.ts";
 import { viewerId } from "./viewer.ts";
-import { walletView, type WalletView } from "./credits.ts";
+import { walletView, type WalletView } from "../credits/adminSql.ts";
 
 export interface CreditEnforcementState {
   /** What this instance applies now. */
@@ -63,11 +63,10 @@ export async function setUserPlan(input: { userId: string | number; plan: Credit
   return walletView(await setPlan(context.pool, userId, parsed.plan, { userId: actorId, label: `user:${actorId}` }, context.config.credits.defaultPlan));
 }
 
-/** Owners and analysts: a user's wallet as it stands, without opening it. */
-export async function walletOfUser(rawUserId: string | number, context: Context): Promise<WalletView> {
-  const row = await readWallet(context.pool, decodeId(rawUserId, "User"), context.config.credits.defaultPlan);
-  if (!row) throw new NotFoundError("User");
-  return walletView(row);
+/** Owners and analysts: a user's wallet as it stands, without opening it; null: no such user. */
+export async function walletOfUser(userId: string, context: Context): Promise<WalletView | null> {
+  const row = await readWallet(context.pool, userId, context.config.credits.defaultPlan);
+  return row ? walletView(row) : null;
 }
 
 /** Owners and analysts: the plans, their allowances and low-balance lines. */

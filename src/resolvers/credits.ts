@@ -4,41 +4,13 @@
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
-import { Prisma } from "../generated/prisma/client.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
-import { MAX_CREDIT_AMOUNT, periodEndOf, signedCreditAmount } from "../credits/creditAmount.ts";
-import { recordGrant, WALLET_COLUMNS, type WalletRow } from "../credits/adminSql.ts";
+import { MAX_CREDIT_AMOUNT, signedCreditAmount } from "../credits/creditAmount.ts";
+import { recordGrant, WALLET_COLUMNS, walletView, type WalletRow, type WalletView } from "../credits/adminSql.ts";
 
-export interface WalletView {
-  userId: string;
-  plan: string;
-  allowance: string;
-  granted: string;
-  held: string;
-  available: string;
-  periodStart: Date;
-  periodEnd: Date;
-  lowBalanceThreshold: string;
-  lowBalanceSince: Date | null;
-}
-
-export function walletView(row: WalletRow): WalletView {
-  const available = new Prisma.Decimal(row.allowance).add(row.granted).sub(row.held).toFixed(4);
-  return {
-    userId: row.user_id,
-    plan: row.plan,
-    allowance: row.allowance,
-    granted: row.granted,
-    held: row.held,
-    available,
-    periodStart: new Date(`${row.period_start}T00:00:00Z`),
-    periodEnd: periodEndOf(row.period_start),
-    lowBalanceThreshold: row.low_balance_threshold,
-    lowBalanceSince: row.low_balance_since,
-  };
-}
+export type { WalletView };
 
 /** The user's wallet in the current period; reading it is activity, so a new month's allowance is granted here too. */
 export async function currentWallet(context: Context, userId = viewerId(context)): Promise<WalletView> {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { creditLimit, periodEndOf } from "../credits/creditAmount.ts";
-import { ROOM_MONTH_SQL } from "../credits/holdSql.ts";
+import { roomMonthSql } from "../credits/holdSql.ts";
 import { parseInput } from "./input.ts";
 import { lockOwnedRoom } from "./room.ts";
 
@@ -38,7 +38,7 @@ const loaders = createContextCache(
         const { rows } = await context.pool.query<RoomMonthRow>(
           `SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
                   to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
-             FROM rooms r, ${ROOM_MONTH_SQL("r.id")} u
+             FROM rooms r, ${roomMonthSql("r.id")} u
             WHERE r.id = ANY($1::uuid[])`,
           [roomIds],
         );

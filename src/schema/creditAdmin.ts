@@ -4,7 +4,6 @@ import { builder } from "../builder.ts";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement } from "../credits/plans.ts";
 import { creditEnforcementState, creditPlans, setCreditEnforcement, setPlanLowBalanceThreshold, setUserPlan, walletOfUser, type CreditEnforcementState } from "../resolvers/creditAdmin.ts";
 import type { CreditPlanRow } from "../credits/adminSql.ts";
-import { NotFoundError } from "../errors.ts";
 import { mutationResult } from "./mutationResult.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
@@ -85,14 +84,7 @@ builder.queryField("userWallet", (t) =>
     authScopes: { admin: true },
     directives: requiresReady,
     args: { userId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      try {
-        return await walletOfUser(decodeQueryId(args.userId, "User"), context);
-      } catch (error) {
-        if (error instanceof NotFoundError) notFoundQueryError("User");
-        throw error;
-      }
-    },
+    resolve: async (_root, args, context) => (await walletOfUser(decodeQueryId(args.userId, "User"), context)) ?? notFoundQueryError("User"),
   }),
 );
 

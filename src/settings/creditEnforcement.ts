@@ -12,20 +12,19 @@ export const CREDIT_ENFORCEMENT_OVERRIDE_SQL = `(SELECT value->>'mode' FROM app_
 
 const overrideValue = z.enum(CREDIT_ENFORCEMENTS);
 
-/** The mode in force: the override when an owner set one, the environment's otherwise. */
-export function effectiveEnforcement(configured: CreditEnforcement, override: string | null | undefined): CreditEnforcement {
-  if (override === null || override === undefined) return configured;
-  const parsed = overrideValue.safeParse(override);
-  // A value this build does not know is not guessed at: the strictest mode applies.
+/** An owner's override as stored; a value this build does not know is not guessed at: the strictest mode applies. */
+export function parseEnforcementOverride(stored: string | null | undefined): CreditEnforcement | null {
+  if (stored === null || stored === undefined) return null;
+  const parsed = overrideValue.safeParse(stored);
   return parsed.success ? parsed.data : "enforce";
 }
 
 export async function readEnforcementOverride(db: Queryable): Promise<CreditEnforcement | null> {
   const { rows } = await db.query<{ mode: string | null }>(`SELECT ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS mode`);
-  const mode = rows[0]?.mode ?? null;
-  return mode === null ? null : effectiveEnforcement("enforce", mode);
+  return parseEnforcementOverride(rows[0]?.mode);
 }
 
+/** The mode in force: the override when an owner set one, the environment's otherwise. */
 export async function readEnforcement(db: Queryable, configured: CreditEnforcement): Promise<CreditEnforcement> {
   return (await readEnforcementOverride(db)) ?? configured;
 }

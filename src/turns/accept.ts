@@ -31,7 +31,7 @@ import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { placeTurnHold } from "../credits/holdSql.ts";
-import { effectiveEnforcement } from "../settings/creditEnforcement.ts";
+import { parseEnforcementOverride } from "../settings/creditEnforcement.ts";
 import { turnCallsOf, turnHold } from "../credits/turnHold.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
@@ -154,7 +154,7 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
   const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
   const { defaultPlan } = context.config.credits;
-  const enforcement = effectiveEnforcement(context.config.credits.enforcement, read.credit_enforcement);
+  const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? context.config.credits.enforcement;
   if (enforcement !== "off") {
     const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
     const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
