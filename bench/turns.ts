@@ -16,7 +16,7 @@ import { startServerProcess, type ServerProcess } from "../test/support/serverPr
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { createCouncil, createSession, send } from "../test/fixtures/turns.ts";
-import { turnHold } from "../src/credits/turnHold.ts";
+import { turnHold } from "../src/turns/turnHold.ts";
 import { availableCredits } from "../src/credits/holdSql.ts";
 import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";

@@ -49,7 +49,7 @@ export const builder = new SchemaBuilder<{
     defaultTypes: [],
   },
   prisma: {
-    client: (context) => context.prisma,
+    client: (context) => context.services.prisma,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

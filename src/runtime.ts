@@ -5,8 +5,11 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { AppConfig } from "./config/env.ts";
-import type { AppServices } from "./context.ts";
-import { createDb, type DbHandle } from "./db.ts";
+import type pg from "pg";
+import { createDb, type Db, type DbHandle } from "./db.ts";
+import type { HotStatements } from "./db/statements.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import type { Readiness } from "./gates/readiness.ts";
 import { LedgerJournal } from "./metering/ledgerJournal.ts";
 import { LedgerWriter } from "./metering/ledgerWriter.ts";
 import type { LedgerRow } from "./metering/ledger.ts";
@@ -31,6 +34,27 @@ const run = promisify(execFile);
 const CLOSE_DRAIN_MS = 5_000;
 /** How often wallet events are read while anyone subscribes to them (the subscription's latency). */
 const WALLET_EVENT_POLL_MS = 1_000;
+
+/** The services a server runs on, wired once here and handed to the GraphQL layer and the engine. */
+export interface AppServices {
+  config: AppConfig;
+  prisma: Db;
+  /** The pg pool under Prisma, for statements written by hand (db/sql.ts). */
+  pool: pg.Pool;
+  /** How hot statements are sent (prepared unless behind a transaction pooler). */
+  statements: HotStatements;
+  readiness: Readiness;
+  admission: Admission;
+  /** Turns a request's token into its viewer; forgets a user's cached account state after an owner changed it. */
+  accounts: Authenticator;
+  /** The turn engine: accepts messages, runs turns, carries their events. */
+  turns: TurnService;
+  /** Every usage-ledger row is recorded through it (disk buffer, retries). */
+  ledger: LedgerWriter;
+  metrics: Metrics;
+  /** Low-balance events for walletEvents subscribers on this instance. */
+  walletEvents: WalletEventFeed;
+}
 
 export interface Runtime extends AppServices {
   databaseLabel: string;
@@ -119,7 +143,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   const ledger = await startLedger(config, db, instanceId);
   const metrics = new Metrics();
   const channel = createEventChannel(config.redisUrl);
-  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config, { metrics }), ledger, config, instanceId, metrics, channel });
+  const turns = new TurnService({ prisma: db.prisma, pool: db.pool, statements: db.statements, gateway: createGateway(config, { metrics }), ledger, config, instanceId, metrics, channel, readiness });
   metrics.observe({ pool: db.pool, readiness, ledger });
   // No other instance can use the embedded database: turns it shows running were cut by this process's previous run.
   if (embedded && readiness.migrations().ok) await turns.endAllRunning();
@@ -127,15 +151,17 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   const walletEvents = new WalletEventFeed({ pool: db.pool, pollMs: WALLET_EVENT_POLL_MS });
   const walletWebhook = config.credits.alertWebhook && new WalletWebhookSender({ pool: db.pool, config: config.credits.alertWebhook });
   walletWebhook?.start();
+  const admission = new Admission(config, db.prisma, () => readiness.gate("keyRotation"));
   return {
     config,
+    accounts: new Authenticator({ config, prisma: db.prisma, readiness, admission }),
     prisma: db.prisma,
     pool: db.pool,
     statements: db.statements,
     ledger,
     metrics,
     readiness,
-    admission: new Admission(config, db.prisma, () => readiness.gate("keyRotation")),
+    admission,
     turns,
     walletEvents,
     databaseLabel: embedded ? embedded.label : "configured PostgreSQL",

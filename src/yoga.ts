@@ -2,10 +2,10 @@
 // tests call `app.fetch` or serve it on a real port.
 import { createYoga } from "graphql-yoga";
 import { schema } from "./schema/index.ts";
-import type { AppServices, Context } from "./context.ts";
+import type { Context } from "./context.ts";
+import type { AppServices } from "./runtime.ts";
 import { readyzPlugin } from "./http/readyz.ts";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { Authenticator } from "./auth/authenticator.ts";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
@@ -15,13 +15,12 @@ import { corsFor } from "./http/cors.ts";
 import { metricsPlugin } from "./http/metricsEndpoint.ts";
 import { observabilityPlugin } from "./http/observabilityPlugin.ts";
 import { tracingPlugins } from "./http/tracingPlugin.ts";
-import { yogaLogger } from "./observability/yogaLogger.ts";
+import { yogaLogger } from "./http/yogaLogger.ts";
 
 export type App = ReturnType<typeof createApp>;
 
 export function createApp(services: AppServices) {
   const { config } = services;
-  const authenticator = new Authenticator(services);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -43,7 +42,7 @@ export function createApp(services: AppServices) {
       // Node's request carries the record (apiServer.ts); Yoga's Fetch request gets it too, for the result hooks.
       const requestRecord = recordOf((initial as { req?: object }).req);
       if (requestRecord) rememberRequest(request, requestRecord);
-      return { ...services, request, requestRecord, viewer: await authenticator.viewerFor(request), forgetUser: (userId) => authenticator.forget(userId) };
+      return { services, request, requestRecord, viewer: await services.accounts.viewerFor(request) };
     },
     plugins: [
       ...hardeningPlugins(config),

@@ -1,7 +1,7 @@
 // Context budget math and planning (SPEC section 6), as pure functions.
 import { describe, expect, test } from "vitest";
 import { budgetFor } from "../src/context-budget/budget.ts";
-import { estimateTokens } from "../src/context-budget/estimate.ts";
+import { estimateTokens } from "../src/llm/tokenEstimate.ts";
 import { assemble, type ContextSources, type HistoryTurn } from "../src/context-budget/assembly.ts";
 import { planContext } from "../src/context-budget/plan.ts";
 import { truncationSummary } from "../src/context-budget/summary.ts";

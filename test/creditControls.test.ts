@@ -34,7 +34,7 @@ import { streamTurnEvents } from "./support/eventClient.ts";
 import { createCouncil, createSession, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
 import { invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
-import { turnHold } from "../src/credits/turnHold.ts";
+import { turnHold } from "../src/turns/turnHold.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
 

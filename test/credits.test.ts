@@ -16,7 +16,7 @@ import { councilHandler, newScript, type CouncilScript } from "./support/council
 import { createCouncil, createSession, send, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
 import { MODEL_REGISTRY } from "../src/llm/models.ts";
-import { turnHold } from "../src/credits/turnHold.ts";
+import { turnHold } from "../src/turns/turnHold.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
 import { invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";

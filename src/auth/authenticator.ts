@@ -3,7 +3,11 @@
 // keeps hot paths free of a lookup per request. While Gate A is closed no SQL
 // is sent: the viewer comes from the token alone and is not admitted.
 import { GraphQLError } from "graphql";
-import type { AppServices, Viewer } from "../context.ts";
+import type { AppConfig } from "../config/env.ts";
+import type { Db } from "../db.ts";
+import type { Admission } from "../gates/admission.ts";
+import type { Readiness } from "../gates/readiness.ts";
+import type { Viewer } from "./viewer.ts";
 import { InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./tokens.ts";
 
 const KNOWN_USER_TTL_MS = 30_000;
@@ -31,7 +35,7 @@ export class Authenticator {
   /** Tokens already verified, until their `exp` (at most a minute): a client sends the same token many times. */
   private readonly verifiedTokens = new Map<string, { identity: VerifiedIdentity; until: number }>();
 
-  constructor(private readonly services: AppServices) {
+  constructor(private readonly services: { config: AppConfig; prisma: Db; readiness: Readiness; admission: Admission }) {
     this.verifier = new TokenVerifier(services.config);
   }
 

@@ -12,7 +12,7 @@ import { userInfo } from "node:os";
 import { z } from "zod";
 import { parseCliArgs } from "./args.ts";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
-import { CREDIT_ENFORCEMENTS, CREDIT_PLANS } from "../credits/plans.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS } from "../config/credits.ts";
 import { readWallet, recordGrant, setEnforcementOverride, setPlan, walletView, type CreditActor, type WalletRow } from "../credits/adminSql.ts";
 import { MAX_CREDIT_AMOUNT, signedCreditAmount } from "../credits/creditAmount.ts";
 import { ConflictError } from "../errors.ts";

@@ -2,8 +2,8 @@
 // into a typed config object. A bad environment fails with one message that
 // lists every problem by variable name, never by value.
 import { z } from "zod";
-import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
-import type { WalletWebhookConfig } from "../credits/walletWebhook.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "./credits.ts";
+import type { WalletWebhookConfig } from "./credits.ts";
 
 export const APP_ENVS = ["development", "test", "staging", "production"] as const;
 export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;

@@ -3,7 +3,7 @@
 // The unresolved turn (earlier outputs of this turn) sits just before the
 // current message so later agents see them.
 import type { ChatMessage } from "../llm/types.ts";
-import { estimateTokens } from "./estimate.ts";
+import { estimateTokens } from "../llm/tokenEstimate.ts";
 
 export interface HistoryMessage {
   id: string;

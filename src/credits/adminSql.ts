@@ -4,9 +4,9 @@
 import type pg from "pg";
 import { ConflictError } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
-import type { Queryable } from "../gates/queryable.ts";
-import { CREDIT_ENFORCEMENT_SETTING } from "../settings/creditEnforcement.ts";
-import type { CreditEnforcement, CreditPlanName } from "./plans.ts";
+import type { Queryable } from "../db/queryable.ts";
+import { CREDIT_ENFORCEMENT_SETTING } from "./enforcement.ts";
+import type { CreditEnforcement, CreditPlanName } from "../config/credits.ts";
 import { periodEndOf } from "./creditAmount.ts";
 
 /** Who acts: an owner signed in (their user id), or ops at a terminal (a label only). */

@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
-import type { CreditEnforcement, CreditPlanName } from "./plans.ts";
+import type { CreditEnforcement, CreditPlanName } from "../config/credits.ts";
 
 export interface HoldRequest {
   userId: string;

@@ -8,17 +8,8 @@
 import { createHmac } from "node:crypto";
 import type pg from "pg";
 import { logger, errorFields } from "../observability/logger.ts";
+import type { WalletWebhookConfig } from "../config/credits.ts";
 import { WALLET_EVENT_COLUMNS, type WalletEventRecord } from "./walletEventRows.ts";
-
-export interface WalletWebhookConfig {
-  url: string;
-  secret: string;
-  /** The first retry's delay; each later one doubles it (up to MAX_BACKOFF_MS), with ±10% jitter. */
-  retryBaseMs: number;
-  maxAttempts: number;
-  timeoutMs: number;
-  pollMs: number;
-}
 
 const MAX_BACKOFF_MS = 15 * 60_000;
 const CLAIM_BATCH = 20;

@@ -2,7 +2,7 @@
 // makes Gate A fail even though every migration row is in place.
 import fs from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { Queryable } from "./queryable.ts";
+import type { Queryable } from "../db/queryable.ts";
 
 export const SCHEMA_FILE = fileURLToPath(new URL("../../prisma/schema.prisma", import.meta.url));
 

@@ -1,6 +1,6 @@
 // Reads a table's shape from pg_catalog: columns, primary key, foreign keys
 // (with delete rules) and indexes (with partial predicates).
-import type { Queryable } from "./queryable.ts";
+import type { Queryable } from "../db/queryable.ts";
 import type { DeleteRule } from "./ledgerContract.ts";
 
 export interface LiveColumn {

@@ -2,7 +2,7 @@
 // executed (with the fingerprint of the key now configured) or scheduled with
 // a due date still ahead. Only fingerprints are stored or compared.
 import { createHash } from "node:crypto";
-import type { Queryable } from "./queryable.ts";
+import type { Queryable } from "../db/queryable.ts";
 
 /** SHA-256 hex of the key: identifies it without revealing it. */
 export function keyFingerprint(key: string): string {

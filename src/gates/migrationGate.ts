@@ -1,7 +1,7 @@
 // Gate A: every shipped migration is applied (finished, not rolled back, same
 // checksum), none has failed, and llm_call_events matches its contract.
 // Returns the reasons the gate is closed; an empty list means open.
-import type { Queryable } from "./queryable.ts";
+import type { Queryable } from "../db/queryable.ts";
 import { readLocalMigrations, type LocalMigration } from "./localMigrations.ts";
 import { introspectTable } from "./introspectTable.ts";
 import { compareTableContract } from "./compareContract.ts";

@@ -5,7 +5,7 @@
 // A plain path comparison rather than Yoga's useReadinessCheck, which tests a
 // URLPattern against every request that is not the probe.
 import type { Plugin } from "graphql-yoga";
-import type { AppServices } from "../context.ts";
+import type { AppServices } from "../runtime.ts";
 import { systemStatus } from "../resolvers/status.ts";
 
 const READYZ_PATH = "/readyz";

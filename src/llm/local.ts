@@ -4,7 +4,7 @@
 // from the conversation (routing picks agents named in the message).
 import { randomUUID, createHash } from "node:crypto";
 import { MODEL_REGISTRY } from "./models.ts";
-import { estimateTokens } from "../context-budget/estimate.ts";
+import { estimateTokens } from "./tokenEstimate.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
 import { localRoutingDecision, localSummary } from "./localStructured.ts";
 

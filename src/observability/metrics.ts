@@ -4,13 +4,13 @@
 // backlog), so nothing polls.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type pg from "pg";
-import type { Readiness } from "../gates/readiness.ts";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export interface MetricSources {
   pool: pg.Pool;
-  readiness: Readiness;
+  /** The gates as they stand (gates/readiness.ts). */
+  readiness: { gates(): readonly { gate: string; required: boolean; ok: boolean }[] };
   ledger: { backlogSize(): number; committed(): number };
 }
 

@@ -4,7 +4,6 @@
 // and code only (its message may carry values or hosts).
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
 import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
-import type { ProviderAttempt } from "../llm/types.ts";
 import { activeTracer } from "./tracing.ts";
 
 export function endFailed(span: Span, error: unknown): void {
@@ -45,8 +44,16 @@ export function turnSpan<T extends { status: string }>(turn: { turnId: string; m
   });
 }
 
+/** What a provider call's span records of its outcome (llm/types.ts ProviderAttempt). */
+interface ProviderCallOutcome {
+  providerModel: string;
+  status: string;
+  latencyMs: number;
+  usage: { promptTokens: number; completionTokens: number };
+}
+
 /** One provider call (one attempt: a retried call is several spans). */
-export function providerCallSpan(request: { modelAlias: string; callKind: string }, provider: string, call: () => Promise<ProviderAttempt>): Promise<ProviderAttempt> {
+export function providerCallSpan<Attempt extends ProviderCallOutcome>(request: { modelAlias: string; callKind: string }, provider: string, call: () => Promise<Attempt>): Promise<Attempt> {
   if (!activeTracer()) return call();
   const attributes = { "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "llm.model_alias": request.modelAlias, "llm.call_kind": request.callKind };
   return inSpan(`chat ${request.modelAlias}`, SpanKind.CLIENT, attributes, call, (span, attempt) => {

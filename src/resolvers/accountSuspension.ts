@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 
@@ -24,7 +24,7 @@ export async function setAccountSuspended(input: { userId: string | number; susp
   const parsed = parseInput(suspensionInput, { ...input, userId: String(input.userId) });
   const userId = decodeId(parsed.userId, "User");
   const actorId = viewerId(context);
-  const state = await context.prisma.$transaction(async (tx) => {
+  const state = await context.services.prisma.$transaction(async (tx) => {
     const [before] = await tx.$queryRaw<{ suspended_at: Date | null }[]>`SELECT suspended_at FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
     if (!before) throw new NotFoundError("User");
     // Suspending a suspended account keeps its first suspension time.
@@ -42,6 +42,6 @@ export async function setAccountSuspended(input: { userId: string | number; susp
     });
     return { userId, suspendedAt };
   });
-  context.forgetUser(userId);
+  context.services.accounts.forget(userId);
   return state;
 }

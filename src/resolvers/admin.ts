@@ -22,12 +22,12 @@ export function adminUsageRequest(args: RangeArgs & { pricingVersion?: string | 
 
 export function adminPricing(request: AdminUsageRequest, context: Context): Promise<PricingStatement> {
   return asQueryResult(async () =>
-    pricingStatement(request.pricing, request.pricing.kind === "asCharged" ? await chargedVersions(context.prisma, request.range) : []),
+    pricingStatement(request.pricing, request.pricing.kind === "asCharged" ? await chargedVersions(context.services.prisma, request.range) : []),
   );
 }
 
 export function adminUsageTotals(request: AdminUsageRequest, context: Context): Promise<UsageAmounts> {
-  return asQueryResult(() => adminTotals(context.prisma, request));
+  return asQueryResult(() => adminTotals(context.services.prisma, request));
 }
 
 export function adminUsageRanking(
@@ -42,10 +42,10 @@ export function adminUsageRanking(
     if (!Number.isInteger(first) || first < 1 || first > limits.maxSize) {
       throw new ValidationError([{ path: ["first"], message: `first must be between 1 and ${limits.maxSize}.` }]);
     }
-    return adminRanking(context.prisma, request, grouping, args.by, first);
+    return adminRanking(context.services.prisma, request, grouping, args.by, first);
   });
 }
 
 export function activeUsersReport(args: RangeArgs, context: Context): Promise<ActiveUsersReport> {
-  return asQueryResult(async () => activeUsers(context.prisma, parseDayRange(args.range, ["range"])));
+  return asQueryResult(async () => activeUsers(context.services.prisma, parseDayRange(args.range, ["range"])));
 }

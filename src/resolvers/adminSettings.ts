@@ -17,7 +17,7 @@ export interface ManagerModelSetting {
 export async function setOrchestratorManagerModel(input: { modelAlias: ModelAliasName }, context: Context): Promise<ManagerModelSetting> {
   const actorId = viewerId(context);
   const after = { alias: input.modelAlias };
-  await context.prisma.$transaction(async (tx) => {
+  await context.services.prisma.$transaction(async (tx) => {
     // Lock the row (when present) so concurrent writers record true "before" values.
     const [current] = await tx.$queryRaw<{ value: Prisma.JsonValue }[]>`SELECT value FROM app_settings WHERE key = ${MANAGER_MODEL_SETTING} FOR UPDATE`;
     await tx.appSetting.upsert({
@@ -36,8 +36,8 @@ export async function setOrchestratorManagerModel(input: { modelAlias: ModelAlia
       },
     });
   });
-  await context.readiness.recheck();
-  const routing = context.readiness.gate("routing");
+  await context.services.readiness.recheck();
+  const routing = context.services.readiness.gate("routing");
   return {
     modelAlias: input.modelAlias,
     structuredOutput: MODEL_REGISTRY[input.modelAlias].structuredOutput,

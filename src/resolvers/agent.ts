@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { conflictOnUnique, decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { conflictOnUnique } from "./input.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 
@@ -52,7 +53,7 @@ export async function lockOwnedAgent(tx: Tx, context: Context, rawId: string | n
 
 export function createAgent(input: unknown, context: Context) {
   const data = parseInput(createAgentInput, input);
-  return conflictOnUnique(() => context.prisma.agent.create({ data: { ...data, ownerId: viewerId(context) } }), AGENT_KEY_CONFLICT);
+  return conflictOnUnique(() => context.services.prisma.agent.create({ data: { ...data, ownerId: viewerId(context) } }), AGENT_KEY_CONFLICT);
 }
 
 export function updateAgent(input: { id: string | number } & Record<string, unknown>, context: Context) {
@@ -60,7 +61,7 @@ export function updateAgent(input: { id: string | number } & Record<string, unkn
   const changes = Object.fromEntries(Object.entries(data).filter(([, value]) => value !== null && value !== undefined));
   return conflictOnUnique(
     () =>
-      context.prisma.$transaction(async (tx) => {
+      context.services.prisma.$transaction(async (tx) => {
         const id = await lockOwnedAgent(tx, context, input.id);
         return tx.agent.update({ where: { id }, data: changes });
       }),
@@ -69,7 +70,7 @@ export function updateAgent(input: { id: string | number } & Record<string, unkn
 }
 
 export function deleteAgent(input: { id: string | number }, context: Context) {
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const id = await lockOwnedAgent(tx, context, input.id);
     await tx.roomAgent.deleteMany({ where: { agentId: id } });
     return tx.agent.update({ where: { id }, data: { deletedAt: new Date() } });

@@ -6,11 +6,11 @@ import type pg from "pg";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
-import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../credits/plans.ts";
-import { readEnforcementOverride } from "../settings/creditEnforcement.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement, type CreditPlanName } from "../config/credits.ts";
+import { readEnforcementOverride } from "../credits/enforcement.ts";
 import { CREDIT_PLAN_COLUMNS, readWallet, setEnforcementOverride, setLowBalanceThreshold, setPlan, type CreditPlanRow } from "../credits/adminSql.ts";
 import { creditLimit } from "../credits/creditAmount.ts";
-import { decodeId, parseInput } from "./input.ts";
+import { decodeId, parseInput } from "../validation/input.ts";
 import { viewerId } from "./viewer.ts";
 import { walletView, type WalletView } from "../credits/adminSql.ts";
 
@@ -24,14 +24,14 @@ export interface CreditEnforcementState {
 }
 
 export async function creditEnforcementState(context: Context): Promise<CreditEnforcementState> {
-  const override = await readEnforcementOverride(context.pool);
-  const configured = context.config.credits.enforcement;
+  const override = await readEnforcementOverride(context.services.pool);
+  const configured = context.services.config.credits.enforcement;
   return { mode: override ?? configured, override, configured };
 }
 
 /** Runs a transaction of its own on a pooled connection; one whose transaction failed is discarded, not reused. */
 async function onOwnConnection<T>(context: Context, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await context.pool.connect();
+  const client = await context.services.pool.connect();
   try {
     const result = await run(client);
     client.release();
@@ -59,19 +59,19 @@ export async function setUserPlan(input: { userId: string | number; plan: Credit
   const parsed = parseInput(planInput, { ...input, userId: String(input.userId) });
   const userId = decodeId(parsed.userId, "User");
   const actorId = viewerId(context);
-  if (!(await context.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
-  return walletView(await setPlan(context.pool, userId, parsed.plan, { userId: actorId, label: `user:${actorId}` }, context.config.credits.defaultPlan));
+  if (!(await context.services.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
+  return walletView(await setPlan(context.services.pool, userId, parsed.plan, { userId: actorId, label: `user:${actorId}` }, context.services.config.credits.defaultPlan));
 }
 
 /** Owners and analysts: a user's wallet as it stands, without opening it; null: no such user. */
 export async function walletOfUser(userId: string, context: Context): Promise<WalletView | null> {
-  const row = await readWallet(context.pool, userId, context.config.credits.defaultPlan);
+  const row = await readWallet(context.services.pool, userId, context.services.config.credits.defaultPlan);
   return row ? walletView(row) : null;
 }
 
 /** Owners and analysts: the plans, their allowances and low-balance lines. */
 export async function creditPlans(context: Context): Promise<CreditPlanRow[]> {
-  const { rows } = await context.pool.query<CreditPlanRow>(`SELECT ${CREDIT_PLAN_COLUMNS} FROM credit_plans p ORDER BY p.monthly_allowance`);
+  const { rows } = await context.services.pool.query<CreditPlanRow>(`SELECT ${CREDIT_PLAN_COLUMNS} FROM credit_plans p ORDER BY p.monthly_allowance`);
   return rows;
 }
 

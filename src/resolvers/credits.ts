@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { MAX_CREDIT_AMOUNT, signedCreditAmount } from "../credits/creditAmount.ts";
@@ -14,9 +14,9 @@ export type { WalletView };
 
 /** The user's wallet in the current period; reading it is activity, so a new month's allowance is granted here too. */
 export async function currentWallet(context: Context, userId = viewerId(context)): Promise<WalletView> {
-  const { rows } = await context.pool.query<WalletRow>(
+  const { rows } = await context.services.pool.query<WalletRow>(
     `SELECT ${WALLET_COLUMNS} FROM credit_wallet_current($1::uuid, $2) w JOIN credit_plans p ON p.plan = w.plan`,
-    [userId, context.config.credits.defaultPlan],
+    [userId, context.services.config.credits.defaultPlan],
   );
   return walletView(rows[0]!);
 }
@@ -42,11 +42,11 @@ export async function grantCredits(input: CreditGrantInput, context: Context) {
   const parsed = parseInput(grantInput, input);
   const userId = decodeId(parsed.userId, "User");
   const actorId = viewerId(context);
-  if (!(await context.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
+  if (!(await context.services.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
   const id = await recordGrant(
-    context.pool,
-    { userId, kind: parsed.kind, amount: parsed.amount, idempotencyKey: parsed.idempotencyKey, note: parsed.note ?? null, defaultPlan: context.config.credits.defaultPlan },
+    context.services.pool,
+    { userId, kind: parsed.kind, amount: parsed.amount, idempotencyKey: parsed.idempotencyKey, note: parsed.note ?? null, defaultPlan: context.services.config.credits.defaultPlan },
     { userId: actorId, label: `user:${actorId}` },
   );
-  return context.prisma.creditTransaction.findUniqueOrThrow({ where: { id } });
+  return context.services.prisma.creditTransaction.findUniqueOrThrow({ where: { id } });
 }

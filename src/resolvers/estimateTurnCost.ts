@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NoValidTagsError, NotFoundError, ValidationError } from "../errors.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
-import { estimateTokens, estimateTokensOfLength } from "../context-budget/estimate.ts";
+import { estimateTokens, estimateTokensOfLength } from "../llm/tokenEstimate.ts";
 import { isModelAlias, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { planAgents } from "../turns/planning.ts";
@@ -13,12 +13,12 @@ import { agentLayers, managerRoutingPrompt, roomFrame } from "../turns/prompts.t
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
 import { isStorableText } from "../db/storableText.ts";
-import { estimateTurnCost as estimate, type CostEstimate } from "../credits/estimate.ts";
-import { turnCallsOf } from "../credits/turnHold.ts";
+import { estimateTurnCost as estimate, type CostEstimate } from "../turns/costEstimate.ts";
+import { turnCallsOf } from "../turns/turnHold.ts";
 import { roomBudgetLeft } from "../credits/holdSql.ts";
 import { currentWallet } from "./credits.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
-import { assertModeAvailable } from "./modeGate.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { assertModeAvailable } from "../gates/modeGate.ts";
 import { viewerId } from "./viewer.ts";
 
 const estimateInput = z.object({ content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS).refine(isStorableText, STORABLE_MESSAGE) });
@@ -48,13 +48,13 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
   const { content } = parseInput(estimateInput, { content: input.content });
   const userId = viewerId(context);
   const sessionId = decodeId(input.sessionId, "Session");
-  const scope = await loadSessionScope(context.pool, userId, sessionId);
+  const scope = await loadSessionScope(context.services.pool, userId, sessionId);
   if (!scope) throw new NotFoundError("Session");
   const plan = planAgents(scope.mode, scope.roster, content);
   if (plan.kind === "noValidTags") throw new NoValidTagsError(plan.availableAgentKeys);
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["input", "sessionId"], message: "The room has no agents; assign one first." }]);
-  if (plan.kind === "manager") assertModeAvailable("orchestrator", context);
-  const managerAlias = plan.kind === "manager" ? await readManagerModel(context.pool) : null;
+  if (plan.kind === "manager") assertModeAvailable("orchestrator", context.services.readiness);
+  const managerAlias = plan.kind === "manager" ? await readManagerModel(context.services.pool) : null;
   const agents = plan.kind === "agents" ? plan.agents : scope.roster;
   const frame = roomFrame(scope.room, scope.mode);
   const planned = agents.map((agent) => ({
@@ -63,9 +63,9 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
   }));
   const calls = turnCallsOf(agents, managerAlias);
   const [{ rows }, wallet, room] = await Promise.all([
-    context.pool.query<{ history_chars: string; mean_output: Record<string, number> }>(HISTORY_AND_OUTPUTS, [userId, sessionId]),
+    context.services.pool.query<{ history_chars: string; mean_output: Record<string, number> }>(HISTORY_AND_OUTPUTS, [userId, sessionId]),
     currentWallet(context, userId),
-    scope.room ? roomBudgetLeft(context.pool, scope.room.id) : null,
+    scope.room ? roomBudgetLeft(context.services.pool, scope.room.id) : null,
   ]);
   const meanOutput: Partial<Record<ModelAliasName, number>> = {};
   for (const [alias, mean] of Object.entries(rows[0]!.mean_output)) if (isModelAlias(alias)) meanOutput[alias] = Math.round(mean);
@@ -75,7 +75,7 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     managerPinnedTokens: estimateTokens(managerRoutingPrompt(scope.roster)) + estimateTokens(content),
     historyTokens: estimateTokensOfLength(Number(rows[0]!.history_chars)),
     meanOutput,
-    limits: { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries },
+    limits: { contextMaxOutputTokens: context.services.config.contextMaxOutputTokens, maxRetries: context.services.config.llm.maxRetries },
   });
   return { ...cost, mode: scope.mode, available: wallet.available, roomAvailable: room?.available ?? null };
 }

@@ -3,7 +3,7 @@
 // most, and a long conversation must cost the same per page as a short one.
 // Same cursors and paging as prismaConnection({ cursor: "id" })
 // (schema/cursorPage.ts).
-import type { AppServices } from "../context.ts";
+import type { AppServices } from "../runtime.ts";
 import type { Message, Session } from "../generated/prisma/client.ts";
 
 export interface MessagePageQuery {

@@ -10,13 +10,13 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 import { ledgerRowFor, type CallAttribution } from "../metering/ledger.ts";
 import type { ProviderAttempt } from "../llm/types.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
-import { assertModeAvailable } from "./modeGate.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { assertModeAvailable } from "../gates/modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { ROUTING_MAX_OUTPUT_TOKENS, SINGLE_CALL, requestRouting } from "../turns/routing.ts";
-import { callCeiling } from "../credits/turnHold.ts";
+import { callCeiling } from "../turns/turnHold.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
@@ -48,12 +48,12 @@ async function askManager(scope: SessionScope, content: string, context: Context
     agentId: null,
     turnMode: scope.mode,
   };
-  const record = async (attempt: ProviderAttempt) => void (await context.ledger.record([ledgerRowFor(attribution, attempt)]));
-  const managerAlias = await readManagerModel(context.pool);
-  const { enforcement, defaultPlan } = context.config.credits;
+  const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt)]));
+  const managerAlias = await readManagerModel(context.services.pool);
+  const { enforcement, defaultPlan } = context.services.config.credits;
   const credits = { ceiling: callCeiling(managerAlias, ROUTING_MAX_OUTPUT_TOKENS), defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null };
-  await reservePreview(context.pool, context.config.rateLimit, attribution.userId, scope.sessionId, credits);
-  const outcome = await requestRouting(context.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
+  await reservePreview(context.services.pool, context.services.config.rateLimit, attribution.userId, scope.sessionId, credits);
+  const outcome = await requestRouting(context.services.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
   await record(outcome.finalAttempt);
   if (!outcome.ok) {
     return { kind: "rejected", mode: scope.mode, reason: outcome.reason === "invalid_output" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: outcome.issues };
@@ -65,7 +65,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
 
 export async function previewRouting(input: { sessionId: string | number; content: string; runManager?: boolean | null }, context: Context): Promise<RoutingDecision> {
   const { content } = parseInput(previewInput, { content: input.content });
-  const scope = await loadSessionScope(context.pool, viewerId(context), decodeId(input.sessionId, "Session"));
+  const scope = await loadSessionScope(context.services.pool, viewerId(context), decodeId(input.sessionId, "Session"));
   if (!scope) throw new NotFoundError("Session");
   const plan = planAgents(scope.mode, scope.roster, content);
   switch (plan.kind) {
@@ -76,7 +76,7 @@ export async function previewRouting(input: { sessionId: string | number; conten
     case "noAgents":
       return { kind: "rejected", mode: scope.mode, reason: "NO_AGENTS", issues: ["The room has no agents."] };
     case "manager":
-      assertModeAvailable("orchestrator", context);
+      assertModeAvailable("orchestrator", context.services.readiness);
       if (!input.runManager) return { kind: "requiresManager", mode: scope.mode, candidates: scope.roster };
       claimMeteredPreview(context);
       return askManager(scope, content, context);

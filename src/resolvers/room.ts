@@ -5,8 +5,8 @@ import type { Context } from "../context.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "./input.ts";
-import { assertModeAvailable } from "./modeGate.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { assertModeAvailable } from "../gates/modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 
@@ -38,13 +38,13 @@ export async function lockOwnedRoom(tx: Tx, context: Context, rawId: string | nu
 
 export function createRoom(input: unknown, context: Context) {
   const data = parseInput(createRoomInput, input);
-  assertModeAvailable(data.mode, context);
-  return context.prisma.room.create({ data: { ownerId: viewerId(context), name: data.name, goal: data.goal, currentMode: data.mode } });
+  assertModeAvailable(data.mode, context.services.readiness);
+  return context.services.prisma.room.create({ data: { ownerId: viewerId(context), name: data.name, goal: data.goal, currentMode: data.mode } });
 }
 
 export function updateRoom(input: { id: string | number } & Record<string, unknown>, context: Context) {
   const data = parseInput(updateRoomInput, input);
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const id = await lockOwnedRoom(tx, context, input.id);
     return tx.room.update({ where: { id }, data: { name: data.name ?? undefined, goal: data.goal ?? undefined } });
   });
@@ -52,15 +52,15 @@ export function updateRoom(input: { id: string | number } & Record<string, unkno
 
 export function setRoomMode(input: { roomId: string | number; mode: RoomMode }, context: Context) {
   const pendingMode = parseInput(mode, input.mode);
-  assertModeAvailable(pendingMode, context);
-  return context.prisma.$transaction(async (tx) => {
+  assertModeAvailable(pendingMode, context.services.readiness);
+  return context.services.prisma.$transaction(async (tx) => {
     const id = await lockOwnedRoom(tx, context, input.roomId);
     return tx.room.update({ where: { id }, data: { pendingMode } });
   });
 }
 
 export function deleteRoom(input: { id: string | number }, context: Context) {
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const id = await lockOwnedRoom(tx, context, input.id);
     return tx.room.update({ where: { id }, data: { deletedAt: new Date() } });
   });
@@ -68,7 +68,7 @@ export function deleteRoom(input: { id: string | number }, context: Context) {
 
 export function restoreRoom(input: { id: string | number }, context: Context) {
   const id = decodeId(input.id, "Room");
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const room = await tx.room.findFirst({ where: { id, ownerId: viewerId(context) }, select: { deletedAt: true } });
     if (!room) throw new NotFoundError("Room");
     if (!room.deletedAt) throw new ConflictError("The room is not deleted.");

@@ -5,7 +5,8 @@ import type { Context } from "../context.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { lockOwnedAgent } from "./agent.ts";
-import { conflictOnUnique, decodeId, parseInput } from "./input.ts";
+import { decodeId, parseInput } from "../validation/input.ts";
+import { conflictOnUnique } from "./input.ts";
 import { lockOwnedRoom } from "./room.ts";
 
 type Tx = Prisma.TransactionClient;
@@ -24,7 +25,7 @@ export function assignAgent(input: { roomId: string | number; agentId: string | 
   const wanted = parseInput(z.object({ position }), { position: input.position }).position;
   return conflictOnUnique(
     () =>
-      context.prisma.$transaction(async (tx) => {
+      context.services.prisma.$transaction(async (tx) => {
         const roomId = await lockOwnedRoom(tx, context, input.roomId);
         const agentId = await lockOwnedAgent(tx, context, input.agentId);
         const current = await roster(tx, roomId);
@@ -42,7 +43,7 @@ export function assignAgent(input: { roomId: string | number; agentId: string | 
 }
 
 export function unassignAgent(input: { roomId: string | number; agentId: string | number }, context: Context) {
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const roomId = await lockOwnedRoom(tx, context, input.roomId);
     const agentId = decodeId(input.agentId, "Agent");
     const removed = await tx.roomAgent.deleteMany({ where: { roomId, agentId } });
@@ -53,7 +54,7 @@ export function unassignAgent(input: { roomId: string | number; agentId: string 
 }
 
 export function reorderRoomAgents(input: { roomId: string | number; agentIds: (string | number)[] }, context: Context) {
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const roomId = await lockOwnedRoom(tx, context, input.roomId);
     const current = await roster(tx, roomId);
     const requested = input.agentIds.map((id) => String(id).toLowerCase());

@@ -11,7 +11,7 @@ import { selectRoomAgents, type RoomWithAgents } from "./roomSql.ts";
 // No caching across loads: two mutations in one request may change the same roster.
 const loaders = createContextCache(
   (context: Context) => new DataLoader<string, Agent[]>(async (roomIds) => {
-    const byRoom = await selectRoomAgents(context, roomIds);
+    const byRoom = await selectRoomAgents(context.services, roomIds);
     return roomIds.map((id) => byRoom.get(id) ?? []);
   }, { cache: false }),
 );

@@ -9,7 +9,7 @@ import type { Context } from "../context.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { creditLimit, periodEndOf } from "../credits/creditAmount.ts";
 import { roomMonthSql } from "../credits/holdSql.ts";
-import { parseInput } from "./input.ts";
+import { parseInput } from "../validation/input.ts";
 import { lockOwnedRoom } from "./room.ts";
 
 export interface RoomCreditBudget {
@@ -35,7 +35,7 @@ const loaders = createContextCache(
   (context: Context) =>
     new DataLoader<string, RoomCreditBudget>(
       async (roomIds) => {
-        const { rows } = await context.pool.query<RoomMonthRow>(
+        const { rows } = await context.services.pool.query<RoomMonthRow>(
           `SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
                   to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
              FROM rooms r, ${roomMonthSql("r.id")} u
@@ -74,7 +74,7 @@ const budgetInput = z.object({ monthlyBudget: creditLimit.nullable() });
 /** The room's owner sets (or, with null, clears) its monthly cap; it applies to sends accepted from now on. */
 export async function setRoomCreditBudget(input: { roomId: string | number; monthlyBudget: string | null }, context: Context) {
   const { monthlyBudget } = parseInput(budgetInput, { monthlyBudget: input.monthlyBudget });
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const id = await lockOwnedRoom(tx, context, input.roomId);
     return tx.room.update({ where: { id }, data: { monthlyCreditBudget: monthlyBudget } });
   });

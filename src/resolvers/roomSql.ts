@@ -2,7 +2,7 @@
 // rooms (with each room's agents, in position order, in the same statement),
 // and the agents of many rooms at once. Prisma would plan and compile these
 // on every request; they are the API's most frequent reads.
-import type { AppServices } from "../context.ts";
+import type { AppServices } from "../runtime.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import { isStorableText } from "../db/storableText.ts";
-import { STORABLE_MESSAGE, decodeId, parseInput } from "./input.ts";
+import { STORABLE_MESSAGE, decodeId, parseInput } from "../validation/input.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { lockOwnedAgent } from "./agent.ts";
 import { lockOwnedRoom } from "./room.ts";
@@ -29,7 +29,7 @@ export function createSession(input: { roomId?: string | number | null; agentId?
     const message = "Give exactly one of roomId (a room session) or agentId (a direct chat).";
     throw new ValidationError([{ path: ["roomId"], message }, { path: ["agentId"], message }]);
   }
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     const scope = hasRoom ? { roomId: await lockOwnedRoom(tx, context, input.roomId!) } : { agentId: await lockOwnedAgent(tx, context, input.agentId!) };
     return tx.session.create({ data: { ownerId: viewerId(context), ...scope } });
   });
@@ -53,7 +53,7 @@ async function lockOwnedSession(tx: Prisma.TransactionClient, context: Context, 
 export function renameSession(input: { id: string | number; title: string }, context: Context) {
   const id = decodeId(input.id, "Session");
   const { title } = parseInput(renameSessionInput, { title: input.title });
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     await lockOwnedSession(tx, context, id);
     return tx.session.update({ where: { id }, data: { title } });
   });
@@ -62,7 +62,7 @@ export function renameSession(input: { id: string | number; title: string }, con
 /** A deleted session leaves every list; its turns and ledger rows stay (usage reports keep them). */
 export function deleteSession(input: { id: string | number }, context: Context) {
   const id = decodeId(input.id, "Session");
-  return context.prisma.$transaction(async (tx) => {
+  return context.services.prisma.$transaction(async (tx) => {
     await lockOwnedSession(tx, context, id);
     return tx.session.update({ where: { id }, data: { deletedAt: new Date() } });
   });

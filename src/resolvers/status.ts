@@ -1,4 +1,4 @@
-import type { AppServices } from "../context.ts";
+import type { AppServices } from "../runtime.ts";
 
 export function systemStatus(services: AppServices) {
   return {

@@ -10,14 +10,14 @@ import { refusalFor } from "../auth/refusal.ts";
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
   // The subscribe step runs before field authorization would: an anonymous client gets the typed refusal here.
   if (!context.viewer?.admitted) throw refusalFor(context);
-  const stream = isUuid(turnId) ? await context.turns.follow(turnId, afterSequence, viewerId(context)) : null;
+  const stream = isUuid(turnId) ? await context.services.turns.follow(turnId, afterSequence, viewerId(context)) : null;
   if (!stream) throw new GraphQLError("Turn not found.", { extensions: { code: "NOT_FOUND" } });
   return stream;
 }
 
 /** The balance the turn's release recorded (or, without a hold, its last debit's): what the wallet had available right after it. */
 export async function creditsAvailableAfterTurn(turnId: string, context: Context): Promise<string | null> {
-  const { rows } = await context.pool.query<{ balance_after: string }>(
+  const { rows } = await context.services.pool.query<{ balance_after: string }>(
     `SELECT balance_after::text FROM credit_transactions WHERE turn_id = $1::uuid AND kind IN ('release', 'debit')
       ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`,
     [turnId],

@@ -9,7 +9,7 @@ const loaders = createContextCache(
   (context: Context) =>
     new DataLoader<string, TranscriptMessage[]>(
       async (turnIds) => {
-        const rows = await context.prisma.message.findMany({
+        const rows = await context.services.prisma.message.findMany({
           where: { turnId: { in: [...turnIds] } },
           select: { id: true, turnId: true, role: true, agentKey: true, content: true, createdAt: true },
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],

@@ -9,8 +9,8 @@ interface PrismaQuery {
 export async function findViewerTurn<Q extends PrismaQuery>(query: Q, id: string, context: Context) {
   if (!context.viewer || !isUuid(id)) return null;
   // A turn whose owner is gone must not read as RUNNING: the read ends it first (a no-op unless its lease lapsed).
-  await context.turns.endIfLapsed(id);
-  return context.prisma.turn.findFirst({
+  await context.services.turns.endIfLapsed(id);
+  return context.services.prisma.turn.findFirst({
     ...(query as object),
     where: { id, userId: context.viewer.id, session: { deletedAt: null } },
   });

@@ -54,7 +54,7 @@ export function viewerUsage(
   return asQueryResult(async () => {
     const range = parseTimeRange(args.filter, ["filter"]);
     const scope = { kind: "viewer" as const, userId: viewerId(context), range, filter: parseFilter(args.filter) };
-    return usageReport(context.prisma, scope, args.groupBy ?? [], resolvePricing(args.pricingVersion));
+    return usageReport(context.services.prisma, scope, args.groupBy ?? [], resolvePricing(args.pricingVersion));
   });
 }
 
@@ -70,9 +70,9 @@ export function scopedUsage(
     const userId = viewerId(context);
     const pricing = resolvePricing(args.pricingVersion);
     const groupBy = args.groupBy ?? [];
-    if (kind === "room") return usageReport(context.prisma, { kind, userId, roomId: id }, groupBy, pricing);
-    if (kind === "session") return usageReport(context.prisma, { kind, userId, sessionId: id }, groupBy, pricing);
-    return usageReport(context.prisma, { kind, userId, turnId: id }, groupBy, pricing);
+    if (kind === "room") return usageReport(context.services.prisma, { kind, userId, roomId: id }, groupBy, pricing);
+    if (kind === "session") return usageReport(context.services.prisma, { kind, userId, sessionId: id }, groupBy, pricing);
+    return usageReport(context.services.prisma, { kind, userId, turnId: id }, groupBy, pricing);
   });
 }
 
@@ -99,7 +99,7 @@ function parseLedgerArgs(args: LedgerArgs): { first: number; range: Partial<Time
 export function viewerLedger(args: LedgerArgs, context: Context) {
   return asQueryResult(async () => {
     const { first, range } = parseLedgerArgs(args);
-    const page = await ledgerPage(context.prisma, { userId: viewerId(context), range, filter: parseFilter(args.filter ?? {}), first, after: args.after ?? null });
+    const page = await ledgerPage(context.services.prisma, { userId: viewerId(context), range, filter: parseFilter(args.filter ?? {}), first, after: args.after ?? null });
     const edges = page.rows.map((node: LedgerRow) => ({ cursor: encodeLedgerCursor(node), node }));
     return {
       edges,

@@ -56,7 +56,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, context) => {
       const where = liveAgentWhere(context, decodeQueryId(args.id, "Agent"));
-      return (await context.prisma.agent.findFirst({ ...query, where })) ?? notFoundQueryError("Agent");
+      return (await context.services.prisma.agent.findFirst({ ...query, where })) ?? notFoundQueryError("Agent");
     },
   }),
   agents: t.prismaConnection(
@@ -68,8 +68,8 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       directives: requiresReady,
       resolve: async (query, _root, args, context) => {
-        await assertOwnCursors(args, (id) => context.prisma.agent.count({ where: liveAgentWhere(context, id) }));
-        return context.prisma.agent.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+        await assertOwnCursors(args, (id) => context.services.prisma.agent.count({ where: liveAgentWhere(context, id) }));
+        return context.services.prisma.agent.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },
     { name: "AgentConnection" },

@@ -1,7 +1,7 @@
 // Credit administration (SPEC 13): owners set plans and the enforcement mode;
 // owners and analysts read any user's wallet and credit history.
 import { builder } from "../builder.ts";
-import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement } from "../credits/plans.ts";
+import { CREDIT_ENFORCEMENTS, CREDIT_PLANS, type CreditEnforcement } from "../config/credits.ts";
 import { creditEnforcementState, creditPlans, setCreditEnforcement, setPlanLowBalanceThreshold, setUserPlan, walletOfUser, type CreditEnforcementState } from "../resolvers/creditAdmin.ts";
 import type { CreditPlanRow } from "../credits/adminSql.ts";
 import { mutationResult } from "./mutationResult.ts";
@@ -100,8 +100,8 @@ builder.queryField("userCreditTransactions", (t) =>
       args: { userId: t.arg.id({ required: true }) },
       resolve: async (query, _root, args, context) => {
         const userId = decodeQueryId(args.userId, "User");
-        await assertOwnCursors(args, (id) => context.prisma.creditTransaction.count({ where: { id, userId } }));
-        return context.prisma.creditTransaction.findMany({ ...query, where: { userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+        await assertOwnCursors(args, (id) => context.services.prisma.creditTransaction.count({ where: { id, userId } }));
+        return context.services.prisma.creditTransaction.findMany({ ...query, where: { userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },
     CreditTransactionsConnection,

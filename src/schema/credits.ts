@@ -79,8 +79,8 @@ builder.objectField(ViewerRef, "creditTransactions", (t) =>
       directives: requiresReady,
       description: "Your credit history, newest first.",
       resolve: async (query, viewer, args, context) => {
-        await assertOwnCursors(args, (id) => context.prisma.creditTransaction.count({ where: { id, userId: viewer.id } }));
-        return context.prisma.creditTransaction.findMany({ ...query, where: { userId: viewer.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+        await assertOwnCursors(args, (id) => context.services.prisma.creditTransaction.count({ where: { id, userId: viewer.id } }));
+        return context.services.prisma.creditTransaction.findMany({ ...query, where: { userId: viewer.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
     },
     CreditTransactionsConnection,

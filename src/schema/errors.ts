@@ -1,4 +1,5 @@
 import { builder } from "../builder.ts";
+import { visibleReasons } from "./readinessDirective.ts";
 import {
   ConflictError,
   ContextBudgetExceededError,
@@ -62,8 +63,9 @@ export const NotReadyErrorRef = builder.objectType(NotReadyError, {
   isTypeOf: (value) => value instanceof NotReadyError,
   fields: (t) => ({
     gate: t.exposeString("gate"),
-    reasons: t.exposeStringList("reasons", {
+    reasons: t.stringList({
       description: "Why the gate is closed; empty unless the viewer is an admin or the server is not in production.",
+      resolve: (error, _args, context) => visibleReasons(error.reasons, context),
     }),
   }),
 });

@@ -3,7 +3,7 @@
 // checks so a foreign or deleted row's cursor never positions a page.
 import { GraphQLError } from "graphql";
 import { parsePrismaCursor } from "@pothos/plugin-prisma";
-import { decodeId } from "../resolvers/input.ts";
+import { decodeId } from "../validation/input.ts";
 
 export const CONNECTION_SIZES = { defaultSize: 20, maxSize: 50 } as const;
 

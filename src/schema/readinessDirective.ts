@@ -27,8 +27,9 @@ function hasDirective(field: GraphQLFieldConfig<unknown, Context>): boolean {
   return Array.isArray(directives) && directives.some((directive) => directive.name === REQUIRES_READY);
 }
 
-function visibleReasons(state: GateState, context: Context): string[] {
-  return context.viewer?.adminRole || !context.config.isProduction ? state.reasons : [];
+/** Why a gate is closed may name internals: admins read it everywhere, others outside production only. */
+export function visibleReasons(reasons: string[], context: Context): string[] {
+  return context.viewer?.adminRole || !context.services.config.isProduction ? reasons : [];
 }
 
 export function isSchemaError(error: unknown): boolean {
@@ -42,7 +43,7 @@ export function isSchemaError(error: unknown): boolean {
 }
 
 function notReady(field: GraphQLFieldConfig<unknown, Context>, context: Context, state: GateState): unknown {
-  const reasons = visibleReasons(state, context);
+  const reasons = visibleReasons(state.reasons, context);
   // A result union with NotReadyError gets the typed error, wrapped as the errors plugin does.
   const errorTypes = (field.extensions as { pothosErrors?: (new (...args: never[]) => Error)[] } | undefined)?.pothosErrors ?? [];
   if (errorTypes.includes(NotReadyError)) {
@@ -61,12 +62,12 @@ function guard<Args extends unknown[]>(
   if (!run) return run;
   return async (...args: Args) => {
     const context = contextOf(args);
-    const state = context.readiness.migrations();
+    const state = context.services.readiness.migrations();
     if (!state.ok) return notReady(field, context, state);
     try {
       return await run(...args);
     } catch (error) {
-      if (isSchemaError(error)) context.readiness.reportSchemaError();
+      if (isSchemaError(error)) context.services.readiness.reportSchemaError();
       throw error;
     }
   };

@@ -57,7 +57,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, context) => {
       const where = liveRoomWhere(context, decodeQueryId(args.id, "Room"));
-      return (await context.prisma.room.findFirst({ ...query, where })) ?? notFoundQueryError("Room");
+      return (await context.services.prisma.room.findFirst({ ...query, where })) ?? notFoundQueryError("Room");
     },
   }),
   // The API's hottest read: one SQL statement per page (agents included)
@@ -71,8 +71,8 @@ builder.queryFields((t) => ({
       directives: requiresReady,
       resolve: async (_root, args, context, info) => {
         const window = pageWindow(args, CONNECTION_SIZES);
-        const cursorId = await assertOwnCursors(args, (id) => context.prisma.room.count({ where: liveRoomWhere(context, id) }));
-        const rooms = await selectRoomPage(context, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
+        const cursorId = await assertOwnCursors(args, (id) => context.services.prisma.room.count({ where: liveRoomWhere(context, id) }));
+        const rooms = await selectRoomPage(context.services, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
         return toConnection(rooms, args, window);
       },
     },

@@ -46,8 +46,8 @@ export const SessionRef = builder.prismaObject("Session", {
           if (preloaded && !args.after && !args.before && preloaded.backward === window.backward && preloaded.limit === window.limit) {
             return toConnection(preloaded.rows, args, window);
           }
-          const cursorId = await assertOwnCursors(args, async (id) => (await context.pool.query<{ count: number }>(TRANSCRIPT_CURSOR, [id, session.id])).rows[0]!.count);
-          return toConnection(await selectMessagePage(context, { sessionId: session.id, cursorId, ...window }), args, window);
+          const cursorId = await assertOwnCursors(args, async (id) => (await context.services.pool.query<{ count: number }>(TRANSCRIPT_CURSOR, [id, session.id])).rows[0]!.count);
+          return toConnection(await selectMessagePage(context.services, { sessionId: session.id, cursorId, ...window }), args, window);
         },
       },
       { name: "SessionMessagesConnection" },
@@ -90,10 +90,10 @@ builder.queryField("session", (t) =>
       // Nothing of its relations selected (a transcript page): prepared statements instead of a Prisma plan,
       // and the page itself in the same statement when it starts at an end of the transcript.
       let session;
-      if (Object.keys(query).length > 0) session = await context.prisma.session.findFirst({ ...query, where: liveSessionWhere(context, id) });
+      if (Object.keys(query).length > 0) session = await context.services.prisma.session.findFirst({ ...query, where: liveSessionWhere(context, id) });
       else {
         const window = transcriptWindow(info);
-        session = window ? await selectLiveSessionWithPage(context, id, viewerId(context), window) : await selectLiveSession(context, id, viewerId(context));
+        session = window ? await selectLiveSessionWithPage(context.services, id, viewerId(context), window) : await selectLiveSession(context.services, id, viewerId(context));
       }
       return session ?? notFoundQueryError("Session");
     },

@@ -15,8 +15,8 @@ interface PageArgs {
 }
 
 async function sessionsPage(query: object, args: PageArgs, context: Context, scope: { roomId?: string; agentId?: string }) {
-  await assertOwnCursors(args, (id) => context.prisma.session.count({ where: liveSessionWhere(context, id) }));
-  return context.prisma.session.findMany({ ...query, where: liveSessionsWhere(context, scope), orderBy: SESSION_ORDER });
+  await assertOwnCursors(args, (id) => context.services.prisma.session.count({ where: liveSessionWhere(context, id) }));
+  return context.services.prisma.session.findMany({ ...query, where: liveSessionsWhere(context, scope), orderBy: SESSION_ORDER });
 }
 
 const listOptions = { type: "Session", cursor: "id", ...CONNECTION_SIZES, authScopes: { authenticated: true }, directives: requiresReady } as const;

@@ -2,6 +2,7 @@ import { builder } from "../builder.ts";
 import type { GateState } from "../gates/readiness.ts";
 import { ROLLOUT_STAGES } from "../config/env.ts";
 import { systemStatus } from "../resolvers/status.ts";
+import { visibleReasons } from "./readinessDirective.ts";
 
 const RolloutStage = builder.enumType("RolloutStage", {
   values: Object.fromEntries(ROLLOUT_STAGES.map((stage) => [stage.toUpperCase(), { value: stage }])) as Record<
@@ -17,7 +18,7 @@ const GateStatus = builder.objectRef<GateState>("GateStatus").implement({
     required: t.exposeBoolean("required", { description: "Whether readiness requires this gate at the configured stage." }),
     reasons: t.stringList({
       description: "Why the gate is closed. Admins, and everyone outside production, see the reasons.",
-      resolve: (state, _args, context) => (context.viewer?.adminRole || !context.config.isProduction ? state.reasons : []),
+      resolve: (state, _args, context) => visibleReasons(state.reasons, context),
     }),
     checkedAt: t.expose("checkedAt", { type: "DateTime", nullable: true }),
   }),
@@ -36,6 +37,6 @@ builder.queryField("systemStatus", (t) =>
   t.field({
     type: SystemStatus,
     description: "Gate states: coarse for everyone, with reasons for admins. Never touches the database.",
-    resolve: (_root, _args, context) => systemStatus(context),
+    resolve: (_root, _args, context) => systemStatus(context.services),
   }),
 );

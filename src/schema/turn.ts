@@ -105,7 +105,7 @@ export const TurnRef = builder.prismaObject("Turn", {
     messages: t.field({ type: [MessageRef], description: "The turn's messages, oldest first.", resolve: (turn, _args, context) => turnMessages(turn.id, context) }),
     usageTotals: t.field({
       type: UsageTotalsRef,
-      resolve: (turn, _args, context) => turnUsageTotals(context.prisma, turn.id),
+      resolve: (turn, _args, context) => turnUsageTotals(context.services.prisma, turn.id),
     }),
   }),
 });

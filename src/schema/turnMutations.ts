@@ -6,6 +6,7 @@ import { BASE_MUTATION_ERRORS } from "./errors.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { TurnRef } from "./turn.ts";
 import { CONNECTION_SIZES } from "./queryHelpers.ts";
+import { viewerId } from "../resolvers/viewer.ts";
 
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
@@ -28,7 +29,7 @@ builder.mutationField("sendMessage", (t) =>
       dataField: { name: "turn" },
     },
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    resolve: (_root, { input }, context) => context.turns.send(input, context),
+    resolve: (_root, { input }, context) => context.services.turns.send(viewerId(context), input),
   }),
 );
 

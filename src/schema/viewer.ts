@@ -1,6 +1,6 @@
 // The signed-in user. Answers without the database: the context built it.
 import { builder } from "../builder.ts";
-import type { Viewer } from "../context.ts";
+import type { Viewer } from "../auth/viewer.ts";
 import { AdminRole } from "./domainEnums.ts";
 
 export const ViewerRef = builder.objectRef<Viewer>("Viewer").implement({

@@ -34,7 +34,7 @@ builder.subscriptionField("walletEvents", (t) =>
       if (!context.viewer?.admitted) throw refusalFor(context);
       const afterId = args.afterId === null || args.afterId === undefined ? null : String(args.afterId);
       if (afterId !== null && !/^\d{1,18}$/.test(afterId)) throw new GraphQLError("afterId must be a wallet event id.", { extensions: { code: "VALIDATION_FAILED" } });
-      return context.walletEvents.subscribe(viewerId(context), afterId);
+      return context.services.walletEvents.subscribe(viewerId(context), afterId);
     },
     resolve: (event) => event,
   }),

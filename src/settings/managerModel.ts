@@ -1,7 +1,7 @@
 // The orchestrator's manager model: a global admin setting (app_settings),
 // defaulting to deepseek (SPEC section 3).
 import { z } from "zod";
-import type { Queryable } from "../gates/queryable.ts";
+import type { Queryable } from "../db/queryable.ts";
 import { DEFAULT_MANAGER_MODEL, MODEL_ALIASES, type ModelAliasName } from "../llm/models.ts";
 
 export const MANAGER_MODEL_SETTING = "orchestrator_manager_model";

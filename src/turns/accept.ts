@@ -6,19 +6,19 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
-import type { Context } from "../context.ts";
+import type { AppConfig } from "../config/env.ts";
+import type { Readiness } from "../gates/readiness.ts";
 import type { Turn } from "../generated/prisma/client.ts";
 import { ConflictError, NoValidTagsError, NotFoundError, ValidationError } from "../errors.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "../resolvers/input.ts";
-import { assertModeAvailable } from "../resolvers/modeGate.ts";
-import { viewerId } from "../resolvers/viewer.ts";
+import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { assertModeAvailable } from "../gates/modeGate.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
 import { ACCEPT_READ, beginLockAndRead, beginWithUserLock, insertTurnStatement, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
 import { endLapsedTurn } from "./leaseSql.ts";
 import type { TurnOwner } from "./stepSql.ts";
-import type { StartedStep } from "./steps.ts";
+import type { StartedStep } from "./run.ts";
 import { sessionHistory } from "./history.ts";
 import { sessionScopeOf } from "./sessionScopeSql.ts";
 import { assertWithinRateLimit } from "./rateLimit.ts";
@@ -31,8 +31,8 @@ import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { placeTurnHold } from "../credits/holdSql.ts";
-import { parseEnforcementOverride } from "../settings/creditEnforcement.ts";
-import { turnCallsOf, turnHold } from "../credits/turnHold.ts";
+import { parseEnforcementOverride } from "../credits/enforcement.ts";
+import { turnCallsOf, turnHold } from "./turnHold.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
@@ -40,6 +40,15 @@ const UNIQUE_VIOLATION = "23505";
 const sendMessageInput = z.object({
   content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS, `must be at most ${MAX_MESSAGE_CHARS} characters`).refine(isStorableText, STORABLE_MESSAGE),
 });
+
+/** What accepting a message needs of the runtime. */
+export interface AcceptDeps {
+  pool: pg.Pool;
+  statements: HotStatements;
+  config: Pick<AppConfig, "rateLimit" | "contextMaxOutputTokens" | "credits" | "llm">;
+  readiness: Pick<Readiness, "gate">;
+  owner: TurnOwner;
+}
 
 export interface AcceptedTurn {
   turnId: string;
@@ -136,29 +145,30 @@ async function lockAndRead(client: pg.ClientBase, statements: HotStatements, use
 }
 
 /** Lock and read, checks, one write. Rejections write nothing. */
-async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, context: Context, owner: TurnOwner): Promise<AcceptedTurn> {
-  const read = await lockAndRead(client, context.statements, userId, sessionId);
-  assertWithinRateLimit(read, context.config.rateLimit);
+async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, deps: AcceptDeps): Promise<AcceptedTurn> {
+  const { config, statements, owner } = deps;
+  const read = await lockAndRead(client, statements, userId, sessionId);
+  assertWithinRateLimit(read, config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
-  if (scope.mode === "orchestrator") assertModeAvailable("orchestrator", context);
+  if (scope.mode === "orchestrator") assertModeAvailable(scope.mode, deps.readiness);
   const plan = planAgents(scope.mode, scope.roster, content);
   if (plan.kind === "noValidTags") throw new NoValidTagsError(plan.availableAgentKeys);
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["sessionId"], message: "The room has no agents; assign one first." }]);
-  assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, context.config.contextMaxOutputTokens);
+  assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
   if (read.running_turn) {
     const lapsed = endLapsedTurn(read.running_turn.id);
     await client.query(lapsed.text, lapsed.values);
   }
   const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
-  const { row, firstStep, acceptedAt } = await insertTurn(client, context.statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
-  const { defaultPlan } = context.config.credits;
-  const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? context.config.credits.enforcement;
+  const { row, firstStep, acceptedAt } = await insertTurn(client, statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  const { defaultPlan } = config.credits;
+  const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? config.credits.enforcement;
   if (enforcement !== "off") {
     const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
-    const credits = turnHold(calls, { contextMaxOutputTokens: context.config.contextMaxOutputTokens, maxRetries: context.config.llm.maxRetries });
-    await placeTurnHold(client, context.statements, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
+    const credits = turnHold(calls, { contextMaxOutputTokens: config.contextMaxOutputTokens, maxRetries: config.llm.maxRetries });
+    await placeTurnHold(client, statements, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
   }
   return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt, managerAlias };
 }
@@ -167,14 +177,13 @@ function runningTurnConflict(): ConflictError {
   return new ConflictError("A turn is already running in this session; wait for it to finish.");
 }
 
-export async function acceptMessage(input: { sessionId: string | number; content: string }, context: Context, owner: TurnOwner): Promise<AcceptedTurn> {
+export async function acceptMessage(deps: AcceptDeps, userId: string, input: { sessionId: string | number; content: string }): Promise<AcceptedTurn> {
   const { content } = parseInput(sendMessageInput, { content: input.content });
   const sessionId = decodeId(input.sessionId, "Session");
-  const userId = viewerId(context);
-  const client = await context.pool.connect();
+  const client = await deps.pool.connect();
   let broken = false;
   try {
-    const accepted = await acceptInTransaction(client, sessionId, userId, content, context, owner);
+    const accepted = await acceptInTransaction(client, sessionId, userId, content, deps);
     await client.query("COMMIT");
     return accepted;
   } catch (error) {

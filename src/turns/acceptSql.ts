@@ -12,7 +12,7 @@ import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionSc
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
-import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../settings/creditEnforcement.ts";
+import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

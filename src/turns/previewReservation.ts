@@ -10,8 +10,8 @@ import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
 import { availableCredits, roomBudgetLeft } from "../credits/holdSql.ts";
-import type { CreditEnforcement } from "../credits/plans.ts";
-import { readEnforcement } from "../settings/creditEnforcement.ts";
+import type { CreditEnforcement } from "../config/credits.ts";
+import { readEnforcement } from "../credits/enforcement.ts";
 import { beginWithUserLock } from "./acceptSql.ts";
 import { RATE_WINDOWS_SQL, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
 

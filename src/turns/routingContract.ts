@@ -82,11 +82,3 @@ export function validateRoutingOutput(text: string, agentKeys: string[]): Routin
   if (parsed.success) return { ok: true, plan: parsed.data };
   return { ok: false, issues: parsed.error.issues.map((issue) => `${issue.path.join(".") || "output"}: ${issue.message}`) };
 }
-
-/** Roster keys carried in a routing JSON schema (the local provider reads them from the request). */
-export function agentKeysOfRoutingSchema(schema: Record<string, unknown>): string[] {
-  const enumValues = z
-    .object({ properties: z.object({ steps: z.object({ items: z.object({ properties: z.object({ agentKey: z.object({ enum: z.array(z.string()) }) }) }) }) }) })
-    .safeParse(schema);
-  return enumValues.success ? enumValues.data.properties.steps.items.properties.agentKey.enum : [];
-}

@@ -12,7 +12,6 @@ import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
 import type { EventNumbers, TurnEventPayload } from "./events.ts";
 import type { TurnOwner } from "./stepSql.ts";
-import type { StartedStep } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 
 export interface TurnEngineServices {
@@ -28,6 +27,13 @@ export interface TurnEngineServices {
   ledger: LedgerWriter;
   /** This instance and its lease length: every write of a running turn is guarded by them. */
   owner: TurnOwner;
+}
+
+/** A step that has started: its row exists and its StepStarted is kept. */
+export interface StartedStep {
+  id: string;
+  agent: RosterEntry | null;
+  modelAlias: ModelAliasName;
 }
 
 /** The session history a turn's context is built from, read when the turn is accepted. */

@@ -4,7 +4,7 @@
 // and any lapsed lease in the database swept and its turn ended.
 import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
-import type { Context } from "../context.ts";
+import type { Readiness } from "../gates/readiness.ts";
 import type { Db } from "../db.ts";
 import type { HotStatements } from "../db/statements.ts";
 import type { Prisma, Turn } from "../generated/prisma/client.ts";
@@ -36,6 +36,8 @@ export interface TurnServiceDeps {
   /** Where live events travel (in process, or Redis across instances). */
   channel: EventChannel;
   metrics: Metrics;
+  /** Gate B: orchestrator turns are refused while the routing gate is closed. */
+  readiness: Pick<Readiness, "gate">;
 }
 
 export class TurnService {
@@ -71,16 +73,17 @@ export class TurnService {
     every(this.owner.leaseMs / 2, () => this.sweepLapsedLeases());
   }
 
-  /** Accepts the message and starts the turn; resolves with the turn as accepted (running). */
-  async send(input: { sessionId: string | number; content: string }, context: Context): Promise<Turn> {
+  /** Accepts the user's message and starts the turn; resolves with the turn as accepted (running). */
+  async send(userId: string, input: { sessionId: string | number; content: string }): Promise<Turn> {
     if (!this.accepting) throw new NotReadyError("shutdown", ["this instance is shutting down"], "This server is shutting down: send the message again; another instance takes it.");
-    const accepted = await acceptMessage(input, context, this.owner);
+    const { pool, statements, config, readiness } = this.deps;
+    const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner }, userId, input);
     this.running.add(accepted.turnId);
     const started = performance.now();
-    const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId: context.viewer!.id, mode: accepted.scope.mode };
+    const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId, mode: accepted.scope.mode };
     logger.info({ ...turnFields, agents: accepted.scope.roster.length }, "turn started");
     // Started inside the request's operation span, so the turn's span (and everything the turn does) joins its trace.
-    const running = turnSpan({ turnId: accepted.turnId, mode: accepted.scope.mode }, () => this.execute(accepted, context.viewer!.id))
+    const running = turnSpan({ turnId: accepted.turnId, mode: accepted.scope.mode }, () => this.execute(accepted, userId))
       .then((ending) => {
         this.deps.metrics.turns.inc({ mode: accepted.scope.mode, status: ending.status });
         logger.info({ ...turnFields, status: ending.status, durationMs: Math.round(performance.now() - started), ...(ending.error ? { reason: ending.error } : {}) }, "turn ended");

@@ -11,17 +11,11 @@ import { addRow, emptyUsage } from "../metering/usageSums.ts";
 import { statementOf } from "../db/cteStatement.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import type { RosterEntry } from "./roster.ts";
-import type { TurnRun } from "./run.ts";
+import type { StartedStep, TurnRun } from "./run.ts";
 import { finishStepCtes, startStepStatement } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
-
-export interface StartedStep {
-  id: string;
-  agent: RosterEntry | null;
-  modelAlias: ModelAliasName;
-}
 
 export function attributionFor(run: TurnRun, stepId: string | null, agentId: string | null): CallAttribution {
   return { userId: run.userId, scope: run.scope, turnId: run.turnId, stepId, agentId, turnMode: run.mode };

@@ -5,8 +5,8 @@ import type { HistoryTurn } from "../context-budget/assembly.ts";
 import { parseSummary, SUMMARY_SCHEMA_NAME, summaryBlock, summaryJsonSchema, transcriptOf, truncationSummary } from "../context-budget/summary.ts";
 import type { Summarize } from "../context-budget/plan.ts";
 import { SUMMARIZER_PROMPT } from "./prompts.ts";
-import type { TurnRun } from "./run.ts";
-import { callForStep, meterCall, type StartedStep } from "./steps.ts";
+import type { StartedStep, TurnRun } from "./run.ts";
+import { callForStep, meterCall } from "./steps.ts";
 import { summaryInsertCtes } from "./summarySql.ts";
 
 export const SUMMARY_MAX_OUTPUT_TOKENS = 1024;

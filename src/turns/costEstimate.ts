@@ -15,8 +15,8 @@ import { budgetFor } from "../context-budget/budget.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import { creditsFor, oeTokens } from "../metering/charge.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion } from "../metering/pricing.ts";
-import { ROUTING_MAX_OUTPUT_TOKENS } from "../turns/routing.ts";
-import { SYNTHESIS_MAX_OUTPUT_TOKENS } from "../turns/managerSteps.ts";
+import { ROUTING_MAX_OUTPUT_TOKENS } from "./routing.ts";
+import { SYNTHESIS_MAX_OUTPUT_TOKENS } from "./managerSteps.ts";
 import { turnHold, type HoldLimits, type TurnCalls } from "./turnHold.ts";
 
 const Decimal = Prisma.Decimal;

@@ -16,10 +16,10 @@ import { budgetFor } from "../context-budget/budget.ts";
 import { contextLimitOf, type ModelAliasName } from "../llm/models.ts";
 import { creditsFor, oeTokens } from "../metering/charge.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion } from "../metering/pricing.ts";
-import { MAX_INVOCATIONS_PER_TURN } from "../turns/routingContract.ts";
-import { ROUTING_MAX_OUTPUT_TOKENS } from "../turns/routing.ts";
-import { SUMMARY_MAX_OUTPUT_TOKENS } from "../turns/summarizer.ts";
-import { SYNTHESIS_MAX_OUTPUT_TOKENS } from "../turns/managerSteps.ts";
+import { MAX_INVOCATIONS_PER_TURN } from "./routingContract.ts";
+import { ROUTING_MAX_OUTPUT_TOKENS } from "./routing.ts";
+import { SUMMARY_MAX_OUTPUT_TOKENS } from "./summarizer.ts";
+import { SYNTHESIS_MAX_OUTPUT_TOKENS } from "./managerSteps.ts";
 
 const Decimal = Prisma.Decimal;
 type Decimal = Prisma.Decimal;

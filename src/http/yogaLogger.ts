@@ -2,8 +2,8 @@
 // masks, without the request; those are logged by maskedErrors.ts instead,
 // with the request id the client got.
 import type { YogaLogger } from "graphql-yoga";
-import { errorFields, logger } from "./logger.ts";
-import { isMaskedOriginal } from "../http/maskedErrors.ts";
+import { errorFields, logger } from "../observability/logger.ts";
+import { isMaskedOriginal } from "./maskedErrors.ts";
 
 function fields(args: unknown[]): Record<string, unknown> {
   const error = args.find((arg) => arg instanceof Error);

@@ -2,8 +2,8 @@
 // instance; an owner's override in app_settings applies to every instance at
 // once (sends read it in their accept statement, under the per-user lock).
 import { z } from "zod";
-import type { Queryable } from "../gates/queryable.ts";
-import { CREDIT_ENFORCEMENTS, type CreditEnforcement } from "../credits/plans.ts";
+import type { Queryable } from "../db/queryable.ts";
+import { CREDIT_ENFORCEMENTS, type CreditEnforcement } from "../config/credits.ts";
 
 export const CREDIT_ENFORCEMENT_SETTING = "credit_enforcement";
 
