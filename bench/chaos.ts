@@ -4,7 +4,8 @@
 // fault-free baseline, then 60 s with faults: backends terminated every
 // 250 ms for 20 s, then the database cut off for 8 s (longer than the 5 s
 // lease) and restored. Prints turns, answered calls, ledger rows, unmetered
-// calls, duplicate request ids and stuck turns (all three must be 0), the
+// calls, duplicate request ids, stuck turns and overspend under credit
+// enforcement (every call held before it runs: all must be 0), the
 // time from the database's return to the first served request, and the
 // throughput under faults as a ratio of the baseline measured in the same run.
 import pg from "pg";
@@ -43,6 +44,7 @@ export async function runChaosBench(): Promise<void> {
     DATABASE_POOL_URL: proxy.url(database.url),
     OPENROUTER_API_KEY: "sk-or-bench-fake",
     OPENROUTER_BASE_URL: fake.baseUrl,
+    CREDIT_ENFORCEMENT: "enforce",
     TURN_LEASE_MS: String(LEASE_MS),
     RATE_LIMIT_TURNS_PER_MINUTE: "100000",
     RATE_LIMIT_TURNS_PER_HOUR: "1000000",
@@ -81,9 +83,11 @@ export async function runChaosBench(): Promise<void> {
     console.log(`chaos (${CHAOS_MS / 1000} s)                 ${faulted.sent} sends, ${faulted.accepted} turns accepted (${faultedRate.toFixed(1)} turns/s, ${((faultedRate / baselineRate) * 100).toFixed(0)}% of baseline), ${faulted.failed} requests failed during faults`);
     console.log(`faults                        ${terminated} backends terminated; database cut off for ${OUTAGE_MS / 1000} s (lease ${LEASE_MS / 1000} s)`);
     console.log(`ledger                        ${audit.answered} answered calls, ${audit.rows} ledger rows, unmetered ${audit.unmetered}, duplicates ${audit.duplicates}`);
+    console.log(`credits (enforce)             overspend ${audit.overspend} (calls charged beyond their hold, wallets below zero); still held after the run ${audit.held}`);
     console.log(`turns                         stuck (running past their lease) ${audit.stuckTurns}; running after the run ${stillRunning}; next send accepted in ${acceptedAfter} of ${users.length} sessions`);
     console.log(`recovery                      first served request ${recoveryMs} ms after the database's return; server process ${server.child.exitCode === null ? "up" : `exited with ${server.child.exitCode}`}`);
-    const ok = audit.unmetered === 0 && audit.duplicates === 0 && audit.stuckTurns === 0 && server.child.exitCode === null && acceptedAfter === users.length;
+    const ok =
+      audit.unmetered === 0 && audit.duplicates === 0 && audit.stuckTurns === 0 && audit.overspend === 0 && Number(audit.held) === 0 && server.child.exitCode === null && acceptedAfter === users.length;
     console.log(`verdict: ${ok ? "exactly-once metering held, no stuck turn, no crash" : "FAILED"}`);
   } finally {
     await server.stop();

@@ -7,8 +7,9 @@
 // turn. Targets: >= 40% of the baseline's turns/s, p50 overhead <= 15 ms.
 // Credits (SPEC 13): the same load with CREDIT_ENFORCEMENT enforce against
 // off, alternating, in the same run (target: enforce >= 90% of off's
-// turns/s); and a burst of concurrent sends from one user whose balance
-// covers exactly a few holds (accepted, refused, overspend: must be 0).
+// turns/s); a burst of concurrent sends from one user whose balance covers
+// exactly a few first calls (accepted, refused, overspend: must be 0); and
+// how tight the per-call holds are on realistic answers (bench/holds.ts).
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
@@ -16,11 +17,12 @@ import { startServerProcess, type ServerProcess } from "../test/support/serverPr
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { createCouncil, createSession, send } from "../test/fixtures/turns.ts";
-import { turnHold } from "../src/turns/turnHold.ts";
-import { availableCredits } from "../src/credits/holdSql.ts";
+import { availableCredits } from "../src/credits/balances.ts";
+import { firstCallCost } from "../test/fixtures/credits.ts";
 import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
 import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
+import { measureHolds } from "./holds.ts";
 
 const USERS = 20;
 const DURATION_MS = 10_000;
@@ -186,7 +188,7 @@ const BURST_COVERED_HOLDS = 3;
 
 /**
  * One user, BURST_SENDS sessions, a balance of exactly BURST_COVERED_HOLDS
- * holds; all sends at once while the wallet is sampled. The provider holds
+ * first-call bounds; all sends at once while the wallet is sampled. The provider holds
  * every call until the burst is over, so no turn ends (and releases its hold)
  * meanwhile.
  */
@@ -216,15 +218,15 @@ async function burstAgainst(server: TestServer, pool: pg.Pool) {
   const client = graphqlClient(server.graphqlUrl, token);
   const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
   const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: BURST_SENDS - 1 }, () => createSession(client, { roomId: council.roomId }))))];
-  const hold = turnHold({ kind: "agents", agents: ["qwen"] }, { contextMaxOutputTokens: 2048, maxRetries: 2 });
-  const adjustment = hold.mul(BURST_COVERED_HOLDS).sub(await availableCredits(pool, userId, "starter"));
+  const { firstCall } = await firstCallCost(client, council.sessionId, "Go");
+  const adjustment = firstCall.mul(BURST_COVERED_HOLDS).sub(await availableCredits(pool, userId, "starter"));
   await pool.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner') ON CONFLICT DO NOTHING", [BENCH_OWNER]);
-  await pool.query("SELECT credit_grant($1, 'adjustment', $2, $3, 'bench', $4, NULL, 'starter')", [userId, adjustment.toFixed(4), BENCH_OWNER, `bench:${randomUUID()}`]);
+  await pool.query("SELECT credit_grant($1, 'adjustment', $2, $3, 'bench', $4, NULL, 'starter', false)", [userId, adjustment.toFixed(4), BENCH_OWNER, `bench:${randomUUID()}`]);
   let sampling = true;
   let lowest: number | null = null;
   const sampler = (async () => {
     while (sampling) {
-      const { rows: sample } = await pool.query<{ available: string }>("SELECT (allowance + granted - held)::text AS available FROM credit_wallets WHERE user_id = $1", [userId]);
+      const { rows: sample } = await pool.query<{ available: string }>("SELECT credit_available(w)::text AS available FROM credit_wallets w WHERE user_id = $1", [userId]);
       const available = Number(sample[0]!.available);
       lowest = lowest === null ? available : Math.min(lowest, available);
     }
@@ -270,6 +272,7 @@ export async function runTurnsBench(): Promise<void> {
     const full = enforceRounds[0]!;
     await offServer.stop();
     const burst = await creditBurst(database.url, pool);
+    const holds = await measureHolds(database.url, pool);
     const sequential = await measureSequential(server, users[0]!, pool);
     const baseline = await measureBaseline(pool);
     const ratio = full.turnsPerSecond / baseline.turnsPerSecond;
@@ -286,8 +289,9 @@ export async function runTurnsBench(): Promise<void> {
         `enforce/off over all rounds ${(creditRatio * 100).toFixed(0)}% (target >= ${CREDIT_TARGET_RATIO * 100}%): ${creditRatio >= CREDIT_TARGET_RATIO ? "met" : "NOT met"}`,
     );
     console.log(
-      `burst     ${burst.attempted} concurrent sends, balance for ${BURST_COVERED_HOLDS} holds: ${burst.accepted} accepted, ${burst.refused} refused, overspend ${burst.overspend.toFixed(4)} (must be 0): ${burst.accepted === BURST_COVERED_HOLDS && burst.overspend === 0 ? "met" : "NOT met"}`,
+      `burst     ${burst.attempted} concurrent sends, balance for ${BURST_COVERED_HOLDS} first calls: ${burst.accepted} accepted, ${burst.refused} refused, overspend ${burst.overspend.toFixed(4)} (must be 0): ${burst.accepted === BURST_COVERED_HOLDS && burst.overspend === 0 ? "met" : "NOT met"}`,
     );
+    for (const line of holds) console.log(line);
     console.log(
       `p50 server time per turn (target <= ${TARGET_P50_MS} ms): single user ${sequential.p50.toFixed(1)} ms ${sequential.p50 <= TARGET_P50_MS ? "met" : "NOT met"}; ` +
         `server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn ${full.cpuMsPerTurn <= TARGET_P50_MS ? "met" : "NOT met"}; ` +

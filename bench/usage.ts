@@ -13,7 +13,7 @@ import { startTestServer } from "../test/support/server.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { benchUserId, seedUsage, type UsageSeed } from "./seedUsage.ts";
 import { usageReportSql } from "../src/usage/userUsage.ts";
-import { ledgerPageSql } from "../src/usage/ledgerPage.ts";
+import { ledgerPageSql, viewerLedgerRows } from "../src/usage/ledgerPage.ts";
 import { ROLLUP_SETTINGS, adminRankingSql } from "../src/usage/adminUsage.ts";
 import { ACTIVE_USERS_SETTINGS, activeUsersSql, distinctActiveUsersSql } from "../src/usage/activeUsers.ts";
 import { parseDayRange } from "../src/usage/range.ts";
@@ -54,7 +54,7 @@ function queries(now: Date): BenchQuery[] {
       name: "user: ledger page of 50", kind: "user", asUser: user,
       query: `{ viewer { llmCallEvents(first: 50) { edges { cursor node { id createdAt modelAlias status stepKind roomId sessionId totalTokens credits providerCostUsd latencyMs } } pageInfo { hasNextPage endCursor } } } }`,
       variables: {},
-      statements: (userId) => [ledgerPageSql({ userId, range: {}, filter: {}, first: 50, after: null })],
+      statements: (userId) => [ledgerPageSql({ rows: viewerLedgerRows(userId, {}, {}), first: 50, after: null })],
     },
     {
       name: "admin: top 20 users by cost, 30 days", kind: "admin", asUser: () => 1,

@@ -99,7 +99,7 @@ export class InsufficientCreditsError extends DomainError {
     readonly required: string,
     readonly available: string,
   ) {
-    super(`Not enough credits: this message may cost up to ${required} credits and ${available} are available.`);
+    super(`Not enough credits: this message needs at least ${required} credits held for its first call and ${available} are available.`);
   }
 }
 
@@ -111,6 +111,6 @@ export class RoomBudgetExceededError extends DomainError {
     readonly available: string,
     readonly monthlyBudget: string,
   ) {
-    super(`The room's monthly credit budget is reached: this message may cost up to ${required} credits and ${available} of the room's ${monthlyBudget} are left this month.`);
+    super(`The room's monthly credit budget is reached: this message needs at least ${required} credits held for its first call and ${available} of the room's ${monthlyBudget} are left this month.`);
   }
 }

@@ -8,6 +8,7 @@ import type { AppConfig } from "./config/env.ts";
 import type pg from "pg";
 import { createDb, type Db, type DbHandle } from "./db.ts";
 import type { HotStatements } from "./db/statements.ts";
+import { queryOne, sql } from "./db/sql.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import { LedgerJournal } from "./metering/ledgerJournal.ts";
@@ -97,10 +98,10 @@ async function pendingMigrations(url: string): Promise<number> {
 }
 
 async function appliedCount(db: DbHandle): Promise<number> {
-  const { rows } = await db.pool.query<{ present: boolean }>("SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present");
-  if (!rows[0]?.present) return 0;
-  const applied = await db.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL");
-  return applied.rows[0]?.count ?? 0;
+  const table = await queryOne<{ present: boolean }>(db.pool, sql`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present`);
+  if (!table?.present) return 0;
+  const applied = await queryOne<{ count: number }>(db.pool, sql`SELECT count(*)::int AS count FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
+  return applied?.count ?? 0;
 }
 
 /** Which database a ledger buffer belongs to: rows are only ever replayed into the database they were metered for. */

@@ -33,8 +33,7 @@ import { subscribe } from "./support/sse.ts";
 import { streamTurnEvents } from "./support/eventClient.ts";
 import { createCouncil, createSession, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
-import { invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
-import { turnHold } from "../src/turns/turnHold.ts";
+import { firstCallCost, invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
 
@@ -101,8 +100,6 @@ async function newUser() {
   return { id, token, on: (server: TestServer) => graphqlClient(server.graphqlUrl, token) };
 }
 
-const holdOf = (...agents: "qwen"[]) => turnHold({ kind: "agents", agents }, { contextMaxOutputTokens: MAX_OUTPUT_TOKENS, maxRetries: MAX_RETRIES });
-
 async function adjust(userId: string, kind: "GRANT" | "ADJUSTMENT", amount: string) {
   const result = dataOf(await owner(GrantCreditsDocument, { input: { userId, kind, amount, idempotencyKey: randomUUID() } })).grantCredits;
   if (result.__typename !== "GrantCreditsSuccess") throw new Error(`grantCredits failed: ${JSON.stringify(result)}`);
@@ -161,15 +158,17 @@ afterAll(async () => {
 test("an owner's enforcement override applies on every instance at once and is audited; removing it returns each to its CREDIT_ENFORCEMENT", async () => {
   expect(dataOf(await analyst(CreditEnforcementDocument)).creditEnforcement).toEqual({ mode: "WARN", override: null, configured: "WARN" });
   const user = await newUser();
-  const hold = holdOf("qwen");
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
-  await adjust(user.id, "ADJUSTMENT", hold.div(2).sub(495).toFixed(4));
+  const { required } = await firstCallCost(user.on(a), council.sessionId, "Under enforce");
+  await adjust(user.id, "ADJUSTMENT", required.div(2).sub(495).toFixed(4));
 
   // warn: a send beyond the balance runs.
   await waitForTurn(user.on(b), await sendAccepted(user.on(b), council.sessionId, "Under warn"));
   expect(await setEnforcement("ENFORCE")).toEqual({ mode: "ENFORCE", override: "ENFORCE", configured: "WARN" });
-  // b took no part in the change and refuses the very next send.
-  expect(await send(user.on(b), council.sessionId, "Under enforce")).toMatchObject({ __typename: "InsufficientCreditsError", required: hold.toFixed(4) });
+  // b took no part in the change and refuses the very next send (whose first call now reads the turn just ended too).
+  const { required: now } = await firstCallCost(user.on(a), council.sessionId, "Under enforce");
+  expect(now.gt(required)).toBe(true);
+  expect(await send(user.on(b), council.sessionId, "Under enforce")).toMatchObject({ __typename: "InsufficientCreditsError", required: now.toFixed(4) });
   expect(dataOf(await analyst(CreditEnforcementDocument)).creditEnforcement.mode).toBe("ENFORCE");
   expect(await setEnforcement(null)).toEqual({ mode: "WARN", override: null, configured: "WARN" });
   await waitForTurn(user.on(b), await sendAccepted(user.on(b), council.sessionId, "Warn again"));
@@ -185,12 +184,12 @@ test("an owner's enforcement override applies on every instance at once and is a
   expect((await user.on(a)(CreditEnforcementDocument)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 });
 
-test("a room's monthly budget: 12 concurrent sends over two instances against a cap of exactly 2 holds → 2 accepted, 10 RoomBudgetExceededError, the room never over its cap; settled after; only the owner sets it", async () => {
+test("a room's monthly budget: 12 concurrent sends over two instances against a cap of exactly 2 first-call bounds → 2 accepted, 10 RoomBudgetExceededError, the room never over its cap; settled after; only the owner sets it", async () => {
   await setEnforcement("ENFORCE");
   try {
     const user = await newUser();
-    const hold = holdOf("qwen");
     const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
+    const { firstCall: hold, required } = await firstCallCost(user.on(a), council.sessionId, "Go");
     const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: 11 }, () => createSession(user.on(b), { roomId: council.roomId }))))];
     await adjust(user.id, "GRANT", "100000");
     const budget = hold.mul(2).toFixed(4);
@@ -200,7 +199,7 @@ test("a room's monthly budget: 12 concurrent sends over two instances against a 
     expect(dataOf(await stranger.on(a)(SetRoomCreditBudgetDocument, { input: { roomId: council.roomId, monthlyBudget: "1" } })).setRoomCreditBudget.__typename).toBe("NotFoundError");
     expect(dataOf(await user.on(a)(SetRoomCreditBudgetDocument, { input: { roomId: council.roomId, monthlyBudget: "-1" } })).setRoomCreditBudget.__typename).toBe("ValidationError");
     const estimate = dataOf(await user.on(b)(EstimateTurnCostDocument, { input: { sessionId: council.sessionId, content: "Go" } })).estimateTurnCost;
-    expect(estimate).toMatchObject({ estimate: { max: hold.toFixed(4), roomAvailable: budget } });
+    expect(estimate).toMatchObject({ estimate: { firstCall: hold.toFixed(4), roomAvailable: budget } });
 
     let release!: () => void;
     script.hold = new Promise((resolve) => (release = resolve));
@@ -212,7 +211,7 @@ test("a room's monthly budget: 12 concurrent sends over two instances against a 
       const refused = results.filter((result) => result.__typename === "RoomBudgetExceededError");
       expect(accepted).toHaveLength(2);
       expect(refused).toHaveLength(10);
-      for (const result of refused) expect(result).toMatchObject({ code: "ROOM_BUDGET_EXCEEDED", required: hold.toFixed(4), monthlyBudget: budget });
+      for (const result of refused) expect(result).toMatchObject({ code: "ROOM_BUDGET_EXCEEDED", required: required.toFixed(4), available: "0.0000", monthlyBudget: budget });
       expect((await sql.query("SELECT count(*)::int AS turns FROM turns WHERE user_id = $1", [user.id])).rows[0].turns).toBe(2);
       release();
       for (const result of accepted) if (result.__typename === "SendMessageSuccess") expect((await waitForTurn(user.on(a), result.turn.id)).status).toBe("COMPLETED");
@@ -227,10 +226,10 @@ test("a room's monthly budget: 12 concurrent sends over two instances against a 
     const { rows: spent } = await sql.query("SELECT sum(credits_burned)::text AS spent FROM llm_call_events WHERE room_id = $1", [council.roomId]);
     const after = dataOf(await user.on(b)(RoomCreditBudgetDocument, { id: council.roomId })).room!.creditBudget;
     expect(after).toEqual({ monthlyBudget: budget, spent: new Decimal(spent[0].spent).toFixed(4), held: "0.0000", available: new Decimal(budget).sub(spent[0].spent).toFixed(4) });
-    // A cap lowered to just under one more hold refuses it; clearing the cap lets the room send again.
-    const lowered = new Decimal(spent[0].spent).add(hold).sub("0.0001").toFixed(4);
+    // A cap lowered to just under the least one more first call needs refuses it; clearing the cap lets the room send again.
+    const lowered = new Decimal(spent[0].spent).add(required).sub("0.0001").toFixed(4);
     await user.on(a)(SetRoomCreditBudgetDocument, { input: { roomId: council.roomId, monthlyBudget: lowered } });
-    expect(await send(user.on(a), sessions[2]!, "Over")).toMatchObject({ __typename: "RoomBudgetExceededError", available: hold.sub("0.0001").toFixed(4), monthlyBudget: lowered });
+    expect(await send(user.on(a), sessions[2]!, "Go")).toMatchObject({ __typename: "RoomBudgetExceededError", available: required.sub("0.0001").toFixed(4), monthlyBudget: lowered });
     await user.on(a)(SetRoomCreditBudgetDocument, { input: { roomId: council.roomId, monthlyBudget: null } });
     await waitForTurn(user.on(a), await sendAccepted(user.on(a), sessions[2]!, "Uncapped"));
     expect(await invariantViolations(sql)).toEqual([]);

@@ -1,9 +1,10 @@
-// Credits (SPEC 13) against two server instances on one database: wallets
-// open on Starter with the month's allowance granted once; every ledger row
-// debits once, in its transaction; a turn's hold bounds what it can cost and
-// its end releases the rest; `enforce` lets concurrent sends from one user on
-// both instances hold exactly what the balance covers; owners grant and
-// adjust, idempotently and audited; the invariants hold after all of it.
+// Credits (SPEC 13, 14) against two server instances on one database:
+// wallets open on Starter with the month's allowance granted once; every
+// ledger row debits once, in its transaction; each call's hold bounds what the
+// call can cost and its debit releases the rest; `enforce` lets concurrent
+// sends from one user on both instances hold exactly what the balance covers;
+// owners grant and adjust, idempotently and audited; the invariants hold
+// after all of it.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -15,10 +16,8 @@ import { startFakeOpenRouter, type FakeCall, type FakeOpenRouter, type FakeReply
 import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
 import { createCouncil, createSession, send, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
-import { MODEL_REGISTRY } from "../src/llm/models.ts";
-import { turnHold } from "../src/turns/turnHold.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
-import { invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
+import { boundOfBody, firstCallCost, invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
 
 const Decimal = Prisma.Decimal;
@@ -40,9 +39,6 @@ async function newUser() {
   // The users row is created by the user's first request.
   return { id, on: (server: TestServer) => graphqlClient(server.graphqlUrl, token) };
 }
-
-/** The most a turn of these agents may cost, as the server computes it. */
-const holdOf = (...agents: ("qwen" | "deepseek")[]) => turnHold({ kind: "agents", agents }, { contextMaxOutputTokens: MAX_OUTPUT_TOKENS, maxRetries: MAX_RETRIES });
 
 async function adjust(userId: string, kind: "GRANT" | "ADJUSTMENT", amount: string, key: string = randomUUID()) {
   const result = dataOf(await owner(GrantCreditsDocument, { input: { userId, kind, amount, idempotencyKey: key } })).grantCredits;
@@ -93,12 +89,13 @@ test("a new wallet opens on Starter with 495 credits for the month, granted once
   expect(rows).toEqual([{ kind: "plan_allowance", amount: "495.0000" }]);
 });
 
-test("a turn's calls at the largest usage their context allows cost no more than its hold; its end releases the rest", async () => {
+test("every call reported at the largest usage its request allows costs exactly what was held for it; the debits release nothing, the turn's end leaves nothing held", async () => {
   const user = await newUser();
+  const bounds: ReturnType<typeof boundOfBody>[] = [];
   const largest = (call: FakeCall): FakeReply => {
-    const model = Object.values(MODEL_REGISTRY).find((entry) => entry.providerModel === call.body.model)!;
-    const output = Number(call.body.max_tokens);
-    return { kind: "stream", content: "A long answer.", usage: { prompt_tokens: model.contextLimit - output, completion_tokens: output, cost: 1 } };
+    const bound = boundOfBody(call);
+    bounds.push(bound);
+    return { kind: "stream", content: "A long answer.", usage: { prompt_tokens: bound.input, completion_tokens: bound.output, cost: 1 } };
   };
   fake.setHandler(largest);
   try {
@@ -106,38 +103,37 @@ test("a turn's calls at the largest usage their context allows cost no more than
     const turnId = await sendAccepted(user.on(a), council.sessionId, "Go");
     expect((await waitForTurn(user.on(a), turnId)).status).toBe("COMPLETED");
     const { rows } = await sql.query(
-      `SELECT h.amount::text AS hold, h.remaining::text, h.released_at IS NOT NULL AS released,
-              (SELECT sum(credits_burned)::text FROM llm_call_events WHERE turn_id = h.turn_id) AS spent,
-              (SELECT amount::text FROM credit_transactions WHERE turn_id = h.turn_id AND kind = 'release') AS release
-         FROM credit_holds h WHERE h.turn_id = $1`,
+      `SELECT e.credits_burned::text AS credits, e.hold_credits::text AS held, e.bound_input_tokens AS input, e.bound_output_tokens AS output, e.exceeds_bound,
+              t.from_hold::text AS from_hold, t.released::text AS released
+         FROM llm_call_events e JOIN credit_transactions t ON t.ledger_event_id = e.id WHERE e.turn_id = $1 ORDER BY e.created_at`,
       [turnId],
     );
-    const [hold] = rows;
-    expect(hold.hold).toBe(holdOf("qwen", "deepseek").toFixed(4));
-    expect(new Decimal(hold.spent).gt(0)).toBe(true);
-    expect(new Decimal(hold.spent).lte(hold.hold)).toBe(true);
-    expect(hold.released).toBe(true);
-    expect(hold.remaining).toBe("0.0000");
-    expect(new Decimal(hold.hold).sub(hold.spent).eq(hold.release)).toBe(true);
+    expect(rows).toHaveLength(2);
+    for (const [index, row] of rows.entries()) {
+      const bound = bounds[index]!;
+      expect(row).toEqual({ credits: bound.credits.toFixed(4), held: bound.credits.toFixed(4), input: bound.input, output: bound.output, exceeds_bound: false, from_hold: bound.credits.toFixed(4), released: "0.0000" });
+    }
+    const { rows: holds } = await sql.query("SELECT amount::text, remaining::text, released_at IS NOT NULL AS released FROM credit_holds WHERE turn_id = $1", [turnId]);
+    expect(holds).toEqual([{ amount: bounds[0]!.credits.add(bounds[1]!.credits).toFixed(4), remaining: "0.0000", released: true }]);
     const wallet = dataOf(await user.on(b)(WalletDocument)).viewer!.wallet;
     expect(wallet.held).toBe("0.0000");
-    expect(new Decimal(wallet.available).eq(new Decimal(495).sub(hold.spent))).toBe(true);
+    expect(wallet.available).toBe(new Decimal(495).sub(bounds[0]!.credits).sub(bounds[1]!.credits).toFixed(4));
   } finally {
     fake.setHandler(councilHandler(script));
   }
 });
 
-test("enforce: 50 concurrent sends on two instances against a balance of exactly 3 holds: 3 accepted, 47 refused with nothing written, never below zero, all settled after", async () => {
+test("enforce: 50 concurrent sends on two instances against a balance of exactly 3 first-call bounds: 3 accepted, 47 refused with nothing written, never below zero, all settled after", async () => {
   const user = await newUser();
-  const hold = holdOf("qwen");
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
+  const { firstCall: hold, required } = await firstCallCost(user.on(a), council.sessionId, "Go");
   const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: 49 }, () => createSession(user.on(b), { roomId: council.roomId }))))];
   await adjust(user.id, "ADJUSTMENT", hold.mul(3).sub(495).toFixed(4));
   expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.available).toBe(hold.mul(3).toFixed(4));
 
   let release!: () => void;
   script.hold = new Promise((resolve) => (release = resolve));
-  const sampler = sampleDecimal(sql, "SELECT (allowance + granted - held)::text AS value FROM credit_wallets WHERE user_id = $1", [user.id]);
+  const sampler = sampleDecimal(sql, "SELECT credit_available(w)::text AS value FROM credit_wallets w WHERE user_id = $1", [user.id]);
   let samples: Prisma.Decimal[] = [];
   try {
     const results = await Promise.all(sessions.map((sessionId, index) => send(user.on(index % 2 ? a : b), sessionId, "Go")));
@@ -146,8 +142,7 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
     expect(accepted).toHaveLength(3);
     expect(refused).toHaveLength(47);
     for (const result of refused) {
-      expect(result).toMatchObject({ code: "INSUFFICIENT_CREDITS", required: hold.toFixed(4) });
-      if (result.__typename === "InsufficientCreditsError") expect(new Decimal(result.available).lt(hold)).toBe(true);
+      expect(result).toMatchObject({ code: "INSUFFICIENT_CREDITS", required: required.toFixed(4), available: "0.0000" });
     }
     const { rows: written } = await sql.query(
       "SELECT (SELECT count(*)::int FROM turns WHERE user_id = $1) AS turns, (SELECT count(*)::int FROM credit_holds WHERE user_id = $1) AS holds, (SELECT count(*)::int FROM messages m JOIN sessions s ON s.id = m.session_id WHERE s.owner_id = $1) AS messages",
@@ -172,7 +167,7 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
   expect(await invariantViolations(sql)).toEqual([]);
 }, 60_000);
 
-test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places, expected grows with the history; no provider call; typed errors", async () => {
+test("estimateTurnCost: min ≤ expected ≤ max, firstCall is what a send then holds, max grows with the history; no provider call; typed errors", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"]]);
   const estimateOf = async (sessionId: string, content: string) => {
@@ -183,9 +178,16 @@ test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places,
   const callsBefore = fake.calls.length;
   const first = await estimateOf(council.sessionId, "How should we launch?");
   expect(fake.calls.length).toBe(callsBefore);
-  expect(first).toMatchObject({ mode: "ROUNDTABLE", max: holdOf("qwen", "deepseek").toFixed(4), available: "495.0000" });
-  expect(new Decimal(first.min).gt(0)).toBe(true);
-  expect(new Decimal(first.min).lte(first.expected) && new Decimal(first.expected).lte(first.max)).toBe(true);
+  expect(first).toMatchObject({ mode: "ROUNDTABLE", available: "495.0000" });
+  const [min, expected, max, firstCall, required] = [first.min, first.expected, first.max, first.firstCall, first.required].map((value) => new Decimal(value)) as [
+    Prisma.Decimal,
+    Prisma.Decimal,
+    Prisma.Decimal,
+    Prisma.Decimal,
+    Prisma.Decimal,
+  ];
+  expect(min.gt(0) && min.lte(expected) && expected.lte(max)).toBe(true);
+  expect(required.gt(0) && required.lt(firstCall) && firstCall.lt(max)).toBe(true);
 
   script.outputs.set(council.agents[0]!.agentKey, "A long considered answer. ".repeat(400));
   try {
@@ -195,7 +197,21 @@ test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places,
   }
   const later = await estimateOf(council.sessionId, "How should we launch?");
   expect(new Decimal(later.expected).gt(first.expected)).toBe(true);
-  expect(later.max).toBe(first.max);
+  expect(new Decimal(later.max).gt(first.max)).toBe(true);
+  // The history's 10,000 characters are read by the first call: its bound grows by their bytes, priced as qwen input.
+  expect(new Decimal(later.firstCall).sub(first.firstCall).gte(new Decimal(10_000).mul("0.35").mul("0.00005"))).toBe(true);
+  let release!: () => void;
+  script.hold = new Promise((resolve) => (release = resolve));
+  try {
+    const turnId = await sendAccepted(user.on(a), council.sessionId, "How should we launch?");
+    const { rows } = await sql.query("SELECT amount::text FROM credit_holds WHERE turn_id = $1", [turnId]);
+    expect(rows).toEqual([{ amount: later.firstCall }]);
+    release();
+    await waitForTurn(user.on(a), turnId);
+  } finally {
+    script.hold = null;
+    release?.();
+  }
 
   const manual = await createCouncil(user.on(a), "MANUAL", [["cy", "QWEN"]]);
   const untagged = dataOf(await user.on(a)(EstimateTurnCostDocument, { input: { sessionId: manual.sessionId, content: "no tags here" } })).estimateTurnCost;
@@ -206,10 +222,10 @@ test("estimateTurnCost: min ≤ expected ≤ max, max is the hold a send places,
   expect(empty).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED" });
 });
 
-test("enforce covers the other metered route: a routing preview needs its call's ceiling available, else InsufficientCreditsError with no call made", async () => {
+test("enforce covers the other metered route: a routing preview needs its call's bound available, else InsufficientCreditsError with no call made", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ORCHESTRATOR", [["ada", "QWEN"]]);
-  await adjust(user.id, "ADJUSTMENT", "-494");
+  await adjust(user.id, "ADJUSTMENT", "-494.99");
   const callsBefore = fake.calls.length;
   const preview = dataOf(await user.on(b)(PreviewRoutingDocument, { input: { sessionId: council.sessionId, content: "Who?", runManager: true } })).previewRouting;
   expect(preview).toMatchObject({ __typename: "InsufficientCreditsError", code: "INSUFFICIENT_CREDITS" });

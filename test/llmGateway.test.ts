@@ -86,7 +86,7 @@ describe("OpenRouter provider", () => {
     const before = fake.calls.length;
     const gateway = new LlmGateway(provider(150), { maxRetries: 2, backoffBaseMs: 1 });
     const retried: ProviderAttempt[] = [];
-    const attempt = await gateway.call(request(), async (failed) => void retried.push(failed));
+    const attempt = await gateway.call(request(), { recordRetried: async (failed) => void retried.push(failed) });
     expect(attempt.status).toBe("timeout");
     expect(retried).toEqual([]);
     expect(fake.calls.length - before).toBe(1);
@@ -98,7 +98,7 @@ describe("gateway retries", () => {
     replies({ kind: "status", status: 429, headers: { "retry-after": "0" } }, { kind: "stream", content: "second time lucky", usage: { prompt_tokens: 10, completion_tokens: 3 } });
     const before = fake.calls.length;
     const retried: ProviderAttempt[] = [];
-    const attempt = await new LlmGateway(provider(), { maxRetries: 2, backoffBaseMs: 1 }).call(request(), async (failed) => void retried.push(failed));
+    const attempt = await new LlmGateway(provider(), { maxRetries: 2, backoffBaseMs: 1 }).call(request(), { recordRetried: async (failed) => void retried.push(failed) });
     expect(fake.calls.length - before).toBe(2);
     expect(retried.map((failed) => failed.status)).toEqual(["rate_limited"]);
     expect(attempt).toMatchObject({ status: "success", text: "second time lucky" });
@@ -108,7 +108,7 @@ describe("gateway retries", () => {
     replies({ kind: "status", status: 502 });
     const before = fake.calls.length;
     const retried: ProviderAttempt[] = [];
-    const attempt = await new LlmGateway(provider(), { maxRetries: 2, backoffBaseMs: 1 }).call(request(), async (failed) => void retried.push(failed));
+    const attempt = await new LlmGateway(provider(), { maxRetries: 2, backoffBaseMs: 1 }).call(request(), { recordRetried: async (failed) => void retried.push(failed) });
     expect(fake.calls.length - before).toBe(3);
     expect(retried).toHaveLength(2);
     expect(attempt.status).toBe("error");
@@ -119,7 +119,7 @@ describe("gateway retries", () => {
     await closed.close();
     const unreachable = new OpenRouterProvider({ apiKey: API_KEY, baseUrl: closed.baseUrl, timeoutMs: 1_000 });
     const retried: ProviderAttempt[] = [];
-    const attempt = await new LlmGateway(unreachable, { maxRetries: 1, backoffBaseMs: 1 }).call(request(), async (failed) => void retried.push(failed));
+    const attempt = await new LlmGateway(unreachable, { maxRetries: 1, backoffBaseMs: 1 }).call(request(), { recordRetried: async (failed) => void retried.push(failed) });
     expect(retried.map((failed) => failed.status)).toEqual(["error"]);
     expect(attempt).toMatchObject({ status: "error", errorMessage: "the provider could not be reached" });
   });

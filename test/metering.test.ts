@@ -1,11 +1,19 @@
 // Credits formula, pricing versions and the ledger writer on real PostgreSQL.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { createDb, type DbHandle } from "../src/db.ts";
 import { chargeFor } from "../src/metering/charge.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion } from "../src/metering/pricing.ts";
-import type { CallAttribution } from "../src/metering/ledger.ts";
+import { ledgerRowFor, type CallAttribution, type LedgerRow } from "../src/metering/ledger.ts";
+import { LedgerJournal } from "../src/metering/ledgerJournal.ts";
+import { LedgerWriter } from "../src/metering/ledgerWriter.ts";
+import { queryOne, queryRows, sql } from "../src/db/sql.ts";
 import { recordCallIn } from "./fixtures/ledger.ts";
 import type { ProviderAttempt, ReportedUsage } from "../src/llm/types.ts";
 import type { ModelAliasName } from "../src/llm/models.ts";
@@ -101,14 +109,86 @@ describe("ledger writer", () => {
     expect(await db.prisma.llmCallEvent.count({ where: { requestId } })).toBe(1);
   });
 
-  test("a rolled-back transaction leaves no row (the row lives and dies with its result)", async () => {
-    const requestId = `gen-${randomUUID()}`;
-    await expect(
-      db.prisma.$transaction(async (tx) => {
-        await recordCallIn(tx, direct, attempt(requestId));
-        throw new Error("result write failed");
-      }),
-    ).rejects.toThrow("result write failed");
-    expect(await db.prisma.llmCallEvent.count({ where: { requestId } })).toBe(0);
+  // The production path (metering/ledgerWriter.ts): produce → buffer → commit → acknowledge.
+  describe("through the ledger writer", () => {
+    let journalDir: string;
+    let journal: LedgerJournal<LedgerRow>;
+    let writer: LedgerWriter;
+    /** What the disk buffer and the journal held for the watched row at the moment each statement was sent. */
+    let atStatements: { onDisk: boolean; unacknowledged: boolean }[];
+    let watchedRowId = "";
+    const instanceId = randomUUID();
+
+    /** The real pool, watched: the writer sends every statement through `query`. */
+    const watchedPool = (): pg.Pool =>
+      ({
+        query: (config: pg.QueryConfig) => {
+          const segment = readFileSync(path.join(journalDir, `${instanceId}.ledger.jsonl`), "utf8");
+          atStatements.push({ onDisk: segment.includes(watchedRowId), unacknowledged: journal.unacknowledged().some((row) => row.id === watchedRowId) });
+          return db.pool.query(config);
+        },
+      }) as unknown as pg.Pool;
+
+    beforeAll(async () => {
+      journalDir = await mkdtemp(path.join(tmpdir(), "pantheon-metering-"));
+      journal = await LedgerJournal.open<LedgerRow>({ dir: journalDir, databaseKey: "metering-test", instanceId });
+      writer = new LedgerWriter({ pool: watchedPool(), statements: db.statements, journal, commitDeadlineMs: 1_000, log: () => undefined });
+    });
+    afterAll(async () => {
+      await writer?.close();
+      await rm(journalDir, { recursive: true, force: true });
+    });
+
+    /** A running step of a new turn in a new room session, and the ledger row of its provider call. */
+    async function runningStep() {
+      const scopes = { roomId: randomUUID(), sessionId: randomUUID(), turnId: randomUUID(), stepId: randomUUID() };
+      await queryRows(
+        db.pool,
+        sql`WITH room AS (INSERT INTO rooms (id, owner_id, name) VALUES (${scopes.roomId}::uuid, ${userId}::uuid, 'Metered') RETURNING id),
+                 session AS (INSERT INTO sessions (id, owner_id, room_id) SELECT ${scopes.sessionId}::uuid, ${userId}::uuid, id FROM room RETURNING id),
+                 turn AS (INSERT INTO turns (id, session_id, user_id, seq, status, mode, roster_snapshot, user_content)
+                          SELECT ${scopes.turnId}::uuid, id, ${userId}::uuid, 1, 'running', 'roundtable', '[]', 'hello' FROM session RETURNING id)
+            INSERT INTO turn_steps (id, turn_id, seq, kind, model_alias) SELECT ${scopes.stepId}::uuid, id, 1, 'agent', 'premium' FROM turn`,
+      );
+      const attribution: CallAttribution = { userId, scope: { kind: "room", roomId: scopes.roomId, sessionId: scopes.sessionId }, turnId: scopes.turnId, stepId: scopes.stepId, agentId: randomUUID(), turnMode: "roundtable" };
+      const row = ledgerRowFor(attribution, attempt(`gen-${randomUUID()}`));
+      watchedRowId = row.id;
+      atStatements = [];
+      return { stepId: scopes.stepId, row };
+    }
+
+    const stepState = (stepId: string) => queryOne<{ status: string; output: string | null }>(db.pool, sql`SELECT status, output FROM turn_steps WHERE id = ${stepId}::uuid`);
+
+    test("a row commits in the same statement as its step's result: on disk before, acknowledged after", async () => {
+      const { stepId, row } = await runningStep();
+      const completeStep = sql`step_result AS (UPDATE turn_steps SET status = 'completed', output = ${"Done."}, completed_at = now() WHERE id = ${stepId}::uuid RETURNING id)`;
+      const committedBefore = writer.committed();
+
+      expect(await writer.record([row], [completeStep], sql`(SELECT count(*) FROM step_result)::int AS steps`)).toEqual({ steps: 1 });
+
+      // Written by one transaction: the row and the step it belongs to carry the same xmin.
+      const written = sql`SELECT e.xmin::text = s.xmin::text AS together, e.step_id FROM llm_call_events e JOIN turn_steps s ON s.id = ${stepId}::uuid WHERE e.id = ${row.id}::uuid`;
+      expect(await queryRows(db.pool, written)).toEqual([{ together: true, step_id: stepId }]);
+      expect(atStatements).toEqual([{ onDisk: true, unacknowledged: true }]);
+      expect(await stepState(stepId)).toEqual({ status: "completed", output: "Done." });
+      expect(journal.unacknowledged().map((buffered) => buffered.id)).not.toContain(row.id);
+      expect(writer.committed()).toBe(committedBefore + 1);
+    });
+
+    test("when the step's result cannot commit, the call fails and nothing of it commits, but its row stays buffered and commits alone, once", async () => {
+      const { stepId, row } = await runningStep();
+      // The step's write is refused by the database (a turn that does not exist): not transient, so not retried.
+      const refusedStep = sql`step_result AS (UPDATE turn_steps SET status = 'completed', output = ${"Lost."}, turn_id = ${randomUUID()}::uuid WHERE id = ${stepId}::uuid RETURNING id)`;
+
+      await expect(writer.record([row], [refusedStep])).rejects.toMatchObject({ code: "23503" });
+      await writer.flush();
+
+      expect(await stepState(stepId)).toEqual({ status: "running", output: null });
+      expect(await queryRows(db.pool, sql`SELECT step_id FROM llm_call_events WHERE id = ${row.id}::uuid`)).toEqual([{ step_id: stepId }]);
+      expect(atStatements.length).toBeGreaterThanOrEqual(2);
+      expect(atStatements.every((seen) => seen.onDisk && seen.unacknowledged)).toBe(true);
+      expect(journal.unacknowledged().map((buffered) => buffered.id)).not.toContain(row.id);
+      expect(writer.backlogSize()).toBe(0);
+    });
   });
 });

@@ -41,7 +41,7 @@ test("roundtable offline: deterministic answers, every call metered", async () =
   expect(turn.usageTotals.calls).toBe(3);
 });
 
-test("behind a transaction pooler (unnamed statements; lock and read in one message) turns run and are limited the same way", async () => {
+test("behind a transaction pooler (unnamed statements) turns run and are limited the same way", async () => {
   const pooled = await startTestServer(database.url, { DATABASE_POOL_URL: `${database.url}?pgbouncer=true`, RATE_LIMIT_TURNS_PER_MINUTE: "2" });
   try {
     // Named (prepared) statements on the direct connection, unnamed behind the pooler.

@@ -9,6 +9,7 @@ import { userInfo } from "node:os";
 import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 
 const ROLES = ["owner", "analyst"] as const;
 const actor = z.string().min(1).max(120).default(`ops:${userInfo().username}`);
@@ -32,52 +33,64 @@ if (!parsed.success) {
 }
 const args = parsed.data;
 
-await withDirectConnection(loadConfigOrExit(), async (client) => {
+interface AdminRow {
+  id: string;
+  email: string | null;
+  admin_role: string;
+}
+
+/** An admin_audit_log row written by ops (no actor_id); `before` and `after` are stored as jsonb. */
+function auditRow(actor: string, action: string, target: string, before: unknown, after: unknown) {
+  return sql`INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), ${actor}, ${action}, ${target}, ${before}, ${after})`;
+}
+
+await withDirectConnection(loadConfigOrExit(), async (db) => {
   if (args.action === "list") {
-    const { rows } = await client.query("SELECT id, email, admin_role FROM users WHERE admin_role IS NOT NULL ORDER BY admin_role, id");
+    const rows = await queryRows<AdminRow>(db, sql`SELECT id, email, admin_role FROM users WHERE admin_role IS NOT NULL ORDER BY admin_role, id`);
     for (const row of rows) console.log(`${row.id}  ${row.admin_role}${row.email ? `  ${row.email}` : ""}`);
     console.log(`${rows.length} admin(s)`);
     return;
   }
   if (args.action === "suspend" || args.action === "reactivate") {
-    await client.query("BEGIN");
-    const before = await client.query<{ suspended_at: Date | null }>("SELECT suspended_at FROM users WHERE id = $1 FOR UPDATE", [args.user]);
-    if (before.rowCount === 0) {
-      await client.query("ROLLBACK");
-      fail(`No user ${args.user}.`);
-    }
-    // Suspending a suspended account keeps its first suspension time.
-    const { rows } = await client.query<{ suspended_at: Date | null }>(
-      "UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END, updated_at = now() WHERE id = $1 RETURNING suspended_at",
-      [args.user, args.action === "suspend"],
-    );
-    await client.query("INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)", [
-      args.actor,
-      `account.${args.action}`,
-      `user:${args.user}`,
-      { suspendedAt: before.rows[0]!.suspended_at?.toISOString() ?? null },
-      { suspendedAt: rows[0]!.suspended_at?.toISOString() ?? null, reason: args.reason ?? null },
-    ]);
-    await client.query("COMMIT");
-    console.log(args.action === "suspend" ? `Suspended ${args.user}: sends refused at once, every other field within 30 s.` : `Reactivated ${args.user}.`);
+    const suspend = args.action === "suspend";
+    // false: no such user (nothing written).
+    const changed = await inTransaction(db, async (tx) => {
+      const before = await queryOne<{ suspended_at: Date | null }>(tx, sql`SELECT suspended_at FROM users WHERE id = ${args.user} FOR UPDATE`);
+      if (!before) return false;
+      // Suspending a suspended account keeps its first suspension time.
+      const after = await queryOne<{ suspended_at: Date | null }>(
+        tx,
+        sql`UPDATE users SET suspended_at = CASE WHEN ${suspend} THEN coalesce(suspended_at, now()) END, updated_at = now() WHERE id = ${args.user} RETURNING suspended_at`,
+      );
+      await queryRows(
+        tx,
+        auditRow(
+          args.actor,
+          `account.${args.action}`,
+          `user:${args.user}`,
+          { suspendedAt: before.suspended_at?.toISOString() ?? null },
+          { suspendedAt: after!.suspended_at?.toISOString() ?? null, reason: args.reason ?? null },
+        ),
+      );
+      return true;
+    });
+    if (!changed) fail(`No user ${args.user}.`);
+    console.log(suspend ? `Suspended ${args.user}: sends refused at once, every other field within 30 s.` : `Reactivated ${args.user}.`);
     return;
   }
   const role = args.action === "grant" ? args.role : null;
-  await client.query("BEGIN");
-  const before = await client.query<{ admin_role: string | null }>("SELECT admin_role FROM users WHERE id = $1 FOR UPDATE", [args.user]);
-  if (before.rowCount === 0 && role === null) {
-    await client.query("ROLLBACK");
-    fail(`No user ${args.user}: nothing to revoke.`);
-  }
-  await client.query(
-    `INSERT INTO users (id, admin_role) VALUES ($1, $2::admin_role)
-     ON CONFLICT (id) DO UPDATE SET admin_role = EXCLUDED.admin_role, updated_at = now()`,
-    [args.user, role],
-  );
-  await client.query(
-    "INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
-    [args.actor, `adminRole.${args.action}`, args.user, { adminRole: before.rows[0]?.admin_role ?? null }, { adminRole: role }],
-  );
-  await client.query("COMMIT");
+  // false: revoking from no such user (nothing written).
+  const changed = await inTransaction(db, async (tx) => {
+    const before = await queryOne<{ admin_role: string | null }>(tx, sql`SELECT admin_role FROM users WHERE id = ${args.user} FOR UPDATE`);
+    if (!before && role === null) return false;
+    await queryRows(
+      tx,
+      sql`INSERT INTO users (id, admin_role) VALUES (${args.user}, ${role}::admin_role)
+          ON CONFLICT (id) DO UPDATE SET admin_role = EXCLUDED.admin_role, updated_at = now()`,
+    );
+    await queryRows(tx, auditRow(args.actor, `adminRole.${args.action}`, args.user, { adminRole: before?.admin_role ?? null }, { adminRole: role }));
+    return true;
+  });
+  if (!changed) fail(`No user ${args.user}: nothing to revoke.`);
   console.log(role ? `Granted ${role} to ${args.user}.` : `Revoked the admin role of ${args.user}.`, "Servers pick it up within 30 s.");
 });

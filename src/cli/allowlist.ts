@@ -3,6 +3,7 @@
 import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 
 const argsSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("add"), userId: z.string().uuid(), actor: z.string().min(1).max(120), note: z.string().max(500).optional() }),
@@ -18,28 +19,32 @@ if (!parsed.success) {
 }
 const args = parsed.data;
 
-await withDirectConnection(loadConfigOrExit(), async (client) => {
+interface AllowlistRow {
+  user_id: string;
+  added_by: string;
+  note: string | null;
+  created_at: Date;
+}
+
+await withDirectConnection(loadConfigOrExit(), async (db) => {
   if (args.action === "list") {
-    const { rows } = await client.query("SELECT user_id, added_by, note, created_at FROM beta_allowlist ORDER BY created_at");
+    const rows = await queryRows<AllowlistRow>(db, sql`SELECT user_id, added_by, note, created_at FROM beta_allowlist ORDER BY created_at`);
     for (const row of rows) console.log(`${row.user_id}  added by ${row.added_by} at ${row.created_at.toISOString()}${row.note ? `  (${row.note})` : ""}`);
     console.log(`${rows.length} allow-listed user(s)`);
     return;
   }
-  await client.query("BEGIN");
-  const before = await client.query("SELECT user_id FROM beta_allowlist WHERE user_id = $1", [args.userId]);
-  if (args.action === "add") {
-    await client.query("INSERT INTO beta_allowlist (user_id, added_by, note) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING", [
-      args.userId,
-      args.actor,
-      args.note ?? null,
-    ]);
-  } else {
-    await client.query("DELETE FROM beta_allowlist WHERE user_id = $1", [args.userId]);
-  }
-  await client.query(
-    "INSERT INTO admin_audit_log (id, actor, action, target, before, after) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
-    [args.actor, `allowlist.${args.action}`, args.userId, { allowlisted: before.rowCount === 1 }, { allowlisted: args.action === "add" }],
-  );
-  await client.query("COMMIT");
+  await inTransaction(db, async (tx) => {
+    const before = await queryOne<{ user_id: string }>(tx, sql`SELECT user_id FROM beta_allowlist WHERE user_id = ${args.userId}`);
+    if (args.action === "add") {
+      await queryRows(tx, sql`INSERT INTO beta_allowlist (user_id, added_by, note) VALUES (${args.userId}, ${args.actor}, ${args.note ?? null}) ON CONFLICT (user_id) DO NOTHING`);
+    } else {
+      await queryRows(tx, sql`DELETE FROM beta_allowlist WHERE user_id = ${args.userId}`);
+    }
+    await queryRows(
+      tx,
+      sql`INSERT INTO admin_audit_log (id, actor, action, target, before, after)
+          VALUES (gen_random_uuid(), ${args.actor}, ${`allowlist.${args.action}`}, ${args.userId}, ${{ allowlisted: before !== undefined }}, ${{ allowlisted: args.action === "add" }})`,
+    );
+  });
   console.log(`${args.action === "add" ? "Added" : "Removed"} ${args.userId}. Servers pick it up within 30 s.`);
 });

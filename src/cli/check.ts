@@ -21,16 +21,16 @@ const config = loadConfigOrExit();
 console.log(`env: ok (APP_ENV=${config.appEnv}, ROLLOUT_STAGE=${config.rolloutStage ?? "unset"})`);
 if (config.database?.behindTransactionPooler) console.log("  runtime pool: transaction pooler (unnamed statements, no session state)");
 
-const lines = await withDirectConnection(config, async (client) => {
-  const migrations: Line = { gate: "migrations (Gate A)", required: true, reasons: await checkMigrationGate(client) };
+const lines = await withDirectConnection(config, async (db) => {
+  const migrations: Line = { gate: "migrations (Gate A)", required: true, reasons: await checkMigrationGate(db) };
   if (migrations.reasons.length > 0) return [migrations];
   return [
     migrations,
-    { gate: "routing (Gate B)", required: false, reasons: await checkRoutingGate(client) },
+    { gate: "routing (Gate B)", required: false, reasons: await checkRoutingGate(db) },
     {
       gate: "keyRotation (Gate C)",
       required: config.rolloutStage === "broad",
-      reasons: await checkKeyRotationGate(client, config.supabaseServiceRoleKey),
+      reasons: await checkKeyRotationGate(db, config.supabaseServiceRoleKey),
     },
   ];
 });

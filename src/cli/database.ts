@@ -1,4 +1,6 @@
-// Ops commands talk to the configured database over its direct URL.
+// Ops commands talk to the configured database over its direct URL, on one
+// connection: a pool of one, so their statements run through db/sql.ts like
+// the server's (inTransaction takes a pool).
 import pg from "pg";
 import { ConfigError, loadConfig, type AppConfig } from "../config/env.ts";
 
@@ -14,22 +16,24 @@ export function loadConfigOrExit(): AppConfig {
   }
 }
 
-export async function withDirectConnection<T>(config: AppConfig, run: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withDirectConnection<T>(config: AppConfig, run: (db: pg.Pool) => Promise<T>): Promise<T> {
   if (!config.database) {
     console.error("DATABASE_URL is not set: ops commands need the database to act on.");
     process.exit(1);
   }
-  const client = new pg.Client({ connectionString: config.database.directUrl });
-  await client.connect().catch((error: unknown) => {
+  const pool = new pg.Pool({ connectionString: config.database.directUrl, max: 1 });
+  // Connected up front, so an unreachable database is reported before any work starts.
+  const client = await pool.connect().catch((error: unknown) => {
     // One line, by code: the connection string (with its password) never reaches the output.
     const code = (error as { code?: unknown }).code;
     console.error(`The database at DATABASE_URL is unreachable (${typeof code === "string" ? code : "connection failed"}).`);
     process.exit(1);
   });
+  client.release();
   try {
-    return await run(client);
+    return await run(pool);
   } finally {
-    await client.end();
+    await pool.end();
   }
 }
 

@@ -6,6 +6,7 @@ import { parseCliArgs } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { keyFingerprint } from "../gates/keyRotationGate.ts";
+import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 
 const argsSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("executed"), actor: z.string().min(1).max(120), note: z.string().max(500).optional() }),
@@ -29,32 +30,34 @@ const key = config.supabaseServiceRoleKey;
 if (args.kind === "executed" && !key) fail("SUPABASE_SERVICE_ROLE_KEY must be set to the rotated key to record an executed rotation.");
 
 /** Serializes rotation records, so two concurrent runs cannot both record the same key. */
-const ROTATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('service_role_key_rotations'))";
+const ROTATION_LOCK = sql`SELECT pg_advisory_xact_lock(hashtext('service_role_key_rotations'))`;
 
-await withDirectConnection(config, async (client) => {
+await withDirectConnection(config, async (db) => {
   const fingerprint = args.kind === "executed" ? keyFingerprint(key!) : null;
-  await client.query("BEGIN");
-  await client.query(ROTATION_LOCK);
-  // An executed rotation opens broad rollout: it must name a key never recorded before, or re-recording the old key would open it.
-  if (fingerprint) {
-    const { rows } = await client.query<{ recorded_at: Date }>(
-      "SELECT created_at AS recorded_at FROM service_role_key_rotations WHERE fingerprint = $1 ORDER BY created_at LIMIT 1",
-      [fingerprint],
-    );
-    if (rows[0]) {
-      await client.query("ROLLBACK");
-      fail(
-        `Refused: the configured SUPABASE_SERVICE_ROLE_KEY (fingerprint ${fingerprint.slice(0, 12)}…) was already recorded on ${rows[0].recorded_at.toISOString()}. ` +
-          "Rotate the key in Supabase, set SUPABASE_SERVICE_ROLE_KEY to the new key, then record the rotation.",
+  // The earlier record of this key, when refused (nothing written).
+  const refusal = await inTransaction(db, async (tx) => {
+    await queryRows(tx, ROTATION_LOCK);
+    // An executed rotation opens broad rollout: it must name a key never recorded before, or re-recording the old key would open it.
+    if (fingerprint) {
+      const recorded = await queryOne<{ recorded_at: Date }>(
+        tx,
+        sql`SELECT created_at AS recorded_at FROM service_role_key_rotations WHERE fingerprint = ${fingerprint} ORDER BY created_at LIMIT 1`,
       );
+      if (recorded) return recorded;
     }
+    await queryRows(
+      tx,
+      sql`INSERT INTO service_role_key_rotations (id, kind, fingerprint, due_at, executed_at, actor, note)
+          VALUES (gen_random_uuid(), ${args.kind}, ${fingerprint}, ${args.kind === "scheduled" ? args.due : null}, ${args.kind === "executed" ? new Date() : null}, ${args.actor}, ${args.note ?? null})`,
+    );
+    return null;
+  });
+  if (refusal) {
+    fail(
+      `Refused: the configured SUPABASE_SERVICE_ROLE_KEY (fingerprint ${fingerprint!.slice(0, 12)}…) was already recorded on ${refusal.recorded_at.toISOString()}. ` +
+        "Rotate the key in Supabase, set SUPABASE_SERVICE_ROLE_KEY to the new key, then record the rotation.",
+    );
   }
-  await client.query(
-    `INSERT INTO service_role_key_rotations (id, kind, fingerprint, due_at, executed_at, actor, note)
-     VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6)`,
-    [args.kind, fingerprint, args.kind === "scheduled" ? args.due : null, args.kind === "executed" ? new Date() : null, args.actor, args.note ?? null],
-  );
-  await client.query("COMMIT");
   console.log(
     args.kind === "executed"
       ? `Recorded executed rotation (key fingerprint ${fingerprint!.slice(0, 12)}…) by ${args.actor}.`

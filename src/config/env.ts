@@ -60,6 +60,7 @@ const envSchema = z
     RATE_LIMIT_TURNS_PER_MINUTE: positiveInt(10),
     RATE_LIMIT_TURNS_PER_HOUR: positiveInt(60),
     CONTEXT_MAX_OUTPUT_TOKENS: positiveInt(2048),
+    MIN_OUTPUT_TOKENS: positiveInt(256),
     READINESS_RECHECK_MS: positiveInt(5_000),
     READINESS_REFRESH_MS: positiveInt(60_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
@@ -146,6 +147,8 @@ export interface AppConfig {
   corsAllowedOrigins: string[];
   rateLimit: { turnsPerMinute: number; turnsPerHour: number };
   contextMaxOutputTokens: number;
+  /** The least max_tokens an agent's answer or a synthesis is asked with when the balance is short (SPEC 14); below it the turn stops with BUDGET. */
+  minOutputTokens: number;
   readinessRecheckMs: number;
   /** Re-check interval once every gate passes (picks up a migration rolled back by hand, rotations, settings). */
   readinessRefreshMs: number;
@@ -242,6 +245,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     corsAllowedOrigins: env.API_CORS_ALLOWED_ORIGINS,
     rateLimit: { turnsPerMinute: env.RATE_LIMIT_TURNS_PER_MINUTE, turnsPerHour: env.RATE_LIMIT_TURNS_PER_HOUR },
     contextMaxOutputTokens: env.CONTEXT_MAX_OUTPUT_TOKENS,
+    minOutputTokens: env.MIN_OUTPUT_TOKENS,
     readinessRecheckMs: env.READINESS_RECHECK_MS,
     readinessRefreshMs: env.READINESS_REFRESH_MS,
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,

@@ -30,16 +30,15 @@ export function needsSummary(sources: ContextSources, estimate: number, limits: 
   return reaches(estimate, limits, SUMMARY_TRIGGER_SHARE) || turnsSinceSummary >= SUMMARY_EVERY_TURNS;
 }
 
-export async function planContext(sources: ContextSources, limits: BudgetLimits, summarize: Summarize): Promise<ContextPlan> {
-  const estimateBefore = estimateSources(sources);
+/** The history turns a summary replaces before this call, or null when none is due (a pure decision: accept makes it too). */
+export function summaryDue(sources: ContextSources, limits: BudgetLimits, estimate = estimateSources(sources)): HistoryTurn[] | null {
+  if (limits.inputBudget <= 0 || !needsSummary(sources, estimate, limits)) return null;
+  return sources.history.slice(0, -KEEP_RAW_TURNS);
+}
+
+/** Prunes if still ≥ 90% of the budget and assembles the messages; no call is made. */
+export function fitContext(sources: ContextSources, limits: BudgetLimits, before: { estimateBefore: number; summarized: boolean } = { estimateBefore: estimateSources(sources), summarized: false }): ContextPlan {
   let current = sources;
-  let summarized = false;
-  if (limits.inputBudget > 0 && needsSummary(sources, estimateBefore, limits)) {
-    const eligible = sources.history.slice(0, -KEEP_RAW_TURNS);
-    const block = await summarize(eligible);
-    current = { ...sources, summaryBlock: block, history: sources.history.slice(-KEEP_RAW_TURNS) };
-    summarized = true;
-  }
   const estimateAfterSummary = estimateSources(current);
   let pruned = false;
   if (reaches(estimateAfterSummary, limits, PRUNE_TRIGGER_SHARE)) {
@@ -51,6 +50,14 @@ export async function planContext(sources: ContextSources, limits: BudgetLimits,
   const overflow = limits.inputBudget <= 0 || estimateAfterPrune > limits.inputBudget;
   return {
     messages: assemble(current),
-    audit: { limits, estimateBefore, estimateAfterSummary, estimateAfterPrune, summarized, pruned, overflow },
+    audit: { limits, estimateBefore: before.estimateBefore, estimateAfterSummary, estimateAfterPrune, summarized: before.summarized, pruned, overflow },
   };
+}
+
+export async function planContext(sources: ContextSources, limits: BudgetLimits, summarize: Summarize): Promise<ContextPlan> {
+  const estimateBefore = estimateSources(sources);
+  const eligible = summaryDue(sources, limits, estimateBefore);
+  if (!eligible) return fitContext(sources, limits, { estimateBefore, summarized: false });
+  const block = await summarize(eligible);
+  return fitContext({ ...sources, summaryBlock: block, history: sources.history.slice(-KEEP_RAW_TURNS) }, limits, { estimateBefore, summarized: true });
 }

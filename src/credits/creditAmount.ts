@@ -5,9 +5,21 @@ import { Prisma } from "../generated/prisma/client.ts";
 
 export const MAX_CREDIT_AMOUNT = new Prisma.Decimal("1000000");
 
+/** Why a decimal string is not a credit amount, or null when it is one. */
+function amountProblem(value: string): string | null {
+  const match = /^-?(\d+)(?:\.(\d+))?$/.exec(value);
+  if (!match) return "must be a decimal number";
+  if ((match[2]?.length ?? 0) > 4) return "must have at most 4 decimal places";
+  if (match[1]!.replace(/^0+(?=\d)/, "").length > 7) return "must be at most 1000000 in size";
+  return null;
+}
+
 export const signedCreditAmount = z
   .string()
-  .refine((value) => /^-?\d{1,7}(\.\d{1,4})?$/.test(value), "must be a decimal with at most 4 places")
+  .superRefine((value, context) => {
+    const problem = amountProblem(value);
+    if (problem) context.addIssue({ code: "custom", message: problem });
+  })
   .transform((value) => new Prisma.Decimal(value));
 
 /** Zero or more, at most MAX_CREDIT_AMOUNT. */

@@ -2,12 +2,12 @@
 // instance; an owner's override in app_settings applies to every instance at
 // once (sends read it in their accept statement, under the per-user lock).
 import { z } from "zod";
-import type { Queryable } from "../db/queryable.ts";
+import { queryOne, raw, sql, type Queryable } from "../db/sql.ts";
 import { CREDIT_ENFORCEMENTS, type CreditEnforcement } from "../config/credits.ts";
 
 export const CREDIT_ENFORCEMENT_SETTING = "credit_enforcement";
 
-/** The override as an SQL expression, for statements that read it along with other things. */
+/** The override as an SQL expression (text of code constants), for statements that read it along with other things. */
 export const CREDIT_ENFORCEMENT_OVERRIDE_SQL = `(SELECT value->>'mode' FROM app_settings WHERE key = '${CREDIT_ENFORCEMENT_SETTING}')`;
 
 const overrideValue = z.enum(CREDIT_ENFORCEMENTS);
@@ -20,8 +20,8 @@ export function parseEnforcementOverride(stored: string | null | undefined): Cre
 }
 
 export async function readEnforcementOverride(db: Queryable): Promise<CreditEnforcement | null> {
-  const { rows } = await db.query<{ mode: string | null }>(`SELECT ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS mode`);
-  return parseEnforcementOverride(rows[0]?.mode);
+  const row = await queryOne<{ mode: string | null }>(db, sql`SELECT ${raw(CREDIT_ENFORCEMENT_OVERRIDE_SQL)} AS mode`);
+  return parseEnforcementOverride(row?.mode);
 }
 
 /** The mode in force: the override when an owner set one, the environment's otherwise. */

@@ -9,6 +9,7 @@
 import { GraphQLError } from "graphql";
 import type pg from "pg";
 import { logger, errorFields } from "../observability/logger.ts";
+import { queryOne, queryRows, sql } from "../db/sql.ts";
 import { WALLET_EVENT_COLUMNS, type WalletEventRecord } from "./walletEventRows.ts";
 
 const LATE_COMMIT_MS = 10_000;
@@ -80,21 +81,20 @@ export class WalletEventFeed {
     if (this.closing.signal.aborted) finish();
     else this.ensurePolling();
     if (afterId !== null) {
-      void this.deps.pool
-        .query<WalletEventRecord>(`SELECT ${WALLET_EVENT_COLUMNS} FROM wallet_events WHERE user_id = $1::uuid AND id > $2::bigint ORDER BY id LIMIT ${PAGE}`, [userId, afterId])
-        .then(
-          ({ rows }) => {
-            // Live events read meanwhile may repeat caught-up ones: in id order, each goes once.
-            queue.unshift(...rows);
-            queue.sort((x, y) => (BigInt(x.id) < BigInt(y.id) ? -1 : 1));
-            ready = true;
-            drain();
-          },
-          (error: unknown) => {
-            logger.warn({ component: "walletEvents", ...errorFields(error) }, "wallet event catch-up failed; the stream ends");
-            finish(new GraphQLError(`Wallet events could not be read; subscribe again with afterId: ${afterId}.`, { extensions: { code: "INTERNAL_SERVER_ERROR" } }));
-          },
-        );
+      const catchUp = sql`SELECT ${WALLET_EVENT_COLUMNS} FROM wallet_events WHERE user_id = ${userId}::uuid AND id > ${afterId}::bigint ORDER BY id LIMIT ${PAGE}`;
+      void queryRows<WalletEventRecord>(this.deps.pool, catchUp).then(
+        (rows) => {
+          // Live events read meanwhile may repeat caught-up ones: in id order, each goes once.
+          queue.unshift(...rows);
+          queue.sort((x, y) => (BigInt(x.id) < BigInt(y.id) ? -1 : 1));
+          ready = true;
+          drain();
+        },
+        (error: unknown) => {
+          logger.warn({ component: "walletEvents", ...errorFields(error) }, "wallet event catch-up failed; the stream ends");
+          finish(new GraphQLError(`Wallet events could not be read; subscribe again with afterId: ${afterId}.`, { extensions: { code: "INTERNAL_SERVER_ERROR" } }));
+        },
+      );
     }
     return {
       next: () => {
@@ -136,13 +136,14 @@ export class WalletEventFeed {
     const now = Date.now();
     if (this.floor === null) {
       // Events before the feed started are for catch-up reads, not for live subscribers.
-      const { rows } = await this.deps.pool.query<{ id: string }>("SELECT coalesce(max(id), 0)::text AS id FROM wallet_events");
-      this.floor = BigInt(rows[0]!.id);
+      const row = await queryOne<{ id: string }>(this.deps.pool, sql`SELECT coalesce(max(id), 0)::text AS id FROM wallet_events`);
+      this.floor = BigInt(row!.id);
       return;
     }
-    const { rows } = await this.deps.pool.query<WalletEventRecord>(`SELECT ${WALLET_EVENT_COLUMNS} FROM wallet_events WHERE id > $1::bigint ORDER BY id LIMIT ${PAGE}`, [
-      this.floor.toString(),
-    ]);
+    const rows = await queryRows<WalletEventRecord>(
+      this.deps.pool,
+      sql`SELECT ${WALLET_EVENT_COLUMNS} FROM wallet_events WHERE id > ${this.floor.toString()}::bigint ORDER BY id LIMIT ${PAGE}`,
+    );
     for (const event of rows) {
       const id = BigInt(event.id);
       if (this.seen.has(id)) continue;

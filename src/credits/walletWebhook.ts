@@ -9,6 +9,7 @@ import { createHmac } from "node:crypto";
 import type pg from "pg";
 import { logger, errorFields } from "../observability/logger.ts";
 import type { WalletWebhookConfig } from "../config/credits.ts";
+import { queryRows, sql } from "../db/sql.ts";
 import { WALLET_EVENT_COLUMNS, type WalletEventRecord } from "./walletEventRows.ts";
 
 const MAX_BACKOFF_MS = 15 * 60_000;
@@ -61,18 +62,19 @@ export class WalletWebhookSender {
   /** One round: claims the due events and sends each once. */
   async sendDue(): Promise<void> {
     const { pool, config } = this.deps;
-    await pool.query(
-      `UPDATE wallet_events SET webhook_failed_at = now(), webhook_last_error = 'not sent within ${MAX_EVENT_AGE}'
-        WHERE webhook_delivered_at IS NULL AND webhook_failed_at IS NULL AND webhook_next_at <= now() AND created_at < now() - interval '${MAX_EVENT_AGE}'`,
+    await queryRows(
+      pool,
+      sql`UPDATE wallet_events SET webhook_failed_at = now(), webhook_last_error = ${`not sent within ${MAX_EVENT_AGE}`}
+           WHERE webhook_delivered_at IS NULL AND webhook_failed_at IS NULL AND webhook_next_at <= now() AND created_at < now() - ${MAX_EVENT_AGE}::interval`,
     );
     const leaseMs = config.timeoutMs + 5_000;
-    const { rows } = await pool.query<ClaimedEvent>(
-      `UPDATE wallet_events e SET webhook_attempts = e.webhook_attempts + 1, webhook_next_at = now() + $1 * interval '1 millisecond'
-        WHERE e.id IN (SELECT id FROM wallet_events
-                        WHERE webhook_delivered_at IS NULL AND webhook_failed_at IS NULL AND webhook_next_at <= now()
-                        ORDER BY webhook_next_at LIMIT ${CLAIM_BATCH} FOR UPDATE SKIP LOCKED)
-       RETURNING ${WALLET_EVENT_COLUMNS}, e.webhook_attempts AS attempts`,
-      [leaseMs],
+    const rows = await queryRows<ClaimedEvent>(
+      pool,
+      sql`UPDATE wallet_events e SET webhook_attempts = e.webhook_attempts + 1, webhook_next_at = now() + ${leaseMs} * interval '1 millisecond'
+           WHERE e.id IN (SELECT id FROM wallet_events
+                           WHERE webhook_delivered_at IS NULL AND webhook_failed_at IS NULL AND webhook_next_at <= now()
+                           ORDER BY webhook_next_at LIMIT ${CLAIM_BATCH} FOR UPDATE SKIP LOCKED)
+          RETURNING ${WALLET_EVENT_COLUMNS}, e.webhook_attempts AS attempts`,
     );
     await Promise.all(rows.map((event) => this.send(event)));
   }
@@ -101,16 +103,16 @@ export class WalletWebhookSender {
       failure = error instanceof Error && error.name === "TimeoutError" ? "timed out" : "connection failed";
     }
     if (failure === null) {
-      await pool.query("UPDATE wallet_events SET webhook_delivered_at = now(), webhook_last_error = NULL WHERE id = $1::bigint", [event.id]);
+      await queryRows(pool, sql`UPDATE wallet_events SET webhook_delivered_at = now(), webhook_last_error = NULL WHERE id = ${event.id}::bigint`);
       return;
     }
     const givingUp = event.attempts >= config.maxAttempts;
     logger.warn({ component: "walletWebhook", eventId: event.id, attempt: event.attempts, failure, givingUp }, "wallet webhook not delivered");
-    await pool.query(
+    await queryRows(
+      pool,
       givingUp
-        ? "UPDATE wallet_events SET webhook_failed_at = now(), webhook_last_error = $2 WHERE id = $1::bigint"
-        : "UPDATE wallet_events SET webhook_next_at = now() + $3 * interval '1 millisecond', webhook_last_error = $2 WHERE id = $1::bigint",
-      givingUp ? [event.id, failure] : [event.id, failure, retryDelayMs(config, event.attempts)],
+        ? sql`UPDATE wallet_events SET webhook_failed_at = now(), webhook_last_error = ${failure} WHERE id = ${event.id}::bigint`
+        : sql`UPDATE wallet_events SET webhook_next_at = now() + ${retryDelayMs(config, event.attempts)} * interval '1 millisecond', webhook_last_error = ${failure} WHERE id = ${event.id}::bigint`,
     );
   }
 }

@@ -1,7 +1,7 @@
 // Several writes as one SQL statement: named data-modifying CTEs, which always
 // run to completion (read or not) and commit together, in one round trip.
-import { Prisma } from "../generated/prisma/client.ts";
+import { type Sql, join, sql } from "./sql.ts";
 
-export function statementOf(ctes: Prisma.Sql[], select: Prisma.Sql = Prisma.sql`1`): Prisma.Sql {
-  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT ${select}`;
+export function statementOf(ctes: Sql[], select: Sql = sql`1`): Sql {
+  return sql`WITH ${join(ctes, ", ")} SELECT ${select}`;
 }

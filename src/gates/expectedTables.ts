@@ -2,7 +2,7 @@
 // makes Gate A fail even though every migration row is in place.
 import fs from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { Queryable } from "../db/queryable.ts";
+import { queryRows, sql, type Queryable } from "../db/sql.ts";
 
 export const SCHEMA_FILE = fileURLToPath(new URL("../../prisma/schema.prisma", import.meta.url));
 
@@ -26,9 +26,6 @@ export async function missingTables(db: Queryable): Promise<string[]> {
       throw error;
     });
   const expected = await shippedTables;
-  const { rows } = await db.query<{ name: string }>(
-    "SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass('public.' || quote_ident(name)) IS NULL",
-    [expected],
-  );
+  const rows = await queryRows<{ name: string }>(db, sql`SELECT name FROM unnest(${expected}::text[]) AS name WHERE to_regclass('public.' || quote_ident(name)) IS NULL`);
   return rows.map((row) => row.name);
 }

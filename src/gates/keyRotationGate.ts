@@ -2,7 +2,7 @@
 // executed (with the fingerprint of the key now configured) or scheduled with
 // a due date still ahead. Only fingerprints are stored or compared.
 import { createHash } from "node:crypto";
-import type { Queryable } from "../db/queryable.ts";
+import { queryRows, sql, type Queryable } from "../db/sql.ts";
 
 /** SHA-256 hex of the key: identifies it without revealing it. */
 export function keyFingerprint(key: string): string {
@@ -17,7 +17,7 @@ interface RotationRow {
   created_at: Date;
 }
 
-const LATEST_ROTATIONS_SQL = `SELECT kind, fingerprint, due_at, executed_at, created_at
+const LATEST_ROTATIONS_SQL = sql`SELECT kind, fingerprint, due_at, executed_at, created_at
   FROM service_role_key_rotations ORDER BY created_at DESC LIMIT 50`;
 
 export function keyRotationReasons(rows: RotationRow[], configuredKey: string | undefined, now: Date): string[] {
@@ -34,6 +34,6 @@ export function keyRotationReasons(rows: RotationRow[], configuredKey: string | 
 }
 
 export async function checkKeyRotationGate(db: Queryable, configuredKey: string | undefined, now = new Date()): Promise<string[]> {
-  const rows = (await db.query<RotationRow>(LATEST_ROTATIONS_SQL)).rows;
+  const rows = await queryRows<RotationRow>(db, LATEST_ROTATIONS_SQL);
   return keyRotationReasons(rows, configuredKey, now);
 }

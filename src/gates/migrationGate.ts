@@ -1,12 +1,14 @@
 // Gate A: every shipped migration is applied (finished, not rolled back, same
-// checksum), none has failed, and llm_call_events matches its contract.
+// checksum), none has failed, llm_call_events matches its contract, and the
+// credit functions and their triggers exist.
 // Returns the reasons the gate is closed; an empty list means open.
-import type { Queryable } from "../db/queryable.ts";
+import { queryOne, queryRows, sql, type Queryable } from "../db/sql.ts";
 import { readLocalMigrations, type LocalMigration } from "./localMigrations.ts";
 import { introspectTable } from "./introspectTable.ts";
 import { compareTableContract } from "./compareContract.ts";
 import { ledgerContract } from "./ledgerContract.ts";
 import { missingTables } from "./expectedTables.ts";
+import { creditFunctionReasons } from "./creditFunctions.ts";
 
 interface AppliedRow {
   migration_name: string;
@@ -15,7 +17,9 @@ interface AppliedRow {
   rolled_back_at: Date | null;
 }
 
-const APPLIED_SQL = `SELECT migration_name, checksum, finished_at, rolled_back_at
+const MIGRATIONS_TABLE = sql`SELECT to_regclass('public._prisma_migrations')::text AS oid`;
+
+const APPLIED_SQL = sql`SELECT migration_name, checksum, finished_at, rolled_back_at
   FROM _prisma_migrations ORDER BY started_at`;
 
 export function migrationReasons(local: LocalMigration[], applied: AppliedRow[]): string[] {
@@ -40,9 +44,9 @@ export function migrationReasons(local: LocalMigration[], applied: AppliedRow[])
 }
 
 async function appliedMigrations(db: Queryable): Promise<AppliedRow[] | null> {
-  const table = await db.query<{ oid: string | null }>("SELECT to_regclass('public._prisma_migrations')::text AS oid");
-  if (!table.rows[0]?.oid) return null;
-  return (await db.query<AppliedRow>(APPLIED_SQL)).rows;
+  const table = await queryOne<{ oid: string | null }>(db, MIGRATIONS_TABLE);
+  if (!table?.oid) return null;
+  return queryRows<AppliedRow>(db, APPLIED_SQL);
 }
 
 // The shipped migrations do not change while the process runs: hash them once.
@@ -64,5 +68,6 @@ export async function checkMigrationGate(db: Queryable, local?: LocalMigration[]
     if (table !== ledgerContract.table) reasons.push(`table ${table} missing although its migrations are recorded as applied`);
   }
   reasons.push(...compareTableContract(ledgerContract, await introspectTable(db, ledgerContract.table)));
+  reasons.push(...(await creditFunctionReasons(db)));
   return reasons;
 }

@@ -1,7 +1,7 @@
 // Gate B: orchestrator mode needs a manager model that supports structured
 // output, so routing is parsed from a schema-checked decision, never by
 // splitting prose.
-import type { Queryable } from "../db/queryable.ts";
+import type { Queryable } from "../db/sql.ts";
 import { MODEL_REGISTRY } from "../llm/models.ts";
 import { MANAGER_MODEL_SETTING, readManagerModel } from "../settings/managerModel.ts";
 

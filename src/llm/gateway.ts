@@ -1,8 +1,10 @@
 // The one path every LLM call takes. It picks the configured provider and
 // retries 429 / 5xx / network failures with bounded exponential backoff.
-// Every attempt is a separate provider call: each is handed to `recordAttempt`
-// (retried ones as they fail, the last one to the caller), so each gets its own
-// ledger row.
+// Every attempt is a separate provider call: before it starts, the caller's
+// `beforeAttempt` may hold its bound and adjust the request (or throw, and no
+// call is made); after it, each is handed on (retried ones to
+// `recordRetried` as they fail, the last one to the caller), so each gets its
+// own ledger row.
 import type { AppConfig } from "../config/env.ts";
 import { LocalProvider } from "./local.ts";
 import { OpenRouterProvider } from "./openrouter.ts";
@@ -21,8 +23,12 @@ export interface GatewayOptions {
   observe?: (attempt: ProviderAttempt) => void;
 }
 
-/** Called with each failed attempt that will be retried, before the retry starts. */
-export type RecordRetriedAttempt = (attempt: ProviderAttempt) => Promise<void>;
+export interface AttemptHooks {
+  /** Before each attempt (the first and every retry): the request to send, or a throw to make no call. */
+  beforeAttempt?(request: LlmRequest): Promise<LlmRequest>;
+  /** A failed attempt that will be retried, before the retry starts (its ledger row). */
+  recordRetried(attempt: ProviderAttempt): Promise<void>;
+}
 
 export class LlmGateway {
   private readonly backoffBaseMs: number;
@@ -35,12 +41,13 @@ export class LlmGateway {
   }
 
   /** Returns the last attempt; earlier (retried) attempts went to `recordRetried`. `maxRetries` 0: exactly one provider call. */
-  async call(request: LlmRequest, recordRetried: RecordRetriedAttempt, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
+  async call(request: LlmRequest, hooks: AttemptHooks, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
     for (let attemptNumber = 0; ; attemptNumber++) {
-      const attempt = storableAttempt(await providerCallSpan(request, this.provider.name, () => this.provider.call(request)));
+      const sent = hooks.beforeAttempt ? await hooks.beforeAttempt(request) : request;
+      const attempt = storableAttempt(await providerCallSpan(sent, this.provider.name, () => this.provider.call(sent)));
       this.options.observe?.(attempt);
       if (!attempt.retryable || attemptNumber >= maxRetries) return attempt;
-      await recordRetried(attempt);
+      await hooks.recordRetried(attempt);
       await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds));
     }
   }

@@ -23,7 +23,7 @@ export class LocalProvider implements LlmProvider {
   async call(request: LlmRequest): Promise<ProviderAttempt> {
     const started = performance.now();
     if (this.options.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
-    const text = replyFor(request);
+    const text = withinMaxTokens(replyFor(request), request.maxOutputTokens);
     for (const chunk of chunksOf(text)) request.onDelta?.(chunk);
     const promptTokens = estimateTokens(request.messages.map((message) => message.content).join("\n"));
     const completionTokens = estimateTokens(text);
@@ -50,6 +50,13 @@ function replyFor(request: LlmRequest): string {
   const lastUser = [...request.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const digest = createHash("sha256").update(JSON.stringify(request.messages)).digest("hex").slice(0, 8);
   return `[${request.modelAlias} ${digest}] On "${lastUser.slice(0, 80)}": here is my considered answer.`;
+}
+
+/** As a provider stops at max_tokens: the reply cut to the most characters the estimator counts within it. */
+function withinMaxTokens(text: string, maxOutputTokens: number): string {
+  let end = Math.min(text.length, Math.floor((Math.max(0, maxOutputTokens) * 16) / 5));
+  while (end > 0 && estimateTokens(text.slice(0, end)) > maxOutputTokens) end--;
+  return text.slice(0, end);
 }
 
 function chunksOf(text: string): string[] {

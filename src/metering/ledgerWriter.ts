@@ -13,9 +13,9 @@
 // at start and every ORPHAN_SCAN_MS. Every insert of a row is the same
 // idempotent statement (ledgerInsertSql), so a row is never counted twice.
 import type pg from "pg";
-import { Prisma } from "../generated/prisma/client.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { statementOf } from "../db/cteStatement.ts";
+import { queryConfig, type Sql, sql } from "../db/sql.ts";
 import { backoffDelay, retryWithBackoff, type BackoffOptions } from "../db/backoff.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { ledgerInsertSql, type LedgerRow } from "./ledger.ts";
@@ -42,6 +42,7 @@ export class LedgerWriter {
   private orphanTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private committedRows = 0;
+  private aboveBoundRows = 0;
 
   constructor(private readonly options: LedgerWriterOptions) {}
 
@@ -58,10 +59,10 @@ export class LedgerWriter {
    * selects from them. Throws when that statement cannot commit; the rows are
    * then committed alone, later.
    */
-  async record(rows: LedgerRow[], companions: Prisma.Sql[] = [], select?: Prisma.Sql): Promise<Record<string, unknown> | undefined> {
+  async record(rows: LedgerRow[], companions: Sql[] = [], select?: Sql): Promise<Record<string, unknown> | undefined> {
     // A buffer that cannot be written (disk full) must not stop the commit: the row is then only in memory until it commits.
     await this.options.journal.append(rows).catch((error: unknown) => this.options.log(`ledger: the disk buffer refused rows (${describe(error)})`));
-    const statement = statementOf([Prisma.sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions], select);
+    const statement = statementOf([sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions], select);
     let result: pg.QueryResult;
     try {
       result = await retryWithBackoff(() => this.execute(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
@@ -83,6 +84,11 @@ export class LedgerWriter {
   /** Rows committed by this process since it started. */
   committed(): number {
     return this.committedRows;
+  }
+
+  /** Of those, rows whose provider report exceeded the call's bound (exceeds_bound). */
+  committedAboveBound(): number {
+    return this.aboveBoundRows;
   }
 
   /** Waits until the backlog is empty (tests, shutdown). */
@@ -111,13 +117,14 @@ export class LedgerWriter {
     }
   }
 
-  private execute(statement: Prisma.Sql): Promise<pg.QueryResult> {
-    return this.options.pool.query(this.options.statements.config(statement.text, statement.values));
+  private execute(statement: Sql): Promise<pg.QueryResult> {
+    return this.options.pool.query(queryConfig(statement, this.options.statements));
   }
 
   private acknowledge(rows: LedgerRow[]): void {
     this.options.journal.acknowledge(rows.map((row) => row.id));
     this.committedRows += rows.length;
+    for (const row of rows) if (row.exceeds_bound) this.aboveBoundRows++;
   }
 
   private defer(rows: LedgerRow[]): void {

@@ -11,7 +11,7 @@ export interface MetricSources {
   pool: pg.Pool;
   /** The gates as they stand (gates/readiness.ts). */
   readiness: { gates(): readonly { gate: string; required: boolean; ok: boolean }[] };
-  ledger: { backlogSize(): number; committed(): number };
+  ledger: { backlogSize(): number; committed(): number; committedAboveBound(): number };
 }
 
 export class Metrics {
@@ -86,15 +86,25 @@ export class Metrics {
         this.set(ledger.backlogSize());
       },
     });
+    this.counterOf("pantheon_ledger_rows_written_total", "Ledger rows this process committed.", () => ledger.committed());
+    this.counterOf(
+      "pantheon_llm_calls_above_bound_total",
+      "Ledger rows this process committed whose provider report exceeded the call's bound (SPEC 14): stored as reported, listed by callsAboveBound.",
+      () => ledger.committedAboveBound(),
+    );
+  }
+
+  /** A counter that follows a running total kept elsewhere, read at scrape time. */
+  private counterOf(name: string, help: string, total: () => number): void {
     let reported = 0;
     new Counter({
-      name: "pantheon_ledger_rows_written_total",
-      help: "Ledger rows this process committed.",
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        const committed = ledger.committed();
-        this.inc(committed - reported);
-        reported = committed;
+        const now = total();
+        this.inc(now - reported);
+        reported = now;
       },
     });
   }

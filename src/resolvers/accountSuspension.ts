@@ -8,6 +8,7 @@ import { NotFoundError } from "../errors.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
+import { sql } from "../db/sql.ts";
 
 export interface AccountState {
   userId: string;
@@ -25,7 +26,8 @@ export async function setAccountSuspended(input: { userId: string | number; susp
   const userId = decodeId(parsed.userId, "User");
   const actorId = viewerId(context);
   const state = await context.services.prisma.$transaction(async (tx) => {
-    const [before] = await tx.$queryRaw<{ suspended_at: Date | null }[]>`SELECT suspended_at FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+    // Hand-written: Prisma reads no row FOR UPDATE, and the before value must be the one this write replaces.
+    const [before] = await tx.$queryRaw<{ suspended_at: Date | null }[]>(sql`SELECT suspended_at FROM users WHERE id = ${userId}::uuid FOR UPDATE`);
     if (!before) throw new NotFoundError("User");
     // Suspending a suspended account keeps its first suspension time.
     const suspendedAt = parsed.suspended ? (before.suspended_at ?? new Date()) : null;

@@ -4,6 +4,7 @@
 import type { Context } from "../context.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { MANAGER_MODEL_SETTING } from "../settings/managerModel.ts";
+import { sql } from "../db/sql.ts";
 import { MODEL_REGISTRY, type ModelAliasName } from "../llm/models.ts";
 import { viewerId } from "./viewer.ts";
 
@@ -19,7 +20,7 @@ export async function setOrchestratorManagerModel(input: { modelAlias: ModelAlia
   const after = { alias: input.modelAlias };
   await context.services.prisma.$transaction(async (tx) => {
     // Lock the row (when present) so concurrent writers record true "before" values.
-    const [current] = await tx.$queryRaw<{ value: Prisma.JsonValue }[]>`SELECT value FROM app_settings WHERE key = ${MANAGER_MODEL_SETTING} FOR UPDATE`;
+    const [current] = await tx.$queryRaw<{ value: Prisma.JsonValue }[]>(sql`SELECT value FROM app_settings WHERE key = ${MANAGER_MODEL_SETTING} FOR UPDATE`);
     await tx.appSetting.upsert({
       where: { key: MANAGER_MODEL_SETTING },
       create: { key: MANAGER_MODEL_SETTING, value: after, updatedBy: actorId },

@@ -2,10 +2,10 @@
 // uq_agents_owner_agent_key), soft delete that also leaves every room.
 import { z } from "zod";
 import type { Context } from "../context.ts";
-import { NotFoundError } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
+import { parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
 import { conflictOnUnique } from "./input.ts";
+import { liveOwnedWhere, lockOwned } from "./ownedRecords.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 
@@ -38,18 +38,10 @@ const updateAgentInput = z.object({
 
 type Tx = Prisma.TransactionClient;
 
-export function liveAgentWhere(context: Context, id: string): Prisma.AgentWhereInput {
-  return { id, ownerId: viewerId(context), deletedAt: null };
-}
+export const liveAgentWhere: (context: Context, id: string) => Prisma.AgentWhereInput = liveOwnedWhere;
 
 /** Locks the viewer's live agent for the rest of the transaction, or NOT_FOUND (deleted agents included). */
-export async function lockOwnedAgent(tx: Tx, context: Context, rawId: string | number): Promise<string> {
-  const id = decodeId(rawId, "Agent");
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM agents WHERE id = ${id}::uuid AND owner_id = ${viewerId(context)}::uuid AND deleted_at IS NULL FOR UPDATE`;
-  if (rows.length === 0) throw new NotFoundError("Agent");
-  return id;
-}
+export const lockOwnedAgent = (tx: Tx, context: Context, rawId: string | number): Promise<string> => lockOwned(tx, context, "Agent", rawId);
 
 export function createAgent(input: unknown, context: Context) {
   const data = parseInput(createAgentInput, input);

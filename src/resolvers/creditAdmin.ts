@@ -2,7 +2,6 @@
 // and override CREDIT_ENFORCEMENT at runtime, both audited in the same
 // transaction (credits/adminSql.ts, shared with the ops commands); owners and
 // analysts read any user's wallet and history without writing anything.
-import type pg from "pg";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError } from "../errors.ts";
@@ -11,6 +10,7 @@ import { readEnforcementOverride } from "../credits/enforcement.ts";
 import { CREDIT_PLAN_COLUMNS, readWallet, setEnforcementOverride, setLowBalanceThreshold, setPlan, type CreditPlanRow } from "../credits/adminSql.ts";
 import { creditLimit } from "../credits/creditAmount.ts";
 import { decodeId, parseInput } from "../validation/input.ts";
+import { queryRows, sql } from "../db/sql.ts";
 import { viewerId } from "./viewer.ts";
 import { walletView, type WalletView } from "../credits/adminSql.ts";
 
@@ -29,26 +29,13 @@ export async function creditEnforcementState(context: Context): Promise<CreditEn
   return { mode: override ?? configured, override, configured };
 }
 
-/** Runs a transaction of its own on a pooled connection; one whose transaction failed is discarded, not reused. */
-async function onOwnConnection<T>(context: Context, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await context.services.pool.connect();
-  try {
-    const result = await run(client);
-    client.release();
-    return result;
-  } catch (error) {
-    client.release(error instanceof Error ? error : new Error("transaction failed"));
-    throw error;
-  }
-}
-
 const enforcementInput = z.object({ mode: z.enum(CREDIT_ENFORCEMENTS).nullable() });
 
 /** Owner only: overrides CREDIT_ENFORCEMENT on every instance (null returns each to its own), audited with before and after. */
 export async function setCreditEnforcement(input: { mode: CreditEnforcement | null }, context: Context): Promise<CreditEnforcementState> {
   const { mode } = parseInput(enforcementInput, input);
   const actorId = viewerId(context);
-  await onOwnConnection(context, (client) => setEnforcementOverride(client, mode, { userId: actorId, label: `user:${actorId}` }));
+  await setEnforcementOverride(context.services.pool, mode, { userId: actorId, label: `user:${actorId}` });
   return creditEnforcementState(context);
 }
 
@@ -71,8 +58,7 @@ export async function walletOfUser(userId: string, context: Context): Promise<Wa
 
 /** Owners and analysts: the plans, their allowances and low-balance lines. */
 export async function creditPlans(context: Context): Promise<CreditPlanRow[]> {
-  const { rows } = await context.services.pool.query<CreditPlanRow>(`SELECT ${CREDIT_PLAN_COLUMNS} FROM credit_plans p ORDER BY p.monthly_allowance`);
-  return rows;
+  return queryRows<CreditPlanRow>(context.services.pool, sql`SELECT ${CREDIT_PLAN_COLUMNS} FROM credit_plans p ORDER BY p.monthly_allowance`);
 }
 
 const thresholdInput = z.object({ plan: z.enum(CREDIT_PLANS), threshold: creditLimit });
@@ -81,5 +67,5 @@ const thresholdInput = z.object({ plan: z.enum(CREDIT_PLANS), threshold: creditL
 export async function setPlanLowBalanceThreshold(input: { plan: CreditPlanName; threshold: string }, context: Context): Promise<CreditPlanRow> {
   const parsed = parseInput(thresholdInput, input);
   const actorId = viewerId(context);
-  return onOwnConnection(context, (client) => setLowBalanceThreshold(client, parsed.plan, parsed.threshold, { userId: actorId, label: `user:${actorId}` }));
+  return setLowBalanceThreshold(context.services.pool, parsed.plan, parsed.threshold, { userId: actorId, label: `user:${actorId}` });
 }

@@ -5,6 +5,7 @@
 // (schema/cursorPage.ts).
 import type { AppServices } from "../runtime.ts";
 import type { Message, Session } from "../generated/prisma/client.ts";
+import { empty, queryOne, queryRows, raw, sql, type Queryable, type Sql } from "../db/sql.ts";
 
 export interface MessagePageQuery {
   sessionId: string;
@@ -18,20 +19,23 @@ export interface MessagePageQuery {
 /** The Message fields GraphQL reads, under their Prisma names. */
 export type TranscriptMessage = Pick<Message, "id" | "role" | "agentKey" | "content" | "createdAt">;
 
-const COLUMNS = `m.id, m.role::text AS role, m.agent_key AS "agentKey", m.content, m.created_at AS "createdAt"`;
+const COLUMNS = sql`m.id, m.role::text AS role, m.agent_key AS "agentKey", m.content, m.created_at AS "createdAt"`;
 
 // Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
-function pageSql(backward: boolean, withCursor: boolean): string {
-  const [comparison, order] = backward ? ["<", "DESC"] : [">", "ASC"];
-  return `SELECT ${COLUMNS} FROM messages m
-   WHERE m.session_id = $1 AND m.visibility = 'shared'
-     ${withCursor ? `AND (m.created_at, m.id) ${comparison} (SELECT c.created_at, c.id FROM messages c WHERE c.id = $3)` : ""}
+function pageSql({ sessionId, cursorId, backward, limit }: MessagePageQuery): Sql {
+  const [comparison, order] = backward ? [raw("<"), raw("DESC")] : [raw(">"), raw("ASC")];
+  return sql`SELECT ${COLUMNS} FROM messages m
+   WHERE m.session_id = ${sessionId} AND m.visibility = 'shared'
+     ${cursorId ? sql`AND (m.created_at, m.id) ${comparison} (SELECT c.created_at, c.id FROM messages c WHERE c.id = ${cursorId})` : empty}
    ORDER BY m.created_at ${order}, m.id ${order}
-   LIMIT $2`;
+   LIMIT ${limit}`;
 }
 
-/** Whether the cursor names a message of this session's transcript (else it positions nothing: NOT_FOUND). */
-export const TRANSCRIPT_CURSOR = "SELECT count(*)::int AS count FROM messages WHERE id = $1 AND session_id = $2 AND visibility = 'shared'";
+/** How many messages of this session's transcript the cursor names: 0 means it positions nothing (NOT_FOUND). */
+export async function transcriptCursorCount(db: Queryable, cursorId: string, sessionId: string): Promise<number> {
+  const row = await queryOne<{ count: number }>(db, sql`SELECT count(*)::int AS count FROM messages WHERE id = ${cursorId} AND session_id = ${sessionId} AND visibility = 'shared'`);
+  return row!.count;
+}
 
 /**
  * The page in conversation order (oldest first), one prepared statement.
@@ -39,34 +43,33 @@ export const TRANSCRIPT_CURSOR = "SELECT count(*)::int AS count FROM messages WH
  * all GraphQL reads of them: they stand in for full rows.
  */
 export async function selectMessagePage({ pool, statements }: Pick<AppServices, "pool" | "statements">, query: MessagePageQuery): Promise<Message[]> {
-  const values: unknown[] = [query.sessionId, query.limit];
-  if (query.cursorId) values.push(query.cursorId);
-  const { rows } = await pool.query<TranscriptMessage>(statements.config(pageSql(query.backward, query.cursorId !== null), values));
+  const rows = await queryRows<TranscriptMessage>(pool, pageSql(query), statements);
   return (query.backward ? rows.reverse() : rows) as Message[];
 }
 
 /** One of the viewer's live sessions (its room or agent live too), as Prisma would return the row. */
-const LIVE_SESSION = `
+const liveSessionSql = (sessionId: string, ownerId: string) => sql`
   SELECT s.id, s.owner_id AS "ownerId", s.room_id AS "roomId", s.agent_id AS "agentId", s.title, s.deleted_at AS "deletedAt",
          s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.last_activity_at AS "lastActivityAt"
     FROM sessions s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN agents a ON a.id = s.agent_id
-   WHERE s.id = $1 AND s.owner_id = $2 AND s.deleted_at IS NULL
+   WHERE s.id = ${sessionId} AND s.owner_id = ${ownerId} AND s.deleted_at IS NULL
      AND (s.room_id IS NOT NULL AND r.deleted_at IS NULL OR s.agent_id IS NOT NULL AND a.deleted_at IS NULL)`;
 
 export async function selectLiveSession({ pool, statements }: Pick<AppServices, "pool" | "statements">, sessionId: string, ownerId: string): Promise<Session | null> {
-  const { rows } = await pool.query<Session>(statements.config(LIVE_SESSION, [sessionId, ownerId]));
-  return rows[0] ?? null;
+  return (await queryOne<Session>(pool, liveSessionSql(sessionId, ownerId), statements)) ?? null;
 }
 
 /** A session row with the first transcript page read in the same statement (no cursor: the newest or oldest page). */
 export type SessionWithPage = Session & { preloadedMessages?: { backward: boolean; limit: number; rows: Message[] } };
 
+type SessionPageRow = Session & { pageMessages: Message[] };
+
 /** The session and its newest (backward) or oldest page of messages, one prepared statement. */
-function sessionWithPageSql(backward: boolean): string {
-  const order = backward ? "DESC" : "ASC";
-  return `WITH live AS (${LIVE_SESSION}),
+function sessionWithPageSql(sessionId: string, ownerId: string, { backward, limit }: { backward: boolean; limit: number }): Sql {
+  const order = raw(backward ? "DESC" : "ASC");
+  return sql`WITH live AS (${liveSessionSql(sessionId, ownerId)}),
     page AS (SELECT ${COLUMNS} FROM messages m WHERE m.session_id = (SELECT id FROM live) AND m.visibility = 'shared'
-             ORDER BY m.created_at ${order}, m.id ${order} LIMIT $3)
+             ORDER BY m.created_at ${order}, m.id ${order} LIMIT ${limit})
     SELECT live.*, (SELECT coalesce(json_agg(page ORDER BY page."createdAt", page.id), '[]') FROM page) AS "pageMessages" FROM live`;
 }
 
@@ -76,8 +79,7 @@ export async function selectLiveSessionWithPage(
   ownerId: string,
   window: { backward: boolean; limit: number },
 ): Promise<SessionWithPage | null> {
-  const { rows } = await pool.query<Session & { pageMessages: Message[] }>(statements.config(sessionWithPageSql(window.backward), [sessionId, ownerId, window.limit]));
-  const row = rows[0];
+  const row = await queryOne<SessionPageRow>(pool, sessionWithPageSql(sessionId, ownerId, window), statements);
   if (!row) return null;
   const { pageMessages, ...session } = row;
   return { ...session, preloadedMessages: { ...window, rows: pageMessages } };

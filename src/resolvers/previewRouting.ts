@@ -15,8 +15,10 @@ import { assertModeAvailable } from "../gates/modeGate.ts";
 import { viewerId } from "./viewer.ts";
 import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
-import { ROUTING_MAX_OUTPUT_TOKENS, SINGLE_CALL, requestRouting } from "../turns/routing.ts";
-import { callCeiling } from "../turns/turnHold.ts";
+import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
+import { routingRequest } from "../turns/requests.ts";
+import { callBound } from "../metering/callBound.ts";
+import { CallFunding } from "../credits/callFunding.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
@@ -48,12 +50,22 @@ async function askManager(scope: SessionScope, content: string, context: Context
     agentId: null,
     turnMode: scope.mode,
   };
-  const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt)]));
-  const managerAlias = await readManagerModel(context.services.pool);
-  const { enforcement, defaultPlan } = context.services.config.credits;
-  const credits = { ceiling: callCeiling(managerAlias, ROUTING_MAX_OUTPUT_TOKENS), defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null };
-  await reservePreview(context.services.pool, context.services.config.rateLimit, attribution.userId, scope.sessionId, credits);
-  const outcome = await requestRouting(context.services.turns.gateway, { managerAlias, roster: scope.roster, content }, { recordRetried: record, recordRejected: record }, SINGLE_CALL);
+  const { config, pool, statements } = context.services;
+  // The preview's call is not held (see previewReservation.ts); its funding only keeps the call's bound for its row.
+  const funding = new CallFunding({ db: pool, prepared: statements, limits: { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens } }, null);
+  const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt, funding.settle())]));
+  const managerAlias = await readManagerModel(pool);
+  const request = routingRequest(managerAlias, scope.roster, content, { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens });
+  const { enforcement, defaultPlan } = config.credits;
+  const credits = { ceiling: callBound(request).credits, defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null };
+  await reservePreview(pool, config.rateLimit, attribution.userId, scope.sessionId, credits);
+  const outcome = await requestRouting(
+    context.services.turns.gateway,
+    request,
+    scope.roster,
+    { beforeAttempt: (sent) => funding.fund(sent), recordRetried: record, recordRejected: record },
+    SINGLE_CALL,
+  );
   await record(outcome.finalAttempt);
   if (!outcome.ok) {
     return { kind: "rejected", mode: scope.mode, reason: outcome.reason === "invalid_output" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: outcome.issues };

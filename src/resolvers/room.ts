@@ -7,6 +7,7 @@ import type { Prisma } from "../generated/prisma/client.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
 import { assertModeAvailable } from "../gates/modeGate.ts";
+import { liveOwnedWhere, lockOwned } from "./ownedRecords.ts";
 import { viewerId } from "./viewer.ts";
 import { isStorableText } from "../db/storableText.ts";
 
@@ -23,18 +24,10 @@ const updateRoomInput = z.object({ name: name.nullish(), goal: goal.nullish() })
 
 type Tx = Prisma.TransactionClient;
 
-export function liveRoomWhere(context: Context, id: string): Prisma.RoomWhereInput {
-  return { id, ownerId: viewerId(context), deletedAt: null };
-}
+export const liveRoomWhere: (context: Context, id: string) => Prisma.RoomWhereInput = liveOwnedWhere;
 
 /** Locks the viewer's live room for the rest of the transaction, or NOT_FOUND. */
-export async function lockOwnedRoom(tx: Tx, context: Context, rawId: string | number): Promise<string> {
-  const id = decodeId(rawId, "Room");
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT id FROM rooms WHERE id = ${id}::uuid AND owner_id = ${viewerId(context)}::uuid AND deleted_at IS NULL FOR UPDATE`;
-  if (rows.length === 0) throw new NotFoundError("Room");
-  return id;
-}
+export const lockOwnedRoom = (tx: Tx, context: Context, rawId: string | number): Promise<string> => lockOwned(tx, context, "Room", rawId);
 
 export function createRoom(input: unknown, context: Context) {
   const data = parseInput(createRoomInput, input);

@@ -1,15 +1,15 @@
 // A room's monthly credit budget (SPEC 13): its owner sets or clears the cap;
-// sends in the room hold against it (credit_hold_turn_in_room). The room's
+// each call of a turn in the room holds against it (credit_hold_call). The room's
 // month is read through a per-request loader, so a page of rooms costs one
 // statement.
 import DataLoader from "dataloader";
 import { createContextCache } from "@pothos/core";
 import { z } from "zod";
 import type { Context } from "../context.ts";
-import { Prisma } from "../generated/prisma/client.ts";
 import { creditLimit, periodEndOf } from "../credits/creditAmount.ts";
-import { roomMonthSql } from "../credits/holdSql.ts";
+import { roomMonth } from "../credits/balances.ts";
 import { parseInput } from "../validation/input.ts";
+import { queryRows, sql } from "../db/sql.ts";
 import { lockOwnedRoom } from "./room.ts";
 
 export interface RoomCreditBudget {
@@ -28,6 +28,8 @@ interface RoomMonthRow {
   monthly_budget: string | null;
   spent: string;
   held: string;
+  /** credit_room_available: null without a cap. */
+  available: string | null;
   period_start: string;
 }
 
@@ -35,12 +37,12 @@ const loaders = createContextCache(
   (context: Context) =>
     new DataLoader<string, RoomCreditBudget>(
       async (roomIds) => {
-        const { rows } = await context.services.pool.query<RoomMonthRow>(
-          `SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
-                  to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
-             FROM rooms r, ${roomMonthSql("r.id")} u
-            WHERE r.id = ANY($1::uuid[])`,
-          [roomIds],
+        const rows = await queryRows<RoomMonthRow>(
+          context.services.pool,
+          sql`SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
+                  credit_room_available(r.id)::text AS available, to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
+             FROM rooms r, ${roomMonth(sql`r.id`)} u
+            WHERE r.id = ANY(${roomIds}::uuid[])`,
         );
         const byRoom = new Map(rows.map((row) => [row.room_id, row]));
         return roomIds.map((id) => {
@@ -54,12 +56,11 @@ const loaders = createContextCache(
 );
 
 function budgetOf(row: RoomMonthRow): RoomCreditBudget {
-  const available = row.monthly_budget === null ? null : new Prisma.Decimal(row.monthly_budget).sub(row.spent).sub(row.held).toFixed(4);
   return {
     monthlyBudget: row.monthly_budget,
     spent: row.spent,
     held: row.held,
-    available,
+    available: row.available,
     periodStart: new Date(`${row.period_start}T00:00:00Z`),
     periodEnd: periodEndOf(row.period_start),
   };

@@ -4,6 +4,7 @@
 // on every request; they are the API's most frequent reads.
 import type { AppServices } from "../runtime.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
+import { empty, join, queryRows, raw, sql, type Sql } from "../db/sql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
@@ -22,7 +23,7 @@ export interface RoomPageQuery {
 }
 
 // Each GraphQL field has its Prisma field's name. Only these constant
-// expressions are ever interpolated into the SQL text.
+// expressions are ever interpolated into the SQL text (through raw()).
 const ROOM_COLUMNS: Record<keyof Room, string> = {
   id: "r.id", ownerId: "r.owner_id", name: "r.name", goal: "r.goal", currentMode: "r.current_mode",
   pendingMode: "r.pending_mode", monthlyCreditBudget: "r.monthly_credit_budget", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
@@ -35,36 +36,47 @@ const ALL_AGENT_FIELDS: ReadonlySet<string> = new Set(Object.keys(AGENT_COLUMNS)
 /** json_build_object writes timestamps as ISO strings. */
 const AGENT_TIMESTAMPS = ["deletedAt", "createdAt", "updatedAt"] as const;
 
-const ROSTER_JOIN = `FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL`;
-const ROSTER_ORDER = `ra.position, ra.created_at`;
+const ROSTER_JOIN = sql`FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL`;
+const ROSTER_ORDER = sql`ra.position, ra.created_at`;
 
 function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<string>): [string, string][] {
   return Object.entries(columns).filter(([field]) => field === "id" || fields.has(field));
 }
 
-function agentJson(fields: ReadonlySet<string>): string {
-  return `json_build_object(${selectedColumns(AGENT_COLUMNS, fields).map(([field, column]) => `'${field}', ${column}`).join(", ")})`;
+function agentJson(fields: ReadonlySet<string>): Sql {
+  return raw(`json_build_object(${selectedColumns(AGENT_COLUMNS, fields).map(([field, column]) => `'${field}', ${column}`).join(", ")})`);
 }
+
+/** An agent as json_build_object wrote it. */
+type AgentJson = Record<string, unknown>;
+/** A row of the page: the selected columns (always id). */
+type RoomPageRow = Pick<Room, "id"> & Partial<Room> & { preloadedAgents?: AgentJson[] };
 
 // Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
-function roomPageSql({ cursorId, backward, roomFields, agentFields }: RoomPageQuery): string {
-  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
-  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => `${column} AS "${field}"`);
+function roomPageSql({ ownerId, cursorId, backward, limit, roomFields, agentFields }: RoomPageQuery): Sql {
+  const [comparison, order] = backward ? [raw(">"), raw("ASC")] : [raw("<"), raw("DESC")];
+  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => raw(`${column} AS "${field}"`));
   if (agentFields) {
-    columns.push(`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROSTER_JOIN} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
+    columns.push(sql`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROSTER_JOIN} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
   }
-  return `SELECT ${columns.join(", ")}
+  return sql`SELECT ${join(columns, ", ")}
     FROM rooms r
-   WHERE r.owner_id = $1 AND r.deleted_at IS NULL
-     ${cursorId ? `AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = $3)` : ""}
+   WHERE r.owner_id = ${ownerId} AND r.deleted_at IS NULL
+     ${cursorId ? sql`AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = ${cursorId})` : empty}
    ORDER BY r.created_at ${order}, r.id ${order}
-   LIMIT $2`;
+   LIMIT ${limit}`;
 }
 
-const ROSTERS = `SELECT ra.room_id, ${agentJson(ALL_AGENT_FIELDS)} AS agent ${ROSTER_JOIN}
-   WHERE ra.room_id = ANY($1::uuid[]) ORDER BY ${ROSTER_ORDER}`;
+interface RosterRow {
+  room_id: string;
+  agent: AgentJson;
+}
 
-function withDates(agent: Record<string, unknown>): Agent {
+const ALL_AGENTS_JSON = agentJson(ALL_AGENT_FIELDS);
+const rostersSql = (roomIds: readonly string[]) => sql`SELECT ra.room_id, ${ALL_AGENTS_JSON} AS agent ${ROSTER_JOIN}
+   WHERE ra.room_id = ANY(${roomIds}::uuid[]) ORDER BY ${ROSTER_ORDER}`;
+
+function withDates(agent: AgentJson): Agent {
   for (const key of AGENT_TIMESTAMPS) if (typeof agent[key] === "string") agent[key] = new Date(agent[key]);
   return agent as unknown as Agent;
 }
@@ -77,10 +89,8 @@ function withDates(agent: Record<string, unknown>): Agent {
 type HotReader = Pick<AppServices, "pool" | "statements">;
 
 export async function selectRoomPage({ pool, statements }: HotReader, query: RoomPageQuery): Promise<RoomWithAgents[]> {
-  const values: unknown[] = [query.ownerId, query.limit];
-  if (query.cursorId) values.push(query.cursorId);
   // Prepared where allowed: one statement per selection shape, planned once per connection.
-  const { rows } = await pool.query<Record<string, unknown>>(statements.config(roomPageSql(query), values));
+  const rows = await queryRows<RoomPageRow>(pool, roomPageSql(query), statements);
   for (const row of rows) if (Array.isArray(row.preloadedAgents)) row.preloadedAgents.forEach(withDates);
   const rooms = rows as unknown as RoomWithAgents[];
   return query.backward ? rooms.reverse() : rooms;
@@ -88,7 +98,7 @@ export async function selectRoomPage({ pool, statements }: HotReader, query: Roo
 
 /** Each room's live agents in position order; one statement for all the rooms. */
 export async function selectRoomAgents({ pool, statements }: HotReader, roomIds: readonly string[]): Promise<Map<string, Agent[]>> {
-  const { rows } = await pool.query<{ room_id: string; agent: Record<string, unknown> }>(statements.config(ROSTERS, [roomIds]));
+  const rows = await queryRows<RosterRow>(pool, rostersSql(roomIds), statements);
   const byRoom = new Map<string, Agent[]>(roomIds.map((id) => [id, []]));
   for (const row of rows) byRoom.get(row.room_id)?.push(withDates(row.agent));
   return byRoom;

@@ -2,12 +2,11 @@
 // owned and live (the DB check sessions_scope_check enforces the "one").
 import { z } from "zod";
 import type { Context } from "../context.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { ValidationError } from "../errors.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { STORABLE_MESSAGE, decodeId, parseInput } from "../validation/input.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-import { lockOwnedAgent } from "./agent.ts";
-import { lockOwnedRoom } from "./room.ts";
+import { lockOwned } from "./ownedRecords.ts";
 import { viewerId } from "./viewer.ts";
 
 export const SESSION_TITLE_MAX = 200;
@@ -30,7 +29,7 @@ export function createSession(input: { roomId?: string | number | null; agentId?
     throw new ValidationError([{ path: ["roomId"], message }, { path: ["agentId"], message }]);
   }
   return context.services.prisma.$transaction(async (tx) => {
-    const scope = hasRoom ? { roomId: await lockOwnedRoom(tx, context, input.roomId!) } : { agentId: await lockOwnedAgent(tx, context, input.agentId!) };
+    const scope = hasRoom ? { roomId: await lockOwned(tx, context, "Room", input.roomId!) } : { agentId: await lockOwned(tx, context, "Agent", input.agentId!) };
     return tx.session.create({ data: { ownerId: viewerId(context), ...scope } });
   });
 }
@@ -39,31 +38,19 @@ const renameSessionInput = z.object({
   title: z.string().trim().min(1, "must not be empty").max(SESSION_TITLE_MAX, `must be at most ${SESSION_TITLE_MAX} characters`).refine(isStorableText, STORABLE_MESSAGE),
 });
 
-/** One of the viewer's live sessions, locked for the write; NOT_FOUND otherwise. */
-async function lockOwnedSession(tx: Prisma.TransactionClient, context: Context, id: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`
-    SELECT s.id FROM sessions s
-      LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN agents a ON a.id = s.agent_id
-     WHERE s.id = ${id}::uuid AND s.owner_id = ${viewerId(context)}::uuid AND s.deleted_at IS NULL
-       AND (r.deleted_at IS NULL AND s.room_id IS NOT NULL OR a.deleted_at IS NULL AND s.agent_id IS NOT NULL)
-     FOR UPDATE OF s`;
-  if (rows.length === 0) throw new NotFoundError("Session");
-}
-
 export function renameSession(input: { id: string | number; title: string }, context: Context) {
   const id = decodeId(input.id, "Session");
   const { title } = parseInput(renameSessionInput, { title: input.title });
   return context.services.prisma.$transaction(async (tx) => {
-    await lockOwnedSession(tx, context, id);
+    await lockOwned(tx, context, "Session", id);
     return tx.session.update({ where: { id }, data: { title } });
   });
 }
 
 /** A deleted session leaves every list; its turns and ledger rows stay (usage reports keep them). */
 export function deleteSession(input: { id: string | number }, context: Context) {
-  const id = decodeId(input.id, "Session");
   return context.services.prisma.$transaction(async (tx) => {
-    await lockOwnedSession(tx, context, id);
+    const id = await lockOwned(tx, context, "Session", input.id);
     return tx.session.update({ where: { id }, data: { deletedAt: new Date() } });
   });
 }

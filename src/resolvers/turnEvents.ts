@@ -6,6 +6,7 @@ import type { TurnEvent } from "../turns/events.ts";
 import { isUuid } from "./turnQueries.ts";
 import { viewerId } from "./viewer.ts";
 import { refusalFor } from "../auth/refusal.ts";
+import { queryOne, sql } from "../db/sql.ts";
 
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
   // The subscribe step runs before field authorization would: an anonymous client gets the typed refusal here.
@@ -17,10 +18,16 @@ export async function subscribeTurnEvents(turnId: string, afterSequence: number,
 
 /** The balance the turn's release recorded (or, without a hold, its last debit's): what the wallet had available right after it. */
 export async function creditsAvailableAfterTurn(turnId: string, context: Context): Promise<string | null> {
-  const { rows } = await context.services.pool.query<{ balance_after: string }>(
-    `SELECT balance_after::text FROM credit_transactions WHERE turn_id = $1::uuid AND kind IN ('release', 'debit')
-      ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`,
-    [turnId],
+  const row = await queryOne<{ balance_after: string }>(
+    context.services.pool,
+    sql`SELECT balance_after::text FROM credit_transactions WHERE turn_id = ${turnId}::uuid AND kind IN ('release', 'debit')
+         ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`,
   );
-  return rows[0]?.balance_after ?? null;
+  return row?.balance_after ?? null;
+}
+
+/** Why the turn ended, as its row says (for an ending event kept without the reason). */
+export async function turnStopReason(turnId: string, context: Context): Promise<string> {
+  const row = await queryOne<{ stop_reason: string | null }>(context.services.pool, sql`SELECT stop_reason::text FROM turns WHERE id = ${turnId}::uuid`);
+  return row?.stop_reason ?? "done";
 }

@@ -8,8 +8,9 @@ import { isUuid } from "./turnQueries.ts";
 import { resolvePricing } from "../usage/pricingSql.ts";
 import { parseTimeRange, type TimeRange } from "../usage/range.ts";
 import { usageReport, type UsageDimension, type UsageReport } from "../usage/userUsage.ts";
-import { LEDGER_PAGE, encodeLedgerCursor, ledgerPage, type LedgerRow } from "../usage/ledgerPage.ts";
+import { LEDGER_PAGE, ROWS_ABOVE_BOUND, encodeLedgerCursor, ledgerPage, viewerLedgerRows, type LedgerRow } from "../usage/ledgerPage.ts";
 import type { UsageFilter } from "../usage/scope.ts";
+import type { Sql } from "../db/sql.ts";
 
 export interface UsageFilterArgs {
   from: Date;
@@ -97,9 +98,18 @@ function parseLedgerArgs(args: LedgerArgs): { first: number; range: Partial<Time
 }
 
 export function viewerLedger(args: LedgerArgs, context: Context) {
+  return ledgerConnection(args, context, (range) => viewerLedgerRows(viewerId(context), range, parseFilter(args.filter ?? {})));
+}
+
+/** Admins: every user's calls whose provider report exceeded the call's bound, newest first (SPEC 14). */
+export function callsAboveBound(args: LedgerArgs, context: Context) {
+  return ledgerConnection({ ...args, filter: null }, context, () => ROWS_ABOVE_BOUND);
+}
+
+function ledgerConnection(args: LedgerArgs, context: Context, rowsOf: (range: Partial<TimeRange>) => Sql) {
   return asQueryResult(async () => {
     const { first, range } = parseLedgerArgs(args);
-    const page = await ledgerPage(context.services.prisma, { userId: viewerId(context), range, filter: parseFilter(args.filter ?? {}), first, after: args.after ?? null });
+    const page = await ledgerPage(context.services.prisma, { rows: rowsOf(range), first, after: args.after ?? null });
     const edges = page.rows.map((node: LedgerRow) => ({ cursor: encodeLedgerCursor(node), node }));
     return {
       edges,

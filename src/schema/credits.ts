@@ -15,8 +15,8 @@ const CreditTransactionKind = builder.enumType("CreditTransactionKind", {
     GRANT: { value: "grant", description: "Credits an owner granted; they never expire." },
     ADJUSTMENT: { value: "adjustment", description: "An owner's correction, either sign." },
     DEBIT: { value: "debit", description: "One metered provider call (its ledger row)." },
-    HOLD: { value: "hold", description: "A turn's reservation when it was accepted: the most it can cost." },
-    RELEASE: { value: "release", description: "What was left of a turn's hold when it ended." },
+    HOLD: { value: "hold", description: "Credits held for a turn's next provider call, before it starts: the most that call can cost (its first at accept)." },
+    RELEASE: { value: "release", description: "What a turn still held when it ended." },
   } as const,
 });
 
@@ -46,7 +46,8 @@ export const CreditTransactionRef = builder.prismaObject("CreditTransaction", {
     id: t.exposeID("id"),
     kind: t.expose("kind", { type: CreditTransactionKind }),
     amount: t.field({ type: "Decimal", description: "The entry's size (an adjustment is signed).", resolve: (row) => row.amount.toFixed(4) }),
-    fromHold: t.field({ type: "Decimal", description: "A debit: the part its turn's hold covered.", resolve: (row) => row.fromHold.toFixed(4) }),
+    fromHold: t.field({ type: "Decimal", description: "A debit: the part its call's hold covered.", resolve: (row) => row.fromHold.toFixed(4) }),
+    released: t.field({ type: "Decimal", description: "A debit: what its call's hold did not use, back to available with it.", resolve: (row) => row.released.toFixed(4) }),
     balanceAfter: t.field({ type: "Decimal", description: "available right after this entry.", resolve: (row) => row.balanceAfter.toFixed(4) }),
     initiatedBy: t.exposeString("initiatedBy", { description: "user:<id>, admin:<id> or system." }),
     turnId: t.exposeID("turnId", { nullable: true }),
@@ -94,6 +95,9 @@ const GrantCreditsInput = builder.inputType("GrantCreditsInput", {
     amount: t.field({ type: "Decimal", required: true }),
     idempotencyKey: t.string({ required: true, description: "Yours, unique per grant: a retry with the same key changes nothing and returns the first transaction." }),
     note: t.string(),
+    allowNegativeBalance: t.boolean({
+      description: "An ADJUSTMENT that would take the wallet's available credits below zero is refused (VALIDATION_FAILED) unless this is true; the wallet then shows a negative available and sends are refused under enforcement until it is positive.",
+    }),
   }),
 });
 
@@ -119,7 +123,17 @@ const TurnCostEstimateRef = builder.objectRef<TurnCostEstimate>("TurnCostEstimat
       description: "Each planned agent reading the session's history and the turn's earlier answers, answering with your mean output on its model.",
       resolve: (estimate) => estimate.expected.toFixed(4),
     }),
-    max: t.field({ type: "Decimal", description: "The most the turn can cost: the hold sendMessage places (and, under enforcement, needs available).", resolve: (estimate) => estimate.max.toFixed(4) }),
+    max: t.field({
+      type: "Decimal",
+      description: "The most the turn can cost at the current history: the sum of the bounds of its calls, each held just before it runs (README: Credits).",
+      resolve: (estimate) => estimate.max.toFixed(4),
+    }),
+    firstCall: t.field({ type: "Decimal", description: "What sending holds now: the bound of the turn's first call.", resolve: (estimate) => estimate.firstCall.toFixed(4) }),
+    required: t.field({
+      type: "Decimal",
+      description: "The least a send needs available under enforcement: the first call's bound with its output lowered to MIN_OUTPUT_TOKENS.",
+      resolve: (estimate) => estimate.required.toFixed(4),
+    }),
     available: t.expose("available", { type: "Decimal", description: "Your wallet's available credits now." }),
     roomAvailable: t.expose("roomAvailable", {
       type: "Decimal",

@@ -93,23 +93,23 @@ export const RateLimitedErrorRef = builder.objectType(RateLimitedError, {
 
 export const InsufficientCreditsErrorRef = builder.objectType(InsufficientCreditsError, {
   name: "InsufficientCreditsError",
-  description: "The send would hold more credits than are available (CREDIT_ENFORCEMENT enforce). Nothing was written.",
+  description: "Not even the turn's first call fits in the available credits, with its answer lowered to MIN_OUTPUT_TOKENS (CREDIT_ENFORCEMENT enforce). Nothing was written.",
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof InsufficientCreditsError,
   fields: (t) => ({
-    required: t.expose("required", { type: "Decimal", description: "The turn's hold: the most it can cost (its every possible call at its ceiling)." }),
-    available: t.expose("available", { type: "Decimal", description: "Allowance plus granted credits, less what running turns hold." }),
+    required: t.expose("required", { type: "Decimal", description: "The least the first call needs held: its bound with the lowest output worth asking for." }),
+    available: t.expose("available", { type: "Decimal", description: "Allowance plus granted credits, less what running calls hold." }),
   }),
 });
 
 export const RoomBudgetExceededErrorRef = builder.objectType(RoomBudgetExceededError, {
   name: "RoomBudgetExceededError",
-  description: "The send would hold more than is left of the room's monthly credit budget (CREDIT_ENFORCEMENT enforce). Nothing was written.",
+  description: "Not even the turn's first call, its answer lowered to MIN_OUTPUT_TOKENS, fits in what is left of the room's monthly credit budget (CREDIT_ENFORCEMENT enforce). Nothing was written.",
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof RoomBudgetExceededError,
   fields: (t) => ({
-    required: t.expose("required", { type: "Decimal", description: "The turn's hold: the most it can cost." }),
-    available: t.expose("available", { type: "Decimal", description: "The room's budget less this month's spending in it and its running turns' holds." }),
+    required: t.expose("required", { type: "Decimal", description: "The least the first call needs held: its bound with the lowest output worth asking for." }),
+    available: t.expose("available", { type: "Decimal", description: "The room's budget less this month's spending in it and its running calls' holds." }),
     monthlyBudget: t.expose("monthlyBudget", { type: "Decimal", description: "The cap its owner set (Room.creditBudget)." }),
   }),
 });

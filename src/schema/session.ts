@@ -9,7 +9,7 @@ import { mutationResult } from "./mutationResult.ts";
 import { assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 import { pageWindow, toConnection } from "./cursorPage.ts";
 import { MessageRef } from "./turn.ts";
-import { TRANSCRIPT_CURSOR, selectLiveSession, selectLiveSessionWithPage, selectMessagePage, type SessionWithPage } from "../resolvers/messageSql.ts";
+import { selectLiveSession, selectLiveSessionWithPage, selectMessagePage, transcriptCursorCount, type SessionWithPage } from "../resolvers/messageSql.ts";
 import { TRANSCRIPT_SIZES, transcriptWindow } from "./transcriptWindow.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { requiresReady } from "./readinessDirective.ts";
@@ -46,7 +46,7 @@ export const SessionRef = builder.prismaObject("Session", {
           if (preloaded && !args.after && !args.before && preloaded.backward === window.backward && preloaded.limit === window.limit) {
             return toConnection(preloaded.rows, args, window);
           }
-          const cursorId = await assertOwnCursors(args, async (id) => (await context.services.pool.query<{ count: number }>(TRANSCRIPT_CURSOR, [id, session.id])).rows[0]!.count);
+          const cursorId = await assertOwnCursors(args, (id) => transcriptCursorCount(context.services.pool, id, session.id));
           return toConnection(await selectMessagePage(context.services, { sessionId: session.id, cursorId, ...window }), args, window);
         },
       },

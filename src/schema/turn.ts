@@ -14,6 +14,20 @@ export const TurnStatusEnum = builder.enumType("TurnStatus", {
 export const TurnModeEnum = builder.enumType("TurnMode", {
   values: { MANUAL: { value: "manual" }, ROUNDTABLE: { value: "roundtable" }, ORCHESTRATOR: { value: "orchestrator" }, DIRECT: { value: "direct" } } as const,
 });
+export const TurnStopReasonEnum = builder.enumType("TurnStopReason", {
+  description: "Why a turn ended (set on every ended turn).",
+  values: {
+    DONE: { value: "done", description: "Its plan ran to the end; the steps' statuses say how each went." },
+    MAX_ROUNDS: { value: "max_rounds", description: "Orchestrator: the room's limit of rounds was reached." },
+    MAX_INVOCATIONS: { value: "max_invocations", description: "Orchestrator: the room's limit of agent invocations was reached." },
+    BUDGET: { value: "budget", description: "The next call could not be held: not enough credits in the wallet or the room's budget." },
+    LOOP: { value: "loop", description: "Orchestrator: the manager repeated a selection with nothing new in between." },
+    TIMEOUT: { value: "timeout", description: "The turn's wall-clock limit was reached." },
+    CANCELLED: { value: "cancelled", description: "Its owner stopped it." },
+    INTERRUPTED: { value: "interrupted", description: "Its server stopped, was shut down, or lost the database before it finished." },
+    ERROR: { value: "error", description: "It could not go on: an invalid routing decision, or an internal error." },
+  } as const,
+});
 export const StepKindEnum = builder.enumType("StepKind", {
   values: { AGENT: { value: "agent" }, MANAGER_ROUTE: { value: "manager_route" }, MANAGER_SYNTHESIS: { value: "manager_synthesis" } } as const,
 });
@@ -94,6 +108,7 @@ export const TurnRef = builder.prismaObject("Turn", {
     mode: t.expose("mode", { type: TurnModeEnum, description: "The effective mode the turn ran with." }),
     userContent: t.exposeString("userContent"),
     error: t.exposeString("error", { nullable: true }),
+    stopReason: t.expose("stopReason", { type: TurnStopReasonEnum, nullable: true, description: "Why the turn ended; null exactly while it runs." }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
     roster: t.field({

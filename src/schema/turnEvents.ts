@@ -4,9 +4,9 @@ import { builder } from "../builder.ts";
 import type { TurnEvent } from "../turns/events.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
 import type { Context } from "../context.ts";
-import { creditsAvailableAfterTurn, subscribeTurnEvents } from "../resolvers/turnEvents.ts";
+import { creditsAvailableAfterTurn, subscribeTurnEvents, turnStopReason } from "../resolvers/turnEvents.ts";
 import { requiresReady } from "./readinessDirective.ts";
-import { RosterEntryRef, StepKindEnum, StepStatusEnum, TurnModeEnum, TurnStatusEnum } from "./turn.ts";
+import { RosterEntryRef, StepKindEnum, StepStatusEnum, TurnModeEnum, TurnStatusEnum, TurnStopReasonEnum } from "./turn.ts";
 
 type Of<Type extends TurnEvent["type"]> = Extract<TurnEvent, { type: Type }>;
 
@@ -69,6 +69,13 @@ builder.objectFields(StepCompleted, (t) => ({
   status: t.field({ type: StepStatusEnum, deprecationReason: "Use stepStatus (status differs in type on TurnCompleted).", resolve: (event) => event.status as never }),
   error: t.exposeString("error", { nullable: true, deprecationReason: "Use stepError (error differs in type on TurnFailed)." }),
 }));
+/** On both ending events: kept endings carry it (the migration gave older ones theirs); one written by an older instance is read from its turn. */
+const stopReason = {
+  type: TurnStopReasonEnum,
+  description: "Why the turn ended.",
+  resolve: (event: { turnId: string; stopReason?: string }, _args: unknown, context: Context) => (event.stopReason ?? turnStopReason(event.turnId, context)) as never,
+} as const;
+
 /** On both ending events. */
 const creditsAvailableAfter = {
   type: "Decimal",
@@ -81,6 +88,7 @@ const creditsAvailableAfter = {
 const TurnCompleted = eventType("TurnCompleted", "The turn ended COMPLETED or PARTIAL, with what it cost in all.");
 builder.objectFields(TurnCompleted, (t) => ({
   turnStatus: t.field({ type: TurnStatusEnum, resolve: (event) => event.status as never }),
+  stopReason: t.field(stopReason),
   usage: t.field({ type: EventUsage, description: "The whole turn's calls.", resolve: (event) => event.usage }),
   creditsAvailableAfter: t.field(creditsAvailableAfter),
   status: t.field({ type: TurnStatusEnum, deprecationReason: "Use turnStatus (status differs in type on StepCompleted).", resolve: (event) => event.status as never }),
@@ -88,6 +96,7 @@ builder.objectFields(TurnCompleted, (t) => ({
 const TurnFailed = eventType("TurnFailed", "The turn ended FAILED, with what it cost in all.");
 builder.objectFields(TurnFailed, (t) => ({
   turnError: t.exposeString("error"),
+  stopReason: t.field(stopReason),
   usage: t.field({ type: EventUsage, description: "The whole turn's calls (failed calls are metered too).", resolve: (event) => event.usage }),
   creditsAvailableAfter: t.field(creditsAvailableAfter),
   error: t.exposeString("error", { deprecationReason: "Use turnError (error differs in type on StepCompleted)." }),

@@ -1,7 +1,7 @@
 // The viewer's raw ledger rows (llm_call_events) as a connection, newest first.
 import { builder } from "../builder.ts";
 import type { LedgerRow } from "../usage/ledgerPage.ts";
-import { viewerLedger } from "../resolvers/usage.ts";
+import { callsAboveBound, viewerLedger } from "../resolvers/usage.ts";
 import { ModelAlias } from "./domainEnums.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { ViewerRef } from "./viewer.ts";
@@ -31,6 +31,14 @@ const LlmCallEventRef = builder.objectRef<LedgerRow>("LlmCallEvent").implement({
     providerCostUsd: t.expose("cost", { type: "Decimal" }),
     latencyMs: t.exposeInt("latency_ms", { nullable: true }),
     pricingVersion: t.exposeString("pricing_version"),
+    userId: t.exposeID("user_id"),
+    boundInputTokens: t.exposeInt("bound_input_tokens", {
+      nullable: true,
+      description: "The most input tokens the request sent could be counted (README: Credits); null for calls from before bounds.",
+    }),
+    boundOutputTokens: t.exposeInt("bound_output_tokens", { nullable: true, description: "The max_tokens the request sent." }),
+    exceedsBound: t.exposeBoolean("exceeds_bound", { description: "The provider reported more than the request allows: stored as reported, never truncated." }),
+    heldCredits: t.expose("hold_credits", { type: "Decimal", nullable: true, description: "Credits held for this call before it started; null when nothing was held." }),
   }),
 });
 
@@ -44,6 +52,16 @@ const LlmCallEventFilterInput = builder.inputType("LlmCallEventFilterInput", {
     modelAlias: t.field({ type: ModelAlias }),
   }),
 });
+
+builder.queryField("callsAboveBound", (t) =>
+  t.connection({
+    type: LlmCallEventRef,
+    description: "Owners and analysts: every user's calls whose provider report exceeded the call's bound (exceedsBound), newest first. Each is stored as reported; review them against the provider.",
+    authScopes: { admin: true },
+    directives: requiresReady,
+    resolve: (_root, args, context) => callsAboveBound(args, context),
+  }),
+);
 
 builder.objectField(ViewerRef, "llmCallEvents", (t) =>
   t.connection({

@@ -1,8 +1,9 @@
 // Accepting a message: validate, resolve the mode (a pending mode is promoted
 // here) and who answers, check rate limit and context budget, then insert the
-// turn with its roster snapshot and the user's message in one transaction.
-// Rejections write nothing. Execution starts after the commit. Plain pg: this
-// is the hot path of every send.
+// turn with its roster snapshot and the user's message, and hold its first
+// call's bound (SPEC 14), in one transaction. Rejections write nothing.
+// Execution starts after the commit. Plain pg: this is the hot path of every
+// send.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
@@ -15,7 +16,7 @@ import { assertModeAvailable } from "../gates/modeGate.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { ACCEPT_READ, beginLockAndRead, beginWithUserLock, insertTurnStatement, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { acceptRead, insertTurnStatement, userLock, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
 import { endLapsedTurn } from "./leaseSql.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./run.ts";
@@ -30,9 +31,13 @@ import type { HotStatements } from "../db/statements.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
-import { placeTurnHold } from "../credits/holdSql.ts";
 import { parseEnforcementOverride } from "../credits/enforcement.ts";
-import { turnCallsOf, turnHold } from "./turnHold.ts";
+import { holdFirstCall } from "../credits/callFunding.ts";
+import type { HoldScope } from "../credits/callHolds.ts";
+import type { OutputLimits } from "../metering/callKinds.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import { inTransaction, queryOne, queryRows } from "../db/sql.ts";
+import { firstCallOf } from "./requests.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
@@ -45,7 +50,8 @@ const sendMessageInput = z.object({
 export interface AcceptDeps {
   pool: pg.Pool;
   statements: HotStatements;
-  config: Pick<AppConfig, "rateLimit" | "contextMaxOutputTokens" | "credits" | "llm">;
+  config: Pick<AppConfig, "rateLimit" | "contextMaxOutputTokens" | "credits">;
+  outputLimits: OutputLimits;
   readiness: Pick<Readiness, "gate">;
   owner: TurnOwner;
 }
@@ -62,8 +68,12 @@ export interface AcceptedTurn {
   row: Turn;
   /** When it was accepted: the time of its first kept events. */
   acceptedAt: Date;
-  /** The orchestrator's manager model as read at accept (the hold was computed with it). */
+  /** The orchestrator's manager model as read at accept (the first call's hold was computed with it). */
   managerAlias: ModelAliasName;
+  /** Whose credits the turn's calls hold, or null when CREDIT_ENFORCEMENT is off (as in force at accept). */
+  holdScope: HoldScope | null;
+  /** Held at accept for the turn's first call. */
+  heldAtAccept: Prisma.Decimal;
 }
 
 /** Nothing a turn needs can be dropped: system layers, room frame and the message must fit every agent's budget. */
@@ -107,8 +117,7 @@ async function insertTurn(
       allowedTools: firstStep.agent.toolPermissions,
     },
   );
-  const { rows } = await client.query<InsertedTurn>(statements.config(statement.text, statement.values));
-  const row = rows[0]!;
+  const row = (await queryOne<InsertedTurn>(client, statement, statements))!;
   const turn: Turn = {
     id,
     sessionId: scope.sessionId,
@@ -125,29 +134,16 @@ async function insertTurn(
     updatedAt: row.updated_at,
     ownerInstance: owner.instanceId,
     leaseExpiresAt: row.lease_expires_at,
+    stopReason: null,
   };
   return { row: turn, firstStep, acceptedAt };
 }
 
-/**
- * Opens the transaction, takes the per-user lock and reads. A prepared read
- * (direct connection) is planned once, worth its own round trip; an unnamed
- * one goes in the same message as the lock.
- */
-async function lockAndRead(client: pg.ClientBase, statements: HotStatements, userId: string, sessionId: string): Promise<AcceptReadRow> {
-  if (!statements.named) {
-    // Three statements in one message: their results come back as an array.
-    const results = (await client.query(beginLockAndRead(userId, sessionId))) as unknown as pg.QueryResult<AcceptReadRow>[];
-    return results[2]!.rows[0]!;
-  }
-  await client.query(beginWithUserLock(userId));
-  return (await client.query<AcceptReadRow>(statements.config(ACCEPT_READ, [userId, sessionId]))).rows[0]!;
-}
-
-/** Lock and read, checks, one write. Rejections write nothing. */
+/** The per-user lock, then one read, checks, one write and the first call's hold. Rejections write nothing. */
 async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, deps: AcceptDeps): Promise<AcceptedTurn> {
   const { config, statements, owner } = deps;
-  const read = await lockAndRead(client, statements, userId, sessionId);
+  await queryRows(client, userLock(userId), statements);
+  const read = (await queryOne<AcceptReadRow>(client, acceptRead(userId, sessionId), statements))!;
   assertWithinRateLimit(read, config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
@@ -157,20 +153,16 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["sessionId"], message: "The room has no agents; assign one first." }]);
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
-  if (read.running_turn) {
-    const lapsed = endLapsedTurn(read.running_turn.id);
-    await client.query(lapsed.text, lapsed.values);
-  }
+  if (read.running_turn) await queryRows(client, endLapsedTurn(read.running_turn.id));
   const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
   const { row, firstStep, acceptedAt } = await insertTurn(client, statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
-  const { defaultPlan } = config.credits;
+  const history = sessionHistory(read.summary, read.history ?? []);
   const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? config.credits.enforcement;
-  if (enforcement !== "off") {
-    const calls = plan.kind === "agents" ? turnCallsOf(plan.agents, null) : turnCallsOf(scope.roster, managerAlias);
-    const credits = turnHold(calls, { contextMaxOutputTokens: config.contextMaxOutputTokens, maxRetries: config.llm.maxRetries });
-    await placeTurnHold(client, statements, { userId, turnId: row.id, roomId: scope.room?.id ?? null, credits, defaultPlan, enforcement });
-  }
-  return { turnId: row.id, seq: row.seq, content, scope, history: sessionHistory(read.summary, read.history ?? []), firstStep, row, acceptedAt, managerAlias };
+  const holdScope: HoldScope | null =
+    enforcement === "off" ? null : { userId, turnId: row.id, roomId: scope.room?.id ?? null, defaultPlan: config.credits.defaultPlan, enforce: enforcement === "enforce" };
+  const firstCall = holdScope && firstCallOf({ scope, agents: plan.kind === "agents" ? plan.agents : null, managerAlias, history, content, limits: deps.outputLimits });
+  const heldAtAccept = holdScope && firstCall ? await holdFirstCall({ db: client, prepared: statements, limits: deps.outputLimits }, holdScope, firstCall) : new Prisma.Decimal(0);
+  return { turnId: row.id, seq: row.seq, content, scope, history, firstStep, row, acceptedAt, managerAlias, holdScope, heldAtAccept };
 }
 
 function runningTurnConflict(): ConflictError {
@@ -180,19 +172,11 @@ function runningTurnConflict(): ConflictError {
 export async function acceptMessage(deps: AcceptDeps, userId: string, input: { sessionId: string | number; content: string }): Promise<AcceptedTurn> {
   const { content } = parseInput(sendMessageInput, { content: input.content });
   const sessionId = decodeId(input.sessionId, "Session");
-  const client = await deps.pool.connect();
-  let broken = false;
   try {
-    const accepted = await acceptInTransaction(client, sessionId, userId, content, deps);
-    await client.query("COMMIT");
-    return accepted;
+    return await inTransaction(deps.pool, (client) => acceptInTransaction(client, sessionId, userId, content, deps));
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => (broken = true));
     // Two first turns racing past the read: the running-turn index decides.
     if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw runningTurnConflict();
     throw error;
-  } finally {
-    // A connection whose rollback failed is discarded, not reused.
-    client.release(broken);
   }
 }

@@ -4,59 +4,39 @@
 // and the history the turn will start from; one statement writes the turn
 // (with its first step when the first agent is already known).
 import { createHash, randomUUID } from "node:crypto";
-import { Prisma } from "../generated/prisma/client.ts";
+import { raw, sql, type Sql, empty, join } from "../db/sql.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
-import { RATE_WINDOWS_SQL, type WindowUsage } from "./rateLimit.ts";
+import { rateWindowsSql, type WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A uuid as an SQL literal; anything else throws, so nothing but hex digits and dashes reaches the SQL text. */
-function uuidLiteral(value: string): string {
-  if (!UUID.test(value)) throw new Error("not a uuid");
-  return `'${value}'::uuid`;
-}
-
-function userLockKey(userId: string): string {
-  return createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0).toString();
+/**
+ * The per-user lock that makes the rate-limit count, the credit hold and the
+ * insert atomic across requests and instances (transaction-scoped:
+ * pgbouncer-safe). Taken as the accepting transaction's first statement; the
+ * read follows as its own statement, which takes a fresh snapshot: it sees
+ * every turn committed before the lock was granted.
+ */
+export function userLock(userId: string): Sql {
+  const key = createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0).toString();
+  return sql`SELECT pg_advisory_xact_lock(${key}::bigint)`;
 }
 
 /**
- * Opens the accepting transaction and takes the per-user lock that makes the
- * rate-limit count and the insert atomic across requests and instances
- * (transaction-scoped: pgbouncer-safe). The key is a number computed here, so
- * the text carries no input. The read follows as its own statement, which
- * takes a fresh snapshot: it sees every turn committed before the lock was
- * granted.
+ * The rate-limit windows count the user's turns and metered routing previews
+ * alike. A running turn whose lease has lapsed is stale: its owner is gone,
+ * and this accept ends it. Unlocked, the same read is what an estimate of the
+ * turn starts from.
  */
-export function beginWithUserLock(userId: string): string {
-  return `BEGIN; SELECT pg_advisory_xact_lock(${userLockKey(userId)})`;
-}
-
-/**
- * The same, with the read in the same message (simple-query protocol, one
- * round trip): for unnamed statements, which are planned on every execution
- * anyway. The ids go in as literals, checked to be uuids.
- */
-export function beginLockAndRead(userId: string, sessionId: string): string {
-  const read = ACCEPT_READ.replaceAll("$1", uuidLiteral(userId)).replaceAll("$2", uuidLiteral(sessionId));
-  return `${beginWithUserLock(userId)}; ${read}`;
-}
-
-/**
- * $1 user, $2 session. The rate-limit windows count the user's turns and
- * metered routing previews alike. A running turn whose lease has lapsed is
- * stale: its owner is gone, and this accept ends it.
- */
-export const ACCEPT_READ = `
-  WITH usage AS (${RATE_WINDOWS_SQL}),
+export function acceptRead(userId: string, sessionId: string, lock = true): Sql {
+  return sql`
+  WITH usage AS (${rateWindowsSql(userId)}),
   -- Concurrent sends in one session serialize on this row lock.
-  session AS (${sessionSelect(true)}),
+  session AS (${sessionSelect(userId, sessionId, lock)}),
   latest_summary AS (
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
@@ -76,8 +56,9 @@ export const ACCEPT_READ = `
              AND (t.status <> 'running' OR t.lease_expires_at < now())) AS history,
          (SELECT json_build_object('id', t.id, 'stale', t.lease_expires_at < now())
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn,
-         ${CREDIT_ENFORCEMENT_OVERRIDE_SQL} AS credit_enforcement
+         ${raw(CREDIT_ENFORCEMENT_OVERRIDE_SQL)} AS credit_enforcement
     FROM usage u LEFT JOIN session s ON true`;
+}
 
 export interface StoredSummaryRow {
   through_turn_seq: number;
@@ -101,13 +82,13 @@ export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
 }
 
 /** The turn's first kept events, written with it: TurnStarted, and the first StepStarted when its agent is known. */
-function acceptedEventsCte(turn: TurnInsert, firstStep: StepInsert | null): Prisma.Sql {
+function acceptedEventsCte(turn: TurnInsert, firstStep: StepInsert | null): Sql {
   const at = turn.acceptedAt.toISOString();
   const started = JSON.stringify({ mode: turn.mode, roster: turn.roster });
   const stepStarted = firstStep
-    ? Prisma.sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}, 'StepStarted', ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
-    : Prisma.empty;
-  return Prisma.sql`accepted_events AS (
+    ? sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}, 'StepStarted', ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
+    : empty;
+  return sql`accepted_events AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
     VALUES (${turn.id}::uuid, ${KEPT_STRIDE}, 'TurnStarted', ${started}::jsonb, ${at}::timestamptz)${stepStarted})`;
 }
@@ -129,29 +110,29 @@ export interface TurnInsert {
  * The turn, the user's message, the promoted mode and, when the first agent is
  * known at accept, that agent's running step: one statement.
  */
-export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null): Prisma.Sql {
+export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null): Sql {
   const ctes = [
-    Prisma.sql`promoted AS (
+    sql`promoted AS (
       UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
        WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL RETURNING id)`,
-    Prisma.sql`turn AS (
+    sql`turn AS (
       INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at, owner_instance, lease_expires_at)
       VALUES (${turn.id}::uuid, ${turn.sessionId}::uuid, ${turn.userId}::uuid,
               (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ${turn.sessionId}::uuid),
               ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now(),
               ${turn.owner.instanceId}, ${leaseFromNow(turn.owner.leaseMs)})
       RETURNING seq, started_at, created_at, updated_at, lease_expires_at)`,
-    Prisma.sql`message AS (
+    sql`message AS (
       INSERT INTO messages (id, session_id, turn_id, role, content)
       SELECT ${randomUUID()}::uuid, ${turn.sessionId}::uuid, ${turn.id}::uuid, 'user', ${turn.content} FROM turn)`,
     // Sessions lists are ordered by last activity; an untitled session takes its first message's first line.
-    Prisma.sql`active_session AS (
+    sql`active_session AS (
       UPDATE sessions SET last_activity_at = now(), title = coalesce(title, ${titleFromMessage(turn.content)}), updated_at = now()
        WHERE id = ${turn.sessionId}::uuid)`,
   ];
   if (firstStep) ctes.push(stepInsertCte(firstStep));
   ctes.push(acceptedEventsCte(turn, firstStep));
-  return Prisma.sql`WITH ${Prisma.join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
+  return sql`WITH ${join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
 }
 
 const TITLE_FROM_MESSAGE_CHARS = 80;

@@ -1,77 +1,177 @@
 // What a message would cost, before it is sent and without any provider call
-// (SPEC 13): the least, a likely figure and the most (the hold a send places).
+// (SPEC 14), from the same bounds the holds use (metering/callBound.ts):
+//   firstCall: the bound of the turn's first call at the current history, what
+//     a send holds at accept; required: that bound at its output floor, the
+//     least a send needs available under enforcement.
+//   max: the sum of the bounds of the calls the turn would make at the current
+//     history, each once (a retry or a routing repair is held on its own when
+//     it happens): each planned agent's call, with a summary call where one
+//     is due, reading the earlier answers of the turn at their output cap;
+//     orchestrator: routing, up to MAX_INVOCATIONS_PER_TURN calls of the
+//     costliest roster agent, and the synthesis. An earlier answer or a
+//     summary is counted at BYTES_PER_OUTPUT_TOKEN bytes per token of its
+//     cap: answers longer than that in bytes (rare outside code and unusual
+//     scripts) make the later calls' real bounds, and holds, larger.
 //   min: every planned call reads only what is pinned (system layers, room
-//     frame, the message) and answers in one token; orchestrator: the routing
-//     call alone (a turn whose routing fails ends there). A provider that fails
-//     every call costs nothing, which no estimate promises.
-//   expected: each planned agent reads the pinned prompt, the session's history
-//     and the earlier answers of the turn (capped at its input budget) and
-//     answers with the user's mean output on that model over 30 days (a quarter
-//     of the output cap without history); orchestrator: routing, every roster
-//     agent once, and the synthesis. No summaries, no retries.
-//   max: turnHold (turnHold.ts).
+//     frame, the message; the estimator's count) and answers in one token;
+//     orchestrator: the routing call alone. A provider that fails every call
+//     costs nothing, which no estimate promises.
+//   expected: each planned agent reads the pinned prompt, the session's
+//     history and the turn's earlier answers (capped at its input budget) and
+//     answers with the user's mean output on that model over 30 days (a
+//     quarter of its cap without history); orchestrator: routing, every
+//     roster agent once, and the synthesis. No summaries, no retries.
 import { Prisma } from "../generated/prisma/client.ts";
-import { budgetFor } from "../context-budget/budget.ts";
+import { estimatePinned, type HistoryMessage } from "../context-budget/assembly.ts";
+import { budgetFor, KEEP_RAW_TURNS } from "../context-budget/budget.ts";
+import { fitContext, summaryDue } from "../context-budget/plan.ts";
 import type { ModelAliasName } from "../llm/models.ts";
-import { creditsFor, oeTokens } from "../metering/charge.ts";
-import { CURRENT_PRICING_VERSION, pricingVersion } from "../metering/pricing.ts";
-import { ROUTING_MAX_OUTPUT_TOKENS } from "./routing.ts";
-import { SYNTHESIS_MAX_OUTPUT_TOKENS } from "./managerSteps.ts";
-import { turnHold, type HoldLimits, type TurnCalls } from "./turnHold.ts";
+import { estimateTokens } from "../llm/tokenEstimate.ts";
+import { callBound, chargeOf } from "../metering/callBound.ts";
+import { outputCapOf, outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
+import type { SessionScope } from "./planning.ts";
+import { agentLayers, managerRoutingPrompt, roomFrame } from "./prompts.ts";
+import { agentRequest, firstCallOf, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
+import type { RosterEntry } from "./roster.ts";
+import { MAX_INVOCATIONS_PER_TURN } from "./routingContract.ts";
+import type { SessionHistory } from "./run.ts";
 
 const Decimal = Prisma.Decimal;
 type Decimal = Prisma.Decimal;
 
-export interface PlannedCall {
-  alias: ModelAliasName;
-  /** Estimated tokens of what the call always reads: system layers, room frame, the message. */
-  pinnedTokens: number;
-}
+/** How many bytes an answer not yet given is counted at, per token of its cap. */
+export const BYTES_PER_OUTPUT_TOKEN = 4;
 
 export interface EstimateInputs {
-  calls: TurnCalls;
-  /** Orchestrator: the manager's planned calls read the message; agents listed in roster order. */
-  planned: PlannedCall[];
-  managerPinnedTokens: number;
-  /** Estimated tokens of the history the turn would start from. */
-  historyTokens: number;
+  scope: SessionScope;
+  /** The agents the message runs without a manager; null in orchestrator mode. */
+  agents: RosterEntry[] | null;
+  managerAlias: ModelAliasName;
+  history: SessionHistory;
+  content: string;
   /** The user's mean output tokens per successful agent call, by model, when known. */
   meanOutput: Partial<Record<ModelAliasName, number>>;
-  limits: HoldLimits;
+  limits: OutputLimits;
 }
 
 export interface CostEstimate {
   min: Decimal;
   expected: Decimal;
   max: Decimal;
+  firstCall: Decimal;
+  required: Decimal;
+}
+
+/** The bound of a request at its kind's output floor: the least its call can be held with. */
+export function floorBound(request: TurnRequest, limits: OutputLimits): Decimal {
+  const bound = callBound(request);
+  return chargeOf(request.modelAlias, bound.inputTokens, Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits)));
+}
+
+/** A turn's calls as the runner would make them, with answers not yet given at their caps. */
+class TurnSimulation {
+  private history: SessionHistory;
+  readonly answers: HistoryMessage[] = [];
+  total = new Decimal(0);
+
+  constructor(private readonly input: EstimateInputs) {
+    this.history = input.history;
+  }
+
+  /** The bounds of one agent invocation (its summary when due, and its call), without recording it. */
+  invocation(agent: RosterEntry): { bound: Decimal; summarized: SessionHistory | null } {
+    const { scope, limits } = this.input;
+    const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
+    let sources = {
+      systemLayers: agentLayers(scope.mode, agent, null),
+      roomFrame: roomFrame(scope.room, scope.mode),
+      summaryBlock: this.history.summaryBlock,
+      history: this.history.turns,
+      unresolvedTurn: this.answers,
+      currentMessage: this.input.content,
+    };
+    let bound = new Decimal(0);
+    let summarized: SessionHistory | null = null;
+    const due = summaryDue(sources, budget);
+    if (due) {
+      bound = bound.add(callBound(summaryRequest(agent.modelAlias, due, limits)).credits);
+      const block = "s".repeat(outputCapOf("summary", agent.modelAlias, limits) * BYTES_PER_OUTPUT_TOKEN);
+      summarized = { summaryBlock: block, throughTurnSeq: due.at(-1)!.seq, turns: this.history.turns.slice(-KEEP_RAW_TURNS) };
+      sources = { ...sources, summaryBlock: block, history: summarized.turns };
+    }
+    const plan = fitContext(sources, budget);
+    if (!plan.audit.overflow) bound = bound.add(callBound(agentRequest(agent.modelAlias, plan.messages, limits)).credits);
+    return { bound, summarized };
+  }
+
+  run(agent: RosterEntry): void {
+    const { bound, summarized } = this.invocation(agent);
+    this.total = this.total.add(bound);
+    if (summarized) this.history = summarized;
+    this.answers.push({ id: `answer-${this.answers.length}`, role: "agent", agentKey: agent.agentKey, content: "x".repeat(outputCapOf("agent", agent.modelAlias, this.input.limits) * BYTES_PER_OUTPUT_TOKEN) });
+  }
+
+  /** Runs whichever roster agent costs most at this point. */
+  runCostliest(roster: RosterEntry[]): void {
+    let costliest = roster[0]!;
+    let most = new Decimal(-1);
+    for (const agent of roster) {
+      const { bound } = this.invocation(agent);
+      if (bound.gt(most)) [costliest, most] = [agent, bound];
+    }
+    this.run(costliest);
+  }
+}
+
+function maxCost(input: EstimateInputs): Decimal {
+  const simulation = new TurnSimulation(input);
+  if (input.agents) {
+    for (const agent of input.agents) simulation.run(agent);
+    return simulation.total;
+  }
+  for (let invocation = 0; invocation < MAX_INVOCATIONS_PER_TURN; invocation++) simulation.runCostliest(input.scope.roster);
+  const { managerAlias, scope, content, limits } = input;
+  return simulation.total
+    .add(callBound(routingRequest(managerAlias, scope.roster, content, limits)).credits)
+    .add(callBound(synthesisRequest(managerAlias, content, simulation.answers, limits)).credits);
 }
 
 function charge(alias: ModelAliasName, input: number, output: number): Decimal {
-  const version = pricingVersion(CURRENT_PRICING_VERSION)!;
-  return creditsFor(oeTokens({ fresh: Math.max(0, Math.round(input)), cached: 0, output: Math.max(0, Math.round(output)) }, version), alias, version);
+  return chargeOf(alias, Math.max(0, Math.round(input)), Math.max(0, Math.round(output)));
 }
 
-function likelyOutput(alias: ModelAliasName, cap: number, inputs: EstimateInputs): number {
-  return Math.min(cap, inputs.meanOutput[alias] ?? Math.round(cap / 4));
+function historyTokens(history: SessionHistory): number {
+  const text = [history.summaryBlock ?? "", ...history.turns.flatMap((turn) => turn.messages.map((message) => message.content))].join("");
+  return estimateTokens(text);
 }
 
-export function estimateTurnCost(inputs: EstimateInputs): CostEstimate {
-  const max = turnHold(inputs.calls, inputs.limits);
+export function estimateTurnCost(input: EstimateInputs): CostEstimate {
+  const { scope, content, limits } = input;
+  const first = firstCallOf(input);
+  const firstCall = first ? callBound(first).credits : new Decimal(0);
+  const required = first ? floorBound(first, limits) : new Decimal(0);
+  const max = Decimal.max(maxCost(input), firstCall);
+  const agents = input.agents ?? scope.roster;
+  const frame = roomFrame(scope.room, scope.mode);
+  const pinned = (agent: RosterEntry) =>
+    estimatePinned({ systemLayers: agentLayers(scope.mode, agent, null), roomFrame: frame, summaryBlock: null, history: [], unresolvedTurn: [], currentMessage: content });
+  const likely = (alias: ModelAliasName, cap: number) => Math.min(cap, input.meanOutput[alias] ?? Math.round(cap / 4));
+  const fromHistory = historyTokens(input.history);
   let expected = new Decimal(0);
   let earlierAnswers = 0;
-  for (const call of inputs.planned) {
-    const limits = budgetFor(call.alias, inputs.limits.contextMaxOutputTokens);
-    const output = likelyOutput(call.alias, limits.outputReserve, inputs);
-    expected = expected.add(charge(call.alias, Math.min(limits.inputBudget, call.pinnedTokens + inputs.historyTokens + earlierAnswers), output));
+  for (const agent of agents) {
+    const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
+    const output = likely(agent.modelAlias, outputCapOf("agent", agent.modelAlias, limits));
+    expected = expected.add(charge(agent.modelAlias, Math.min(budget.inputBudget, pinned(agent) + fromHistory + earlierAnswers), output));
     earlierAnswers += output;
   }
-  if (inputs.calls.kind === "manager") {
-    const manager = inputs.calls.managerAlias;
-    const routing = charge(manager, inputs.managerPinnedTokens, Math.min(ROUTING_MAX_OUTPUT_TOKENS, 200));
-    const synthesisCap = Math.min(SYNTHESIS_MAX_OUTPUT_TOKENS, inputs.limits.contextMaxOutputTokens);
-    expected = expected.add(routing).add(charge(manager, inputs.managerPinnedTokens + earlierAnswers, likelyOutput(manager, synthesisCap, inputs)));
-    return { min: Decimal.min(charge(manager, inputs.managerPinnedTokens, 1), max), expected: Decimal.min(expected, max), max };
+  if (!input.agents) {
+    const manager = input.managerAlias;
+    const managerPinned = estimateTokens(managerRoutingPrompt(scope.roster)) + estimateTokens(content);
+    const routing = charge(manager, managerPinned, Math.min(outputCapOf("manager_route", manager, limits), 200));
+    expected = expected.add(routing).add(charge(manager, managerPinned + earlierAnswers, likely(manager, outputCapOf("synthesis", manager, limits))));
+    return { min: Decimal.min(charge(manager, managerPinned, 1), max), expected: Decimal.min(expected, max), max, firstCall, required };
   }
-  const min = inputs.planned.reduce((sum, call) => sum.add(charge(call.alias, call.pinnedTokens, 1)), new Decimal(0));
-  return { min: Decimal.min(min, max), expected: Decimal.min(Decimal.max(expected, min), max), max };
+  const min = agents.reduce((sum, agent) => sum.add(charge(agent.modelAlias, pinned(agent), 1)), new Decimal(0));
+  return { min: Decimal.min(min, max), expected: Decimal.min(Decimal.max(expected, min), max), max, firstCall, required };
 }

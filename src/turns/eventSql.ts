@@ -1,6 +1,6 @@
 // Kept turn events in the database: written in the statement that makes them
 // true (a step's start, its result, the turn's end), read by subscribers.
-import { Prisma } from "../generated/prisma/client.ts";
+import { type Sql, empty, raw, sql } from "../db/sql.ts";
 import type { TurnEvent, TurnEventPayload } from "./events.ts";
 import { KEPT_STRIDE } from "./events.ts";
 
@@ -11,24 +11,24 @@ export type KeptPayload = Exclude<TurnEventPayload, { type: "StepDelta" }>;
  * `onlyIf` (a CTE of the same statement) has a row: the event is true only if
  * the write it describes happened. Idempotent, as the statements are.
  */
-export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string): Prisma.Sql {
+export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string): Sql {
   const { type, ...fields } = payload;
-  const guard = onlyIf ? Prisma.sql`FROM ${Prisma.raw(onlyIf)} LIMIT 1` : Prisma.empty;
-  return Prisma.sql`kept_event AS (
+  const guard = onlyIf ? sql`FROM ${raw(onlyIf)} LIMIT 1` : empty;
+  return sql`kept_event AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
     SELECT ${turnId}::uuid, ${sequence}, ${type}, ${JSON.stringify(fields)}::jsonb, ${at.toISOString()}::timestamptz ${guard}
     ON CONFLICT (turn_id, sequence) DO NOTHING RETURNING sequence)`;
 }
 
 /** Selected by a statement with a kept event: whether it was written (false: the turn was ended elsewhere). */
-export const KEPT_WRITTEN = Prisma.sql`(SELECT count(*) FROM kept_event)::int AS kept`;
+export const KEPT_WRITTEN = sql`(SELECT count(*) FROM kept_event)::int AS kept`;
 
 /** The number an ending gets when written by SQL alone: the next kept number after the turn's last. */
-export const NEXT_KEPT_SEQUENCE = (turnColumn: Prisma.Sql) =>
-  Prisma.sql`(coalesce((SELECT max(sequence) FROM turn_events WHERE turn_id = ${turnColumn}), 0) / ${KEPT_STRIDE} + 1) * ${KEPT_STRIDE}`;
+export const NEXT_KEPT_SEQUENCE = (turnColumn: Sql) =>
+  sql`(coalesce((SELECT max(sequence) FROM turn_events WHERE turn_id = ${turnColumn}), 0) / ${KEPT_STRIDE} + 1) * ${KEPT_STRIDE}`;
 
 /** A turn's usage summed from its ledger rows, as the events carry it. */
-export const TURN_USAGE_JSON = (turnColumn: Prisma.Sql) => Prisma.sql`(
+export const TURN_USAGE_JSON = (turnColumn: Sql) => sql`(
   SELECT jsonb_build_object(
     'calls', count(*), 'inputTokensFresh', coalesce(sum(input_tokens_fresh), 0), 'inputTokensCached', coalesce(sum(input_tokens_cached), 0),
     'outputTokens', coalesce(sum(output_tokens), 0), 'totalTokens', coalesce(sum(total_tokens), 0),

@@ -5,6 +5,7 @@
 // every FALLBACK_POLL_MS, once per turn on this instance (quietPolls.ts).
 import type pg from "pg";
 import { GraphQLError } from "graphql";
+import { queryOne, sql } from "../db/sql.ts";
 import { isTerminal, type TurnEvent } from "./events.ts";
 import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
@@ -13,11 +14,11 @@ import { QuietPolls, type PollFollower } from "./quietPolls.ts";
 const FALLBACK_POLL_MS = 2_000;
 
 /** One round trip: the turn's owner and state, and its kept events after $2. */
-const CATCH_UP = `
+const catchUpSql = (turnId: string, after: number) => sql`
   SELECT t.user_id::text AS user_id, t.status = 'running' AS running, t.lease_expires_at < now() AS lapsed,
          coalesce((SELECT json_agg(json_build_object('sequence', e.sequence, 'type', e.type, 'payload', e.payload, 'created_at', e.created_at) ORDER BY e.sequence)
-                     FROM turn_events e WHERE e.turn_id = t.id AND e.sequence > $2), '[]'::json) AS events
-    FROM turns t WHERE t.id = $1`;
+                     FROM turn_events e WHERE e.turn_id = t.id AND e.sequence > ${after}), '[]'::json) AS events
+    FROM turns t WHERE t.id = ${turnId}::uuid`;
 
 interface CatchUpRow {
   user_id: string;
@@ -102,7 +103,7 @@ function received(event: TurnEvent): TurnEvent {
 }
 
 async function readCatchUp(deps: EventStreamDeps, turnId: string, after: number): Promise<CatchUpRow | undefined> {
-  return (await deps.pool.query<CatchUpRow>(CATCH_UP, [turnId, after])).rows[0];
+  return queryOne<CatchUpRow>(deps.pool, catchUpSql(turnId, after));
 }
 
 /**

@@ -15,8 +15,8 @@ export type TurnEventPayload =
   | { type: "StepStarted"; stepId: string; stepSeq: number; kind: string; agentKey: string | null; modelAlias: string }
   | { type: "StepDelta"; stepId: string; delta: string }
   | { type: "StepCompleted"; stepId: string; status: string; output: string | null; error: string | null; usage: UsageSums }
-  | { type: "TurnCompleted"; status: string; usage: UsageSums }
-  | { type: "TurnFailed"; error: string; usage: UsageSums };
+  | { type: "TurnCompleted"; status: string; usage: UsageSums; stopReason?: string }
+  | { type: "TurnFailed"; error: string; usage: UsageSums; stopReason?: string };
 
 export type TurnEvent = TurnEventPayload & { turnId: string; sequence: number; at: Date };
 

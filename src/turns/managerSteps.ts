@@ -1,14 +1,14 @@
 // The orchestrator's manager steps inside a turn: the routing step (with its
-// repair re-ask) and the final synthesis.
+// repair re-ask) and the final synthesis. Each call is held before it starts;
+// one that cannot be held ends its step and the turn stops with BUDGET.
 import type { Prisma } from "../generated/prisma/client.ts";
+import { CallUnfunded } from "../credits/callFunding.ts";
 import { requestRouting, type AttemptVerdict } from "./routing.ts";
 import type { RoutingPlan } from "./routingContract.ts";
-import { SYNTHESIS_PROMPT } from "./prompts.ts";
+import { routingRequest, synthesisRequest } from "./requests.ts";
 import { routingDecisionCte } from "./stepSql.ts";
-import { callForStep, finishStep, meterCall, startStep } from "./steps.ts";
+import { callForStep, finishStep, finishUnfunded, meterCall, startStep, turnCallHooks } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
-
-export const SYNTHESIS_MAX_OUTPUT_TOKENS = 2048;
 
 function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Prisma.InputJsonValue {
   return {
@@ -20,15 +20,18 @@ function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Pri
 /** Runs the routing step; returns the plan, or null when routing failed (the step records why). */
 export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> {
   const step = await startStep(run, "manager_route", null, run.managerAlias);
-  const outcome = await requestRouting(
-    run.services.gateway,
-    { managerAlias: run.managerAlias, roster: run.roster, content: run.userContent },
-    {
-      recordRetried: (attempt) => meterCall(run, step, attempt),
+  let outcome;
+  try {
+    outcome = await requestRouting(run.services.gateway, routingRequest(run.managerAlias, run.roster, run.userContent, run.services.outputLimits), run.roster, {
+      ...turnCallHooks(run, step),
       // A rejected output is a result too: its verdict commits with its ledger row.
       recordRejected: (attempt, verdicts) => meterCall(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
-    },
-  );
+    });
+  } catch (error) {
+    if (!(error instanceof CallUnfunded)) throw error;
+    await finishUnfunded(run, step, error);
+    return null;
+  }
   const plan = outcome.ok ? outcome.plan : null;
   const error = outcome.ok ? null : `Routing ${outcome.reason === "invalid_output" ? "rejected" : "failed"}: ${outcome.issues.join("; ")}`;
   await finishStep(run, step, outcome.finalAttempt, {
@@ -42,21 +45,14 @@ export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> 
 
 export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
   const step = await startStep(run, "manager_synthesis", null, run.managerAlias);
-  const answers = run.outputs.map((output) => `@${output.agentKey}: ${output.content}`).join("\n\n");
-  const attempt = await callForStep(
-    run,
-    step,
-    {
-      modelAlias: run.managerAlias,
-      callKind: "synthesis",
-      maxOutputTokens: Math.min(SYNTHESIS_MAX_OUTPUT_TOKENS, run.services.config.contextMaxOutputTokens),
-      messages: [
-        { role: "system", content: SYNTHESIS_PROMPT },
-        { role: "user", content: `User message:\n${run.userContent}\n\nAgents' answers:\n${answers}` },
-      ],
-    },
-    true,
-  );
+  let attempt;
+  try {
+    attempt = await callForStep(run, step, synthesisRequest(run.managerAlias, run.userContent, run.outputs, run.services.outputLimits));
+  } catch (error) {
+    if (!(error instanceof CallUnfunded)) throw error;
+    await finishUnfunded(run, step, error);
+    return false;
+  }
   const ok = attempt.status === "success";
   await finishStep(
     run,

@@ -9,13 +9,12 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
-import { availableCredits, roomBudgetLeft } from "../credits/holdSql.ts";
+import { availableCredits, roomBudgetLeft } from "../credits/balances.ts";
 import type { CreditEnforcement } from "../config/credits.ts";
 import { readEnforcement } from "../credits/enforcement.ts";
-import { beginWithUserLock } from "./acceptSql.ts";
-import { RATE_WINDOWS_SQL, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
-
-const INSERT_PREVIEW = "INSERT INTO routing_previews (id, user_id, session_id) VALUES ($1, $2, $3)";
+import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
+import { userLock } from "./acceptSql.ts";
+import { rateWindowsSql, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
 
 /** The most the preview's call can cost, the plan a new wallet opens on, the instance's CREDIT_ENFORCEMENT and the session's room. */
 export interface PreviewCredits {
@@ -32,12 +31,9 @@ export async function reservePreview(
   sessionId: string,
   credits: PreviewCredits,
 ): Promise<void> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query(beginWithUserLock(userId));
-    const { rows } = await client.query<WindowUsage>(RATE_WINDOWS_SQL, [userId]);
-    assertWithinRateLimit(rows[0]!, limits);
+  await inTransaction(pool, async (client) => {
+    await queryRows(client, userLock(userId));
+    assertWithinRateLimit((await queryOne<WindowUsage>(client, rateWindowsSql(userId)))!, limits);
     if ((await readEnforcement(client, credits.configured)) === "enforce") {
       const required = credits.ceiling.toFixed(4);
       const available = await availableCredits(client, userId, credits.defaultPlan);
@@ -45,12 +41,6 @@ export async function reservePreview(
       const room = credits.roomId ? await roomBudgetLeft(client, credits.roomId) : null;
       if (room && credits.ceiling.gt(room.available)) throw new RoomBudgetExceededError(required, room.available, room.monthlyBudget);
     }
-    await client.query(INSERT_PREVIEW, [randomUUID(), userId, sessionId]);
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => (broken = true));
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+    await queryRows(client, sql`INSERT INTO routing_previews (id, user_id, session_id) VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${sessionId}::uuid)`);
+  });
 }

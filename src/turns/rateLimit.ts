@@ -2,6 +2,7 @@
 // routing previews count in the same windows, read inside the accepting
 // transaction after the per-user lock (acceptSql.ts, previewReservation.ts),
 // so it holds across server instances and concurrent requests.
+import { sql, type Sql } from "../db/sql.ts";
 import { ForbiddenError, RateLimitedError } from "../errors.ts";
 
 /** Turns in the last minute and hour, and seconds until each window's oldest turn ages out (database clock). */
@@ -21,13 +22,13 @@ export function assertWithinRateLimit(usage: WindowUsage, limits: { turnsPerMinu
   if (usage.hour_count >= limits.turnsPerHour) throw new RateLimitedError(Math.max(1, usage.hour_retry ?? 3600));
 }
 
-/** $1 user: the user's turns and metered previews in the last hour, as the windows above (database clock). */
-export const RATE_WINDOWS_SQL = `
+/** The user's turns and metered previews in the last hour, as the windows above (database clock). */
+export const rateWindowsSql = (userId: string): Sql => sql`
   SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
          ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
          count(*)::int AS hour_count,
          ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry,
-         coalesce((SELECT suspended_at IS NOT NULL FROM users WHERE id = $1), false) AS suspended
-    FROM (SELECT created_at FROM turns WHERE user_id = $1 AND created_at > now() - interval '3600 seconds'
+         coalesce((SELECT suspended_at IS NOT NULL FROM users WHERE id = ${userId}::uuid), false) AS suspended
+    FROM (SELECT created_at FROM turns WHERE user_id = ${userId}::uuid AND created_at > now() - interval '3600 seconds'
           UNION ALL
-          SELECT created_at FROM routing_previews WHERE user_id = $1 AND created_at > now() - interval '3600 seconds') AS metered`;
+          SELECT created_at FROM routing_previews WHERE user_id = ${userId}::uuid AND created_at > now() - interval '3600 seconds') AS metered`;

@@ -2,14 +2,12 @@
 // decision, validate it against the contract, re-ask once with the issues,
 // then give up with a typed outcome. Every call is handed to `record` with the
 // verdict on its output, so its ledger row commits with that verdict.
-import type { LlmGateway } from "../llm/gateway.ts";
-import type { ModelAliasName } from "../llm/models.ts";
-import type { ChatMessage, ProviderAttempt } from "../llm/types.ts";
-import { managerRoutingPrompt, repairPrompt } from "./prompts.ts";
+import type { AttemptHooks, LlmGateway } from "../llm/gateway.ts";
+import type { ProviderAttempt } from "../llm/types.ts";
+import { repairPrompt } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
-import { ROUTING_SCHEMA_NAME, routingJsonSchema, validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
-
-export const ROUTING_MAX_OUTPUT_TOKENS = 1024;
+import { validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
+import type { TurnRequest } from "./requests.ts";
 
 /** `finalAttempt` is the last call: the caller commits its ledger row with the outcome. */
 export type RoutingOutcome = { finalAttempt: ProviderAttempt; attempts: AttemptVerdict[] } & (
@@ -24,9 +22,7 @@ export interface AttemptVerdict {
   issues: string[];
 }
 
-export interface RoutingHooks {
-  /** A failed attempt the gateway retries (its own ledger row). */
-  recordRetried(attempt: ProviderAttempt): Promise<void>;
+export interface RoutingHooks extends AttemptHooks {
   /** A rejected output that is followed by the repair re-ask, with the verdicts so far. */
   recordRejected(attempt: ProviderAttempt, verdicts: AttemptVerdict[]): Promise<void>;
 }
@@ -34,31 +30,20 @@ export interface RoutingHooks {
 /** A single call: no gateway retry and no repair re-ask (a preview may cost one metered call, SPEC 11). */
 export const SINGLE_CALL = { maxRetries: 0, repair: false } as const;
 
+/** Asks the manager with `request` (routingRequest in requests.ts), re-asking once with the issues when the answer is invalid. */
 export async function requestRouting(
   gateway: LlmGateway,
-  input: { managerAlias: ModelAliasName; roster: RosterEntry[]; content: string },
+  request: TurnRequest,
+  roster: RosterEntry[],
   hooks: RoutingHooks,
   limits: { maxRetries?: number; repair: boolean } = { repair: true },
 ): Promise<RoutingOutcome> {
-  const keys = input.roster.map((agent) => agent.agentKey);
-  const messages: ChatMessage[] = [
-    { role: "system", content: managerRoutingPrompt(input.roster) },
-    { role: "user", content: input.content },
-  ];
+  const keys = roster.map((agent) => agent.agentKey);
+  const messages = [...request.messages];
   const verdicts: AttemptVerdict[] = [];
   let callKind: AttemptVerdict["callKind"] = "manager_route";
   for (;;) {
-    const attempt = await gateway.call(
-      {
-        modelAlias: input.managerAlias,
-        callKind,
-        maxOutputTokens: ROUTING_MAX_OUTPUT_TOKENS,
-        messages,
-        structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(keys) },
-      },
-      hooks.recordRetried,
-      limits.maxRetries,
-    );
+    const attempt = await gateway.call({ ...request, callKind, messages: [...messages] }, hooks, limits.maxRetries);
     if (attempt.status !== "success") {
       verdicts.push({ callKind, status: attempt.status, accepted: false, issues: [attempt.errorMessage ?? "the call failed"] });
       return { ok: false, reason: "provider_failed", issues: verdicts.at(-1)!.issues, attempts: verdicts, finalAttempt: attempt };

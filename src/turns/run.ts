@@ -3,7 +3,9 @@ import type pg from "pg";
 import type { AppConfig } from "../config/env.ts";
 import type { Db } from "../db.ts";
 import type { HotStatements } from "../db/statements.ts";
-import type { TurnMode } from "../generated/prisma/enums.ts";
+import type { TurnMode, TurnStopReason } from "../generated/prisma/enums.ts";
+import type { CallFunding } from "../credits/callFunding.ts";
+import type { OutputLimits } from "../metering/callKinds.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts";
@@ -27,6 +29,8 @@ export interface TurnEngineServices {
   ledger: LedgerWriter;
   /** This instance and its lease length: every write of a running turn is guarded by them. */
   owner: TurnOwner;
+  /** CONTEXT_MAX_OUTPUT_TOKENS and MIN_OUTPUT_TOKENS: every call's output cap and floor (metering/callKinds.ts). */
+  outputLimits: OutputLimits;
 }
 
 /** A step that has started: its row exists and its StepStarted is kept. */
@@ -65,4 +69,8 @@ export interface TurnRun {
   numbers: EventNumbers;
   /** What the turn's committed ledger rows add up to, per step and in all: its events carry them. */
   usage: { byStep: Map<string, UsageSums>; total: UsageSums };
+  /** Holds each call's bound before it starts (SPEC 14). */
+  funding: CallFunding;
+  /** Set when the turn must stop before its plan is done (BUDGET: a call could not be held). */
+  stopped: TurnStopReason | null;
 }

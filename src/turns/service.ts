@@ -7,7 +7,8 @@ import type { AppConfig } from "../config/env.ts";
 import type { Readiness } from "../gates/readiness.ts";
 import type { Db } from "../db.ts";
 import type { HotStatements } from "../db/statements.ts";
-import type { Prisma, Turn } from "../generated/prisma/client.ts";
+import type { Turn } from "../generated/prisma/client.ts";
+import { queryRows, type Sql } from "../db/sql.ts";
 import type { LlmGateway } from "../llm/gateway.ts";
 import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
@@ -21,6 +22,8 @@ import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { emptyUsage } from "../metering/usageSums.ts";
+import type { OutputLimits } from "../metering/callKinds.ts";
+import { CallFunding } from "../credits/callFunding.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { turnSpan } from "../observability/spans.ts";
 
@@ -50,12 +53,14 @@ export class TurnService {
   private readonly closingStreams = new AbortController();
   private readonly services: TurnEngineServices;
   private readonly streams: TurnStreams;
+  private readonly outputLimits: OutputLimits;
 
   constructor(readonly deps: TurnServiceDeps) {
     this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
+    this.outputLimits = { contextMaxOutputTokens: deps.config.contextMaxOutputTokens, minOutputTokens: deps.config.minOutputTokens };
     const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => publishTurnEvent(deps.channel.pubsub, { ...payload, turnId, sequence, at } as TurnEvent);
     this.streams = new TurnStreams({ pubsub: deps.channel.pubsub, pool: deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal });
-    this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, publish, owner: this.owner };
+    this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, publish, owner: this.owner, outputLimits: this.outputLimits };
   }
 
   get gateway(): LlmGateway {
@@ -77,7 +82,7 @@ export class TurnService {
   async send(userId: string, input: { sessionId: string | number; content: string }): Promise<Turn> {
     if (!this.accepting) throw new NotReadyError("shutdown", ["this instance is shutting down"], "This server is shutting down: send the message again; another instance takes it.");
     const { pool, statements, config, readiness } = this.deps;
-    const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner }, userId, input);
+    const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner, outputLimits: this.outputLimits }, userId, input);
     this.running.add(accepted.turnId);
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId, mode: accepted.scope.mode };
@@ -177,6 +182,8 @@ export class TurnService {
       // TurnStarted, and the first StepStarted when known, were kept at accept.
       numbers: new EventNumbers(accepted.firstStep ? 2 : 1),
       usage: { byStep: new Map(), total: emptyUsage() },
+      funding: new CallFunding({ db: this.deps.pool, prepared: this.deps.statements, limits: this.outputLimits }, accepted.holdScope, accepted.heldAtAccept),
+      stopped: null,
     };
   }
 
@@ -197,7 +204,7 @@ export class TurnService {
     }
   }
 
-  private async query<Row extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<Row[]> {
-    return (await this.deps.pool.query<Row>(this.deps.statements.config(statement.text, statement.values))).rows;
+  private query<Row extends pg.QueryResultRow>(statement: Sql): Promise<Row[]> {
+    return queryRows<Row>(this.deps.pool, statement, this.deps.statements);
   }
 }

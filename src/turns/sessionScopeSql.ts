@@ -1,32 +1,33 @@
 // The viewer's live session with its room (or direct agent) and roster in
 // position order, in plain pg and one statement. sendMessage reads it locked,
 // inside its accepting read (acceptSql.ts); previewRouting without locking.
-import type pg from "pg";
+import { empty, queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { SessionScope } from "./planning.ts";
 import { snapshotAgent, type AgentRecord } from "./roster.ts";
 
-/** $1 user, $2 session. Missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
-export function sessionSelect(lock: boolean): string {
-  return `
+/** The user's session: missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
+export function sessionSelect(userId: string, sessionId: string, lock: boolean): Sql {
+  return sql`
     SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
       FROM sessions s
       LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
       LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
-     WHERE s.id = $2 AND s.owner_id = $1 AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
-     ${lock ? "FOR UPDATE OF s" : ""}`;
+     WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
+     ${lock ? sql`FOR UPDATE OF s` : empty}`;
 }
 
-const AGENT_JSON = `json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
+const AGENT_JSON = sql`json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions`;
 
 /** Columns of the roster, for a query whose session row is `s`. */
-export const ROSTER_COLUMNS = `
+export const ROSTER_COLUMNS = sql`
   (SELECT coalesce(json_agg(${AGENT_JSON}, 'position', ra.position) ORDER BY ra.position, ra.created_at), '[]')
      FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL WHERE ra.room_id = s.room_id) AS room_roster,
   (SELECT ${AGENT_JSON}, 'position', 0) FROM agents a WHERE a.id = s.agent_id) AS direct_agent`;
 
-const SESSION_SCOPE = `WITH session AS (${sessionSelect(false)}) SELECT s.id AS session_id, s.*, ${ROSTER_COLUMNS} FROM session s`;
+const sessionScope = (userId: string, sessionId: string) =>
+  sql`WITH session AS (${sessionSelect(userId, sessionId, false)}) SELECT s.id AS session_id, s.*, ${ROSTER_COLUMNS} FROM session s`;
 
 type AgentJson = AgentRecord & { position: number };
 
@@ -58,6 +59,6 @@ export function sessionScopeOf(row: SessionScopeRow | undefined, sessionId: stri
 }
 
 /** Null when the session is missing, deleted, or not the viewer's. */
-export async function loadSessionScope(client: Pick<pg.ClientBase, "query">, userId: string, sessionId: string): Promise<SessionScope | null> {
-  return sessionScopeOf((await client.query<SessionScopeRow>(SESSION_SCOPE, [userId, sessionId])).rows[0], sessionId);
+export async function loadSessionScope(db: Queryable, userId: string, sessionId: string): Promise<SessionScope | null> {
+  return sessionScopeOf(await queryOne<SessionScopeRow>(db, sessionScope(userId, sessionId)), sessionId);
 }

@@ -5,8 +5,9 @@
 // write here is idempotent (fixed ids, ON CONFLICT DO NOTHING, updates
 // guarded by status), so a write whose outcome was lost with its connection
 // is simply sent again.
+import { type Sql, sql } from "../db/sql.ts";
 import { randomUUID } from "node:crypto";
-import { Prisma, type StepKind } from "../generated/prisma/client.ts";
+import type { StepKind } from "../generated/prisma/client.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 
@@ -28,8 +29,8 @@ export interface StepInsert {
 }
 
 /** Inserts the running step. */
-export function stepInsertCte(step: StepInsert): Prisma.Sql {
-  return Prisma.sql`started_step AS (
+export function stepInsertCte(step: StepInsert): Sql {
+  return sql`started_step AS (
       INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, updated_at)
       VALUES (${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
               ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now())
@@ -41,8 +42,8 @@ export function stepInsertCte(step: StepInsert): Prisma.Sql {
  * renews the lease. Returns one row, `owned`: 0 means another instance ended
  * the turn (its lease had lapsed) and the step must not run.
  */
-export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`
+export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql): Sql {
+  return sql`
     WITH touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
        WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
@@ -61,10 +62,11 @@ export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEv
  * running. Returns the turn's id, or no row when the turn was no longer
  * running under this owner (another instance ended it).
  */
-export function endTurnStatement(turnId: string, status: string, error: string | null, owner: TurnOwner, endingEvent: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`
+export function endTurnStatement(turnId: string, ending: { status: string; error: string | null; stopReason: string }, owner: TurnOwner, endingEvent: Sql): Sql {
+  return sql`
     WITH ended_turn AS (
-      UPDATE turns SET status = ${status}::turn_status, error = ${error}, completed_at = now(), updated_at = now()
+      UPDATE turns SET status = ${ending.status}::turn_status, error = ${ending.error}, stop_reason = ${ending.stopReason}::turn_stop_reason,
+                       completed_at = now(), updated_at = now()
        WHERE id = ${turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
     leftover_steps AS (
       UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
@@ -74,8 +76,8 @@ export function endTurnStatement(turnId: string, status: string, error: string |
 }
 
 /** A rejected routing attempt's verdicts, recorded on its step. */
-export function routingDecisionCte(stepId: string, decision: unknown): Prisma.Sql {
-  return Prisma.sql`routing_verdicts AS (
+export function routingDecisionCte(stepId: string, decision: unknown): Sql {
+  return sql`routing_verdicts AS (
     UPDATE turn_steps SET routing_decision = ${JSON.stringify(decision)}::jsonb, updated_at = now() WHERE id = ${stepId}::uuid RETURNING id)`;
 }
 
@@ -106,25 +108,25 @@ export interface AuditInsert {
 }
 
 /** A step interrupted meanwhile (its turn ended by a lapsed lease) keeps that ending. */
-function stepUpdateSql(outcome: StepOutcome): Prisma.Sql {
+function stepUpdateSql(outcome: StepOutcome): Sql {
   const decision = outcome.routingDecision === undefined ? null : JSON.stringify(outcome.routingDecision);
-  return Prisma.sql`UPDATE turn_steps SET status = ${outcome.status}::step_status, output = ${outcome.output}, error = ${outcome.error},
+  return sql`UPDATE turn_steps SET status = ${outcome.status}::step_status, output = ${outcome.output}, error = ${outcome.error},
     routing_decision = coalesce(${decision}::jsonb, routing_decision), completed_at = now(), updated_at = now()
     WHERE id = ${outcome.stepId}::uuid AND status = 'running' RETURNING id`;
 }
 
 /** The transcript gets the step's output only if the step's result was recorded by this statement. */
-function messageInsertSql(message: MessageInsert): Prisma.Sql {
-  return Prisma.sql`INSERT INTO messages (id, session_id, turn_id, step_id, role, agent_id, agent_key, content)
+function messageInsertSql(message: MessageInsert): Sql {
+  return sql`INSERT INTO messages (id, session_id, turn_id, step_id, role, agent_id, agent_key, content)
     SELECT ${randomUUID()}::uuid, ${message.sessionId}::uuid, ${message.turnId}::uuid, ${message.stepId}::uuid, ${message.role}::message_role,
            ${message.agentId}::uuid, ${message.agentKey}, ${message.content}
       FROM finished_step
     ON CONFLICT (id) DO NOTHING RETURNING id`;
 }
 
-function auditInsertSql({ audit, ...row }: AuditInsert): Prisma.Sql {
+function auditInsertSql({ audit, ...row }: AuditInsert): Sql {
   const { limits } = audit;
-  return Prisma.sql`INSERT INTO turn_context_audit (id, turn_id, step_id, agent_id, model_alias, context_limit, output_reserve, overhead_reserve,
+  return sql`INSERT INTO turn_context_audit (id, turn_id, step_id, agent_id, model_alias, context_limit, output_reserve, overhead_reserve,
       input_budget, estimate_before, estimate_after_summary, estimate_after_prune, summarized, pruned, overflow)
     VALUES (${randomUUID()}::uuid, ${row.turnId}::uuid, ${row.stepId}::uuid, ${row.agentId}::uuid, ${row.modelAlias}, ${limits.contextLimit},
             ${limits.outputReserve}, ${limits.overheadReserve}, ${limits.inputBudget}, ${audit.estimateBefore}, ${audit.estimateAfterSummary},
@@ -133,9 +135,9 @@ function auditInsertSql({ audit, ...row }: AuditInsert): Prisma.Sql {
 }
 
 /** Step result + optional audit and message, as CTEs of the statement that also inserts the call's ledger row. */
-export function finishStepCtes(parts: { outcome: StepOutcome; audit: AuditInsert | null; message: MessageInsert | null }): Prisma.Sql[] {
-  const ctes: Prisma.Sql[] = [Prisma.sql`finished_step AS (${stepUpdateSql(parts.outcome)})`];
-  if (parts.audit) ctes.push(Prisma.sql`step_audit AS (${auditInsertSql(parts.audit)})`);
-  if (parts.message) ctes.push(Prisma.sql`step_message AS (${messageInsertSql(parts.message)})`);
+export function finishStepCtes(parts: { outcome: StepOutcome; audit: AuditInsert | null; message: MessageInsert | null }): Sql[] {
+  const ctes: Sql[] = [sql`finished_step AS (${stepUpdateSql(parts.outcome)})`];
+  if (parts.audit) ctes.push(sql`step_audit AS (${auditInsertSql(parts.audit)})`);
+  if (parts.message) ctes.push(sql`step_message AS (${messageInsertSql(parts.message)})`);
   return ctes;
 }

@@ -2,11 +2,13 @@
 // while this instance still owns the turn), call the gateway, then record the
 // call's ledger row together with the step's result through the ledger
 // writer (metering/ledgerWriter.ts): one statement per finished call.
+import type { Sql } from "../db/sql.ts";
 import { randomUUID } from "node:crypto";
-import type { Prisma, StepKind } from "../generated/prisma/client.ts";
+import type { StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import type { LlmRequest, ProviderAttempt } from "../llm/types.ts";
 import { ledgerRowFor, type CallAttribution, type LedgerRow } from "../metering/ledger.ts";
+import { CALL_KINDS } from "../metering/callKinds.ts";
 import { addRow, emptyUsage } from "../metering/usageSums.ts";
 import { statementOf } from "../db/cteStatement.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
@@ -16,6 +18,7 @@ import { finishStepCtes, startStepStatement } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
+import type { CallUnfunded } from "../credits/callFunding.ts";
 
 export function attributionFor(run: TurnRun, stepId: string | null, agentId: string | null): CallAttribution {
   return { userId: run.userId, scope: run.scope, turnId: run.turnId, stepId, agentId, turnMode: run.mode };
@@ -73,12 +76,17 @@ function deltaBuffer(emit: (text: string) => void): { add(delta: string): void; 
   };
 }
 
-/** Records a provider call's ledger row, with `companions` (what the call produced) in the same statement. */
-export async function meterCall(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, companions: Prisma.Sql[] = []): Promise<void> {
-  await recordCall(run, step, ledgerRowFor(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt), companions);
+/** The call's ledger row, with the bound and hold its funding recorded (the row's debit releases that hold). */
+function rowFor(run: TurnRun, step: StartedStep, attempt: ProviderAttempt): LedgerRow {
+  return ledgerRowFor(attributionFor(run, step.id, step.agent?.agentId ?? null), attempt, run.funding.settle());
 }
 
-async function recordCall(run: TurnRun, step: StartedStep, row: LedgerRow, companions: Prisma.Sql[], select?: Prisma.Sql) {
+/** Records a provider call's ledger row, with `companions` (what the call produced) in the same statement. */
+export async function meterCall(run: TurnRun, step: StartedStep, attempt: ProviderAttempt, companions: Sql[] = []): Promise<void> {
+  await recordCall(run, step, rowFor(run, step, attempt), companions);
+}
+
+async function recordCall(run: TurnRun, step: StartedStep, row: LedgerRow, companions: Sql[], select?: Sql) {
   const result = await run.services.ledger.record([row], companions, select);
   run.usage.byStep.set(step.id, addRow(run.usage.byStep.get(step.id) ?? emptyUsage(), row));
   run.usage.total = addRow(run.usage.total, row);
@@ -90,10 +98,19 @@ function publishDelta(run: TurnRun, step: StartedStep, delta: string): void {
   if (sequence !== null) run.services.publish(run.turnId, sequence, { type: "StepDelta", stepId: step.id, delta }, new Date());
 }
 
-/** Calls the gateway; each retried attempt is metered before the retry. */
-export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">, streamDeltas: boolean): Promise<ProviderAttempt> {
-  const deltas = streamDeltas ? deltaBuffer((delta) => publishDelta(run, step, delta)) : null;
-  const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, (failed) => meterCall(run, step, failed));
+/** The hooks of every call a turn makes: each attempt is held before it starts, and each retried one metered before the retry. */
+export function turnCallHooks(run: TurnRun, step: StartedStep) {
+  return { beforeAttempt: (request: LlmRequest) => run.funding.fund(request), recordRetried: (failed: ProviderAttempt) => meterCall(run, step, failed) };
+}
+
+/**
+ * Calls the gateway, each attempt held first; the call's kind says whether
+ * its output streams as StepDelta events. Throws CallUnfunded when an attempt
+ * cannot be held (attempts before it are metered).
+ */
+export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">): Promise<ProviderAttempt> {
+  const deltas = CALL_KINDS[request.callKind].streamsDeltas ? deltaBuffer((delta) => publishDelta(run, step, delta)) : null;
+  const attempt = await run.services.gateway.call({ ...request, onDelta: deltas ? (delta) => deltas.add(delta) : undefined }, turnCallHooks(run, step));
   // Every chunk is out before the step can complete.
   deltas?.flush();
   return attempt;
@@ -121,7 +138,7 @@ export interface StepExtras {
 export async function finishStep(run: TurnRun, step: StartedStep, attempt: ProviderAttempt | null, result: StepResult, extras: StepExtras = {}): Promise<void> {
   const agentId = step.agent?.agentId ?? null;
   const base = { turnId: run.turnId, stepId: step.id };
-  const row = attempt ? ledgerRowFor(attributionFor(run, step.id, agentId), attempt) : null;
+  const row = attempt ? rowFor(run, step, attempt) : null;
   const stepUsage = run.usage.byStep.get(step.id) ?? emptyUsage();
   const usage = row ? addRow(stepUsage, row) : stepUsage;
   const payload = { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error, usage } as const;
@@ -139,4 +156,10 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
   // The step was ended as interrupted by another instance (its result would contradict the turn's ending).
   if (written?.kept !== 1) throw new TurnLostError(run.turnId);
   run.services.publish(run.turnId, sequence, payload, at);
+}
+
+/** A call of the step could not be held: the step fails without it, and the turn stops here with BUDGET (SPEC 14). */
+export async function finishUnfunded(run: TurnRun, step: StartedStep, unfunded: CallUnfunded): Promise<void> {
+  run.stopped = "budget";
+  await finishStep(run, step, null, { status: "failed", output: null, error: `Stopped before this call: ${unfunded.message}.` });
 }

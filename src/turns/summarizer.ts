@@ -2,32 +2,16 @@
 // an LLM call: its ledger row commits with the stored summary, in one statement. A failed call
 // or an output that breaks the contract falls back to deterministic truncation.
 import type { HistoryTurn } from "../context-budget/assembly.ts";
-import { parseSummary, SUMMARY_SCHEMA_NAME, summaryBlock, summaryJsonSchema, transcriptOf, truncationSummary } from "../context-budget/summary.ts";
+import { parseSummary, summaryBlock, truncationSummary } from "../context-budget/summary.ts";
 import type { Summarize } from "../context-budget/plan.ts";
-import { SUMMARIZER_PROMPT } from "./prompts.ts";
 import type { StartedStep, TurnRun } from "./run.ts";
+import { summaryRequest } from "./requests.ts";
 import { callForStep, meterCall } from "./steps.ts";
 import { summaryInsertCtes } from "./summarySql.ts";
 
-export const SUMMARY_MAX_OUTPUT_TOKENS = 1024;
-
 export function summarizerFor(run: TurnRun, step: StartedStep): Summarize {
   return async (turns: HistoryTurn[]) => {
-    const attempt = await callForStep(
-      run,
-      step,
-      {
-        modelAlias: step.modelAlias,
-        callKind: "summary",
-        maxOutputTokens: SUMMARY_MAX_OUTPUT_TOKENS,
-        messages: [
-          { role: "system", content: SUMMARIZER_PROMPT },
-          { role: "user", content: transcriptOf(turns) },
-        ],
-        structured: { name: SUMMARY_SCHEMA_NAME, schema: summaryJsonSchema },
-      },
-      false,
-    );
+    const attempt = await callForStep(run, step, summaryRequest(step.modelAlias, turns, run.services.outputLimits));
     const fromModel = attempt.status === "success" ? parseSummary(attempt.text) : null;
     const content = fromModel ?? truncationSummary(turns);
     const throughTurnSeq = turns.at(-1)!.seq;

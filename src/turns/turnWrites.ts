@@ -3,8 +3,8 @@
 // backoff while the database is briefly away, for at most half a lease: a
 // turn that cannot write for longer is ended as interrupted.
 import type pg from "pg";
-import type { Prisma } from "../generated/prisma/client.ts";
 import { retryWithBackoff } from "../db/backoff.ts";
+import { queryConfig, type Sql } from "../db/sql.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 
@@ -20,7 +20,7 @@ export function writeDeadlineMs(services: Pick<TurnEngineServices, "owner">): nu
   return services.owner.leaseMs / 2;
 }
 
-export function writeForTurn<Row extends pg.QueryResultRow = pg.QueryResultRow>(run: TurnRun, statement: Prisma.Sql, deadlineMs = writeDeadlineMs(run.services)): Promise<pg.QueryResult<Row>> {
+export function writeForTurn<Row extends pg.QueryResultRow = pg.QueryResultRow>(run: TurnRun, statement: Sql, deadlineMs = writeDeadlineMs(run.services)): Promise<pg.QueryResult<Row>> {
   const { pool, statements } = run.services;
-  return retryWithBackoff(() => pool.query<Row>(statements.config(statement.text, statement.values)), isTransientDatabaseError, deadlineMs);
+  return retryWithBackoff(() => pool.query<Row>(queryConfig(statement, statements)), isTransientDatabaseError, deadlineMs);
 }

@@ -11,6 +11,7 @@
 // pass over user_activity_days. Before the range only each user's latest
 // active day matters (earlier spans end before the range starts).
 import { Prisma } from "../generated/prisma/client.ts";
+import { raw, sql, type Sql } from "../db/sql.ts";
 import type { Db } from "../db.ts";
 import type { DayRange } from "./range.ts";
 
@@ -38,9 +39,16 @@ export interface ActiveUsersReport {
 /** Enough memory to sort and window a year of user-days without spilling to disk (transaction-local). */
 export const ACTIVE_USERS_SETTINGS = ["SET LOCAL work_mem = '32MB'"] as const;
 
-export function activeUsersSql(range: DayRange): Prisma.Sql {
+interface ActiveUsersRow {
+  day: string;
+  dau: number;
+  wau: number;
+  mau: number;
+}
+
+export function activeUsersSql(range: DayRange): Sql {
   const { week, month } = ACTIVITY_WINDOWS;
-  return Prisma.sql`
+  return sql`
     WITH bounds AS (SELECT ${range.firstDay}::date AS first_day, ${range.endDay}::date AS end_day),
     active AS (
       SELECT x.user_id, x.day, lead(x.day) OVER (PARTITION BY x.user_id ORDER BY x.day) AS next_day
@@ -70,8 +78,12 @@ export function activeUsersSql(range: DayRange): Prisma.Sql {
      GROUP BY c.day ORDER BY c.day`;
 }
 
-export function distinctActiveUsersSql(range: DayRange): Prisma.Sql {
-  return Prisma.sql`SELECT count(DISTINCT user_id)::int AS users FROM user_activity_days
+interface DistinctUsersRow {
+  users: number;
+}
+
+export function distinctActiveUsersSql(range: DayRange): Sql {
+  return sql`SELECT count(DISTINCT user_id)::int AS users FROM user_activity_days
     WHERE day >= ${range.firstDay}::date AND day < ${range.endDay}::date`;
 }
 
@@ -84,9 +96,9 @@ function ratio(numerator: number | string, denominator: number | string): string
 export async function activeUsers(db: Db, range: DayRange): Promise<ActiveUsersReport> {
   // SET LOCAL lasts for this transaction only, so it is safe behind a transaction pooler.
   const { rows, distinct } = await db.$transaction(async (tx) => {
-    for (const setting of ACTIVE_USERS_SETTINGS) await tx.$executeRawUnsafe(setting);
-    const days = await tx.$queryRaw<{ day: string; dau: number; wau: number; mau: number }[]>(activeUsersSql(range));
-    const [users] = await tx.$queryRaw<{ users: number }[]>(distinctActiveUsersSql(range));
+    for (const setting of ACTIVE_USERS_SETTINGS) await tx.$executeRaw(raw(setting));
+    const days = await tx.$queryRaw<ActiveUsersRow[]>(activeUsersSql(range));
+    const [users] = await tx.$queryRaw<DistinctUsersRow[]>(distinctActiveUsersSql(range));
     return { rows: days, distinct: users };
   });
   const days = rows.map((row) => ({ ...row, dauOverMau: ratio(row.dau, row.mau) }));

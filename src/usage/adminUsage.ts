@@ -1,7 +1,7 @@
 // Usage across all users for admins, over whole UTC days. As-charged reports
 // read the daily rollup (small, indexed by day); a repriced report must
 // recompute each row's credits, so it reads the raw ledger over the range.
-import { Prisma } from "../generated/prisma/client.ts";
+import { empty, join, raw, sql, type Sql } from "../db/sql.ts";
 import type { Db } from "../db.ts";
 import { ledgerAmountsSql, rollupAmountsSql, toAmounts, type AmountsRow, type UsageAmounts } from "./measures.ts";
 import { creditsExpression, pricingJoin, type Pricing } from "./pricingSql.ts";
@@ -33,53 +33,53 @@ export interface AdminUsageEntry extends UsageAmounts {
 const GROUP_COLUMNS: Record<AdminGrouping, string[]> = { user: ["user_id"], model: ["model_alias"], userModel: ["user_id", "model_alias"] };
 
 interface Source {
-  from: Prisma.Sql;
-  amounts: Prisma.Sql;
+  from: Sql;
+  amounts: Sql;
   alias: "r" | "e";
-  rank: Record<UsageRanking, Prisma.Sql>;
+  rank: Record<UsageRanking, Sql>;
 }
 
 function sourceFor({ range, pricing }: AdminUsageRequest): Source {
   if (pricing.kind === "asCharged") {
     return {
       alias: "r",
-      from: Prisma.sql`usage_daily_rollups r WHERE r.day >= ${range.firstDay}::date AND r.day < ${range.endDay}::date`,
+      from: sql`usage_daily_rollups r WHERE r.day >= ${range.firstDay}::date AND r.day < ${range.endDay}::date`,
       amounts: rollupAmountsSql(),
-      rank: { PROVIDER_COST: Prisma.sql`sum(r.provider_cost_usd)`, CREDITS: Prisma.sql`sum(r.credits_burned)`, TOTAL_TOKENS: Prisma.sql`sum(r.total_tokens)` },
+      rank: { PROVIDER_COST: sql`sum(r.provider_cost_usd)`, CREDITS: sql`sum(r.credits_burned)`, TOTAL_TOKENS: sql`sum(r.total_tokens)` },
     };
   }
   return {
     alias: "e",
-    from: Prisma.sql`llm_call_events e ${pricingJoin(pricing)} WHERE e.created_at >= ${range.from}::timestamptz AND e.created_at < ${range.to}::timestamptz`,
+    from: sql`llm_call_events e ${pricingJoin(pricing)} WHERE e.created_at >= ${range.from}::timestamptz AND e.created_at < ${range.to}::timestamptz`,
     amounts: ledgerAmountsSql(pricing),
-    rank: { PROVIDER_COST: Prisma.sql`sum(e.provider_cost_usd)`, CREDITS: Prisma.sql`sum(${creditsExpression(pricing)})`, TOTAL_TOKENS: Prisma.sql`sum(e.total_tokens)` },
+    rank: { PROVIDER_COST: sql`sum(e.provider_cost_usd)`, CREDITS: sql`sum(${creditsExpression(pricing)})`, TOTAL_TOKENS: sql`sum(e.total_tokens)` },
   };
 }
 
-export function adminTotalsSql(request: AdminUsageRequest): Prisma.Sql {
+export function adminTotalsSql(request: AdminUsageRequest): Sql {
   const source = sourceFor(request);
-  return Prisma.sql`SELECT ${source.amounts} FROM ${source.from}`;
+  return sql`SELECT ${source.amounts} FROM ${source.from}`;
 }
 
 /** The top `limit` groups by the ranking, ties broken by key so pages are stable. */
-export function adminRankingSql(request: AdminUsageRequest, grouping: AdminGrouping, ranking: UsageRanking, limit: number): Prisma.Sql {
+export function adminRankingSql(request: AdminUsageRequest, grouping: AdminGrouping, ranking: UsageRanking, limit: number): Sql {
   const source = sourceFor(request);
-  const keys = GROUP_COLUMNS[grouping].map((column) => Prisma.raw(`${source.alias}.${column}`));
+  const keys = GROUP_COLUMNS[grouping].map((column) => raw(`${source.alias}.${column}`));
   const hasUser = grouping !== "model";
-  return Prisma.sql`
-    SELECT g.*${hasUser ? Prisma.sql`, u.email` : Prisma.empty}
-      FROM (SELECT ${Prisma.join(keys)}, ${source.amounts}, coalesce(${source.rank[ranking]}, 0) AS rank_value
+  return sql`
+    SELECT g.*${hasUser ? sql`, u.email` : empty}
+      FROM (SELECT ${join(keys)}, ${source.amounts}, coalesce(${source.rank[ranking]}, 0) AS rank_value
               FROM ${source.from}
-             GROUP BY ${Prisma.join(keys)}
-             ORDER BY rank_value DESC, ${Prisma.join(keys)}
+             GROUP BY ${join(keys)}
+             ORDER BY rank_value DESC, ${join(keys)}
              LIMIT ${limit}) g
-      ${hasUser ? Prisma.sql`LEFT JOIN users u ON u.id = g.user_id` : Prisma.empty}
-     ORDER BY g.rank_value DESC, ${Prisma.join(GROUP_COLUMNS[grouping].map((column) => Prisma.raw(`g.${column}`)))}`;
+      ${hasUser ? sql`LEFT JOIN users u ON u.id = g.user_id` : empty}
+     ORDER BY g.rank_value DESC, ${join(GROUP_COLUMNS[grouping].map((column) => raw(`g.${column}`)))}`;
 }
 
 /** Pricing versions stored on the rows of the range (as-charged reports). */
-export function chargedVersionsSql(range: DayRange): Prisma.Sql {
-  return Prisma.sql`SELECT coalesce(array_agg(DISTINCT r.pricing_version), '{}') AS versions FROM usage_daily_rollups r
+export function chargedVersionsSql(range: DayRange): Sql {
+  return sql`SELECT coalesce(array_agg(DISTINCT r.pricing_version), '{}') AS versions FROM usage_daily_rollups r
     WHERE r.day >= ${range.firstDay}::date AND r.day < ${range.endDay}::date`;
 }
 
@@ -90,11 +90,11 @@ interface RankingRow extends AmountsRow {
 }
 
 /** Runs one report statement, with the rollup settings when it reads the rollup. */
-async function report<Row>(db: Db, readsRollup: boolean, sql: Prisma.Sql): Promise<Row[]> {
-  if (!readsRollup) return db.$queryRaw<Row[]>(sql);
+async function report<Row>(db: Db, readsRollup: boolean, statement: Sql): Promise<Row[]> {
+  if (!readsRollup) return db.$queryRaw<Row[]>(statement);
   return db.$transaction(async (tx) => {
-    for (const setting of ROLLUP_SETTINGS) await tx.$executeRawUnsafe(setting);
-    return tx.$queryRaw<Row[]>(sql);
+    for (const setting of ROLLUP_SETTINGS) await tx.$executeRaw(raw(setting));
+    return tx.$queryRaw<Row[]>(statement);
   });
 }
 

@@ -1,7 +1,7 @@
 // A page of the viewer's own ledger rows, newest first, by keyset on
 // (created_at, id). Cursors carry created_at at full microsecond precision
 // (JavaScript dates would truncate it and skip or repeat rows).
-import { Prisma } from "../generated/prisma/client.ts";
+import { join, sql, type Sql } from "../db/sql.ts";
 import type { Db } from "../db.ts";
 import { ValidationError } from "../errors.ts";
 import { viewerRowsWhere, type UsageFilter } from "./scope.ts";
@@ -11,6 +11,7 @@ export const LEDGER_PAGE = { defaultSize: 50, maxSize: 100 } as const;
 
 export interface LedgerRow {
   id: string;
+  user_id: string;
   created_at: Date;
   cursor_at: string;
   provider: string;
@@ -33,15 +34,26 @@ export interface LedgerRow {
   cost: string;
   latency_ms: number | null;
   pricing_version: string;
+  bound_input_tokens: number | null;
+  bound_output_tokens: number | null;
+  exceeds_bound: boolean;
+  hold_credits: string | null;
 }
 
 export interface LedgerPageRequest {
-  userId: string;
-  range: Partial<TimeRange>;
-  filter: UsageFilter;
+  /** Which rows (of llm_call_events e): viewerLedgerRows or ROWS_ABOVE_BOUND. */
+  rows: Sql;
   first: number;
   after: string | null;
 }
+
+/** The viewer's own rows, narrowed by range and filter. */
+export function viewerLedgerRows(userId: string, range: Partial<TimeRange>, filter: UsageFilter): Sql {
+  return viewerRowsWhere(userId, range, filter);
+}
+
+/** Rows whose provider report exceeded the call's bound (SPEC 14), every user's: for owners and analysts. */
+export const ROWS_ABOVE_BOUND = sql`e.exceeds_bound`;
 
 interface Position {
   at: string;
@@ -66,22 +78,22 @@ function decodeCursor(cursor: string): Position {
   return { at: `${match[1]}${match[2]}`, id: match[3]! };
 }
 
-export function ledgerPageSql(request: LedgerPageRequest): Prisma.Sql {
-  const conditions = [viewerRowsWhere(request.userId, request.range, request.filter)];
+export function ledgerPageSql(request: LedgerPageRequest): Sql {
+  const conditions = [request.rows];
   if (request.after) {
     const position = decodeCursor(request.after);
-    conditions.push(Prisma.sql`(e.created_at, e.id) < (${position.at}::timestamptz, ${position.id}::uuid)`);
+    conditions.push(sql`(e.created_at, e.id) < (${position.at}::timestamptz, ${position.id}::uuid)`);
   }
-  return Prisma.sql`
-    SELECT e.id::text AS id, e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
+  return sql`
+    SELECT e.id::text AS id, e.user_id::text AS user_id, e.created_at, to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at,
            e.provider, e.model_alias, e.provider_model, e.status, e.call_kind, e.turn_mode,
            e.room_id::text AS room_id, coalesce(e.session_id::text, e.direct_session_id) AS session_id,
            e.turn_id::text AS turn_id, e.step_id::text AS step_id, e.agent_id,
            e.input_tokens_fresh, e.input_tokens_cached, e.output_tokens, e.total_tokens,
            e.oe_tokens_computed::text AS oe_tokens, e.credits_burned::text AS credits, e.provider_cost_usd::text AS cost,
-           e.latency_ms, e.pricing_version
+           e.latency_ms, e.pricing_version, e.bound_input_tokens, e.bound_output_tokens, e.exceeds_bound, e.hold_credits::text AS hold_credits
       FROM llm_call_events e
-     WHERE ${Prisma.join(conditions, " AND ")}
+     WHERE ${join(conditions, " AND ")}
      ORDER BY e.created_at DESC, e.id DESC
      LIMIT ${request.first + 1}`;
 }

@@ -2,7 +2,7 @@
 // ledger (alias `e`) or the daily rollup (alias `r`), and their mapping to
 // exact values: counts as numbers, money and credits as fixed-scale decimal
 // strings. Empty scopes sum to zero, never null.
-import { Prisma } from "../generated/prisma/client.ts";
+import { sql, type Sql } from "../db/sql.ts";
 import { creditsExpression, oeExpression, type Pricing } from "./pricingSql.ts";
 
 export interface UsageAmounts {
@@ -31,7 +31,7 @@ export interface AmountsRow {
 }
 
 /** Money scales: OE tokens and credits as the ledger's numeric(20,4), USD as numeric(20,8). */
-const sums = (parts: { calls: Prisma.Sql; errors: Prisma.Sql; fresh: Prisma.Sql; cached: Prisma.Sql; output: Prisma.Sql; total: Prisma.Sql; oe: Prisma.Sql; credits: Prisma.Sql; cost: Prisma.Sql }) => Prisma.sql`
+const sums = (parts: { calls: Sql; errors: Sql; fresh: Sql; cached: Sql; output: Sql; total: Sql; oe: Sql; credits: Sql; cost: Sql }) => sql`
   ${parts.calls}::bigint AS calls,
   ${parts.errors}::bigint AS error_count,
   coalesce(sum(${parts.fresh}), 0)::bigint AS fresh,
@@ -42,32 +42,32 @@ const sums = (parts: { calls: Prisma.Sql; errors: Prisma.Sql; fresh: Prisma.Sql;
   coalesce(sum(${parts.credits}), 0)::numeric(24,4)::text AS credits,
   coalesce(sum(${parts.cost}), 0)::numeric(24,8)::text AS cost`;
 
-export function ledgerAmountsSql(pricing: Pricing): Prisma.Sql {
+export function ledgerAmountsSql(pricing: Pricing): Sql {
   return sums({
-    calls: Prisma.sql`count(*)`,
-    errors: Prisma.sql`count(*) FILTER (WHERE e.status <> 'success')`,
-    fresh: Prisma.sql`e.input_tokens_fresh`,
-    cached: Prisma.sql`e.input_tokens_cached`,
-    output: Prisma.sql`e.output_tokens`,
-    total: Prisma.sql`e.total_tokens`,
+    calls: sql`count(*)`,
+    errors: sql`count(*) FILTER (WHERE e.status <> 'success')`,
+    fresh: sql`e.input_tokens_fresh`,
+    cached: sql`e.input_tokens_cached`,
+    output: sql`e.output_tokens`,
+    total: sql`e.total_tokens`,
     oe: oeExpression(pricing),
     credits: creditsExpression(pricing),
-    cost: Prisma.sql`e.provider_cost_usd`,
+    cost: sql`e.provider_cost_usd`,
   });
 }
 
 /** Rollup rows hold stored (as charged) amounts only; repricing reads the ledger. */
-export function rollupAmountsSql(): Prisma.Sql {
+export function rollupAmountsSql(): Sql {
   return sums({
-    calls: Prisma.sql`coalesce(sum(r.calls), 0)`,
-    errors: Prisma.sql`coalesce(sum(r.error_calls), 0)`,
-    fresh: Prisma.sql`r.input_tokens_fresh`,
-    cached: Prisma.sql`r.input_tokens_cached`,
-    output: Prisma.sql`r.output_tokens`,
-    total: Prisma.sql`r.total_tokens`,
-    oe: Prisma.sql`r.oe_tokens`,
-    credits: Prisma.sql`r.credits_burned`,
-    cost: Prisma.sql`r.provider_cost_usd`,
+    calls: sql`coalesce(sum(r.calls), 0)`,
+    errors: sql`coalesce(sum(r.error_calls), 0)`,
+    fresh: sql`r.input_tokens_fresh`,
+    cached: sql`r.input_tokens_cached`,
+    output: sql`r.output_tokens`,
+    total: sql`r.total_tokens`,
+    oe: sql`r.oe_tokens`,
+    credits: sql`r.credits_burned`,
+    cost: sql`r.provider_cost_usd`,
   });
 }
 

@@ -4,7 +4,7 @@
 // token counts with the same rounding as the ledger writer. Rows are never
 // rewritten; the pricing data is passed as parameters, so the module stays
 // the single source of truth.
-import { Prisma } from "../generated/prisma/client.ts";
+import { empty, sql, type Sql } from "../db/sql.ts";
 import { ValidationError } from "../errors.ts";
 import { pricingVersion, type PricingVersion } from "../metering/pricing.ts";
 
@@ -18,27 +18,27 @@ export function resolvePricing(versionId: string | null | undefined): Pricing {
 }
 
 /** OE tokens of one ledger row (alias `e`). */
-export function oeExpression(pricing: Pricing): Prisma.Sql {
-  if (pricing.kind === "asCharged") return Prisma.sql`e.oe_tokens_computed`;
+export function oeExpression(pricing: Pricing): Sql {
+  if (pricing.kind === "asCharged") return sql`e.oe_tokens_computed`;
   const { weights } = pricing.version;
-  return Prisma.sql`round(e.input_tokens_fresh * ${weights.fresh}::numeric + e.input_tokens_cached * ${weights.cached}::numeric + e.output_tokens * ${weights.output}::numeric, 4)`;
+  return sql`round(e.input_tokens_fresh * ${weights.fresh}::numeric + e.input_tokens_cached * ${weights.cached}::numeric + e.output_tokens * ${weights.output}::numeric, 4)`;
 }
 
 /** Credits of one ledger row (alias `e`); repricing needs pricingJoin(). */
-export function creditsExpression(pricing: Pricing): Prisma.Sql {
-  if (pricing.kind === "asCharged") return Prisma.sql`e.credits_burned`;
+export function creditsExpression(pricing: Pricing): Sql {
+  if (pricing.kind === "asCharged") return sql`e.credits_burned`;
   const { oeTokensPerCredit, multiplierFloor } = pricing.version;
   // An alias the version does not list is priced at the floor, like max(multiplier, floor).
-  return Prisma.sql`round(${oeExpression(pricing)} / ${oeTokensPerCredit}::numeric * greatest(coalesce(price.multiplier, ${multiplierFloor}::numeric), ${multiplierFloor}::numeric), 4)`;
+  return sql`round(${oeExpression(pricing)} / ${oeTokensPerCredit}::numeric * greatest(coalesce(price.multiplier, ${multiplierFloor}::numeric), ${multiplierFloor}::numeric), 4)`;
 }
 
 /** The version's multipliers as a relation `price(alias, multiplier)` joined to `e`. */
-export function pricingJoin(pricing: Pricing): Prisma.Sql {
-  if (pricing.kind === "asCharged") return Prisma.empty;
+export function pricingJoin(pricing: Pricing): Sql {
+  if (pricing.kind === "asCharged") return empty;
   const entries = Object.entries(pricing.version.multipliers);
   const aliases = entries.map(([alias]) => alias);
   const multipliers = entries.map(([, multiplier]) => multiplier);
-  return Prisma.sql`LEFT JOIN unnest(${aliases}::text[], ${multipliers}::numeric[]) AS price(alias, multiplier) ON price.alias = e.model_alias`;
+  return sql`LEFT JOIN unnest(${aliases}::text[], ${multipliers}::numeric[]) AS price(alias, multiplier) ON price.alias = e.model_alias`;
 }
 
 /** What a report says about its credits. */

@@ -2,7 +2,7 @@
 // dimensions, in one pass over the ledger (GROUPING SETS: the empty set is
 // the totals row, present even when no row matches). Latency percentiles
 // are nearest-rank (percentile_disc) over calls that recorded a latency.
-import { Prisma } from "../generated/prisma/client.ts";
+import { empty, join, raw, sql, type Sql } from "../db/sql.ts";
 import type { Db } from "../db.ts";
 import { ledgerAmountsSql, toAmounts, type AmountsRow, type UsageAmounts } from "./measures.ts";
 import { pricingJoin, pricingStatement, type Pricing, type PricingStatement } from "./pricingSql.ts";
@@ -56,14 +56,14 @@ interface ReportRow extends AmountsRow {
   [dimension: `k_${string}`]: string | null;
 }
 
-export function usageReportSql(scope: UsageScope, groupBy: readonly UsageDimension[], pricing: Pricing): Prisma.Sql {
+export function usageReportSql(scope: UsageScope, groupBy: readonly UsageDimension[], pricing: Pricing): Sql {
   const dimensions = [...new Set(groupBy)].map((dimension) => DIMENSION_SQL[dimension]);
-  const keyColumns = dimensions.map((d) => Prisma.raw(`${d.expression} AS "k_${d.key}"`));
-  const keyExpressions = dimensions.map((d) => Prisma.raw(d.expression));
-  const grouping = dimensions.length === 0 ? Prisma.sql`GROUP BY ()` : Prisma.sql`GROUP BY GROUPING SETS ((), (${Prisma.join(keyExpressions)}))`;
-  const isTotal = dimensions.length === 0 ? Prisma.sql`true` : Prisma.sql`GROUPING(${Prisma.join(keyExpressions)}) <> 0`;
-  return Prisma.sql`
-    SELECT ${isTotal} AS is_total, ${keyColumns.length ? Prisma.sql`${Prisma.join(keyColumns)},` : Prisma.empty}
+  const keyColumns = dimensions.map((d) => raw(`${d.expression} AS "k_${d.key}"`));
+  const keyExpressions = dimensions.map((d) => raw(d.expression));
+  const grouping = dimensions.length === 0 ? sql`GROUP BY ()` : sql`GROUP BY GROUPING SETS ((), (${join(keyExpressions)}))`;
+  const isTotal = dimensions.length === 0 ? sql`true` : sql`GROUPING(${join(keyExpressions)}) <> 0`;
+  return sql`
+    SELECT ${isTotal} AS is_total, ${keyColumns.length ? sql`${join(keyColumns)},` : empty}
       ${ledgerAmountsSql(pricing)},
       percentile_disc(0.5) WITHIN GROUP (ORDER BY e.latency_ms) AS p50,
       percentile_disc(0.95) WITHIN GROUP (ORDER BY e.latency_ms) AS p95,
@@ -71,7 +71,7 @@ export function usageReportSql(scope: UsageScope, groupBy: readonly UsageDimensi
     FROM llm_call_events e ${pricingJoin(pricing)}
     WHERE ${scopeWhere(scope)}
     ${grouping}
-    ORDER BY 1 DESC${keyExpressions.length ? Prisma.sql`, ${Prisma.join(keyExpressions.map((k) => Prisma.sql`${k} NULLS LAST`))}` : Prisma.empty}`;
+    ORDER BY 1 DESC${keyExpressions.length ? sql`, ${join(keyExpressions.map((k) => sql`${k} NULLS LAST`))}` : empty}`;
 }
 
 function toTotals(row: ReportRow): UsageTotals {

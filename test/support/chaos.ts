@@ -82,11 +82,18 @@ export interface LedgerAudit {
   duplicates: number;
   /** Turns still RUNNING although their lease has lapsed. */
   stuckTurns: number;
+  /** Calls charged more than was held for them, and wallets below zero (credit enforcement). */
+  overspend: number;
+  /** Credits still held by wallets (0 once every turn has ended). */
+  held: string;
 }
 
 export async function auditLedger(db: pg.Pool | pg.Client, answeredIds: string[]): Promise<LedgerAudit> {
-  const { rows } = await db.query<{ rows: number; unmetered: number; duplicates: number; stuck: number }>(
+  const { rows } = await db.query<{ rows: number; unmetered: number; duplicates: number; stuck: number; overspend: number; held: string }>(
     `SELECT (SELECT count(*)::int FROM llm_call_events) AS rows,
+            (SELECT count(*)::int FROM llm_call_events WHERE credits_burned > hold_credits)
+              + (SELECT count(*)::int FROM credit_wallets w WHERE credit_available(w) < 0) AS overspend,
+            (SELECT coalesce(sum(held), 0)::text FROM credit_wallets) AS held,
             (SELECT count(*)::int FROM unnest($1::text[]) AS answered(id)
               WHERE NOT EXISTS (SELECT 1 FROM llm_call_events e WHERE e.request_id = answered.id)) AS unmetered,
             (SELECT count(*)::int FROM (SELECT request_id FROM llm_call_events WHERE request_id IS NOT NULL GROUP BY request_id HAVING count(*) > 1) d) AS duplicates,
@@ -94,7 +101,7 @@ export async function auditLedger(db: pg.Pool | pg.Client, answeredIds: string[]
     [answeredIds],
   );
   const row = rows[0]!;
-  return { answered: answeredIds.length, rows: row.rows, unmetered: row.unmetered, duplicates: row.duplicates, stuckTurns: row.stuck };
+  return { answered: answeredIds.length, rows: row.rows, unmetered: row.unmetered, duplicates: row.duplicates, stuckTurns: row.stuck, overspend: row.overspend, held: row.held };
 }
 
 /** Waits until no turn is running (every lease ran out and was swept, or turns ended), up to `timeoutMs`. */

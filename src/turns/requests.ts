@@ -1,0 +1,107 @@
+// The request of each kind of call a turn makes, built from plain values, so
+// accept can compute the first call's bound (and hold it) from the very
+// request the runner will send (SPEC 14). Output caps come from the call
+// kinds table.
+import type { HistoryTurn } from "../context-budget/assembly.ts";
+import { fitContext, summaryDue } from "../context-budget/plan.ts";
+import { budgetFor } from "../context-budget/budget.ts";
+import { transcriptOf, SUMMARY_SCHEMA_NAME, summaryJsonSchema } from "../context-budget/summary.ts";
+import type { ModelAliasName } from "../llm/models.ts";
+import type { ChatMessage, LlmRequest } from "../llm/types.ts";
+import { outputCapOf, type OutputLimits } from "../metering/callKinds.ts";
+import { agentLayers, managerRoutingPrompt, roomFrame, SUMMARIZER_PROMPT, SYNTHESIS_PROMPT } from "./prompts.ts";
+import type { RosterEntry } from "./roster.ts";
+import { ROUTING_SCHEMA_NAME, routingJsonSchema } from "./routingContract.ts";
+import type { SessionHistory } from "./run.ts";
+import type { SessionScope } from "./planning.ts";
+
+export type TurnRequest = Omit<LlmRequest, "onDelta">;
+
+export function agentRequest(alias: ModelAliasName, messages: ChatMessage[], limits: OutputLimits): TurnRequest {
+  return { modelAlias: alias, callKind: "agent", maxOutputTokens: outputCapOf("agent", alias, limits), messages };
+}
+
+export function summaryRequest(alias: ModelAliasName, turns: HistoryTurn[], limits: OutputLimits): TurnRequest {
+  return {
+    modelAlias: alias,
+    callKind: "summary",
+    maxOutputTokens: outputCapOf("summary", alias, limits),
+    messages: [
+      { role: "system", content: SUMMARIZER_PROMPT },
+      { role: "user", content: transcriptOf(turns) },
+    ],
+    structured: { name: SUMMARY_SCHEMA_NAME, schema: summaryJsonSchema },
+  };
+}
+
+export function routingRequest(managerAlias: ModelAliasName, roster: RosterEntry[], content: string, limits: OutputLimits): TurnRequest {
+  return {
+    modelAlias: managerAlias,
+    callKind: "manager_route",
+    maxOutputTokens: outputCapOf("manager_route", managerAlias, limits),
+    messages: [
+      { role: "system", content: managerRoutingPrompt(roster) },
+      { role: "user", content },
+    ],
+    structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(roster.map((agent) => agent.agentKey)) },
+  };
+}
+
+export function synthesisRequest(managerAlias: ModelAliasName, content: string, answers: { agentKey: string | null; content: string }[], limits: OutputLimits): TurnRequest {
+  const text = answers.map((answer) => `@${answer.agentKey}: ${answer.content}`).join("\n\n");
+  return {
+    modelAlias: managerAlias,
+    callKind: "synthesis",
+    maxOutputTokens: outputCapOf("synthesis", managerAlias, limits),
+    messages: [
+      { role: "system", content: SYNTHESIS_PROMPT },
+      { role: "user", content: `User message:\n${content}\n\nAgents' answers:\n${text}` },
+    ],
+  };
+}
+
+/** What an agent's first call of a turn reads: the turn's frame, the session's history, the message. */
+export interface AgentCallInput {
+  mode: string;
+  room: { name: string; goal: string } | null;
+  history: SessionHistory;
+  content: string;
+}
+
+/**
+ * The first call an agent's step makes when nothing of the turn precedes it:
+ * the summary when one is due, else its answer (the context pruned to fit).
+ * Null when the context cannot fit (the step fails without a call).
+ */
+export function firstAgentCall(agent: RosterEntry, input: AgentCallInput, limits: OutputLimits): TurnRequest | null {
+  const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
+  const sources = {
+    systemLayers: agentLayers(input.mode, agent, null),
+    roomFrame: roomFrame(input.room, input.mode),
+    summaryBlock: input.history.summaryBlock,
+    history: input.history.turns,
+    unresolvedTurn: [],
+    currentMessage: input.content,
+  };
+  const due = summaryDue(sources, budget);
+  if (due) return summaryRequest(agent.modelAlias, due, limits);
+  const plan = fitContext(sources, budget);
+  return plan.audit.overflow ? null : agentRequest(agent.modelAlias, plan.messages, limits);
+}
+
+/** What decides a turn's first call. `agents`: those the message runs without a manager; null in orchestrator mode. */
+export interface FirstCallInput {
+  scope: SessionScope;
+  agents: RosterEntry[] | null;
+  managerAlias: ModelAliasName;
+  history: SessionHistory;
+  content: string;
+  limits: OutputLimits;
+}
+
+/** The turn's first call, whose bound accept holds: the routing call, or the first agent's (its summary when one is due). */
+export function firstCallOf(input: FirstCallInput): TurnRequest | null {
+  const { scope, history, content, limits } = input;
+  if (!input.agents) return routingRequest(input.managerAlias, scope.roster, content, limits);
+  return firstAgentCall(input.agents[0]!, { mode: scope.mode, room: scope.room, history, content }, limits);
+}
