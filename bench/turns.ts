@@ -248,6 +248,8 @@ export async function runTurnsBench(): Promise<void> {
   const database = await createMigratedDatabase("bench_turns");
   const serverEnv = {
     DATABASE_POOL_MAX: String(POOL_MAX),
+    // direct (prepared statements, the default here) or transaction (unnamed, as behind a pooler): BENCH_DATABASE_POOL_MODE.
+    DATABASE_POOL_MODE: process.env.BENCH_DATABASE_POOL_MODE ?? "direct",
     RATE_LIMIT_TURNS_PER_MINUTE: "100000",
     RATE_LIMIT_TURNS_PER_HOUR: "1000000",
   };
@@ -276,6 +278,7 @@ export async function runTurnsBench(): Promise<void> {
     const sequential = await measureSequential(server, users[0]!, pool);
     const baseline = await measureBaseline(pool);
     const ratio = full.turnsPerSecond / baseline.turnsPerSecond;
+    console.log(`pool      DATABASE_POOL_MODE=${serverEnv.DATABASE_POOL_MODE}`);
     console.log(`server    ${full.turnsPerSecond.toFixed(1)} turns/s  ${full.rowsPerSecond.toFixed(1)} ledger rows/s  overhead p50 ${full.p50.toFixed(1)} ms  p99 ${full.p99.toFixed(1)} ms  (${full.turns} turns; p50 sendMessage ${full.sendP50.toFixed(1)} ms, p50 execution ${full.runP50.toFixed(1)} ms; server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn)`);
     console.log(`1 user    ${sequential.turnsPerSecond.toFixed(1)} turns/s  overhead p50 ${sequential.p50.toFixed(1)} ms  p99 ${sequential.p99.toFixed(1)} ms  (p50 sendMessage ${sequential.sendP50.toFixed(1)} ms, p50 execution ${sequential.runP50.toFixed(1)} ms; server CPU ${sequential.cpuMsPerTurn.toFixed(2)} ms/turn)`);
     console.log(`baseline  ${baseline.turnsPerSecond.toFixed(1)} turns/s  ${baseline.rowsPerSecond.toFixed(1)} ledger rows/s  time per turn p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms (plain pg, one transaction per turn, ${USERS} users on ${POOL_MAX} connections)`);

@@ -1,9 +1,10 @@
 // The one Prisma client, over a pg pool through the driver adapter.
 //
-// Safe behind Supabase's transaction pooler (port 6543): the adapter sends
-// unnamed statements (we never set a statementNameGenerator), our hot
-// statements are named only on a direct connection (db/statements.ts), and the code
-// relies on no session state (no SET, no session advisory locks, no LISTEN);
+// Safe behind any transaction pooler: the adapter sends unnamed statements (we
+// never set a statementNameGenerator), our hot statements are named only when
+// the operator declares the pool connection direct or session-pooled
+// (DATABASE_POOL_MODE; db/statements.ts), and the code relies on no session
+// state (no SET, no session advisory locks, no LISTEN, no temporary tables);
 // everything that must share a connection runs inside one transaction.
 import pg from "pg";
 import { UtcInstantPrismaPg } from "./db/utcInstantAdapter.ts";
@@ -12,18 +13,19 @@ import type { DatabaseConfig } from "./config/env.ts";
 import { HotStatements } from "./db/statements.ts";
 import { connectionErrorLog } from "./db/connectionErrors.ts";
 import { tracedPool } from "./observability/tracedPool.ts";
+import { logger } from "./observability/logger.ts";
 
 export type Db = PrismaClient;
 
 export interface DbHandle {
   prisma: Db;
   pool: pg.Pool;
-  /** Query configs for the hot statements (named unless behind a transaction pooler). */
+  /** Query configs for the hot statements (named only on a connection declared direct or session-pooled). */
   statements: HotStatements;
   close(): Promise<void>;
 }
 
-export interface DbOptions extends Pick<DatabaseConfig, "poolUrl" | "poolMax">, Partial<Pick<DatabaseConfig, "behindTransactionPooler">> {
+export interface DbOptions extends Pick<DatabaseConfig, "poolUrl" | "poolMax">, Partial<Pick<DatabaseConfig, "poolMode">> {
   /**
    * The server is one session (the embedded PGlite): every connection meets
    * the statements prepared by the ones before it, so nothing is prepared
@@ -55,7 +57,7 @@ export function createDb(database: DbOptions): DbHandle {
   return {
     prisma,
     pool,
-    statements: new HotStatements(database.behindTransactionPooler === false && !database.singleSession),
+    statements: new HotStatements(database.poolMode !== undefined && database.poolMode !== "transaction" && !database.singleSession, (message) => logger.warn({ component: "database" }, message)),
     async close() {
       await prisma.$disconnect();
       await pool.end();

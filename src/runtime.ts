@@ -124,7 +124,7 @@ export async function startRuntime(config: AppConfig): Promise<Runtime> {
   // Before the pool exists: with tracing on, createDb wraps it.
   await startTracing(config.tracing);
   const embedded = config.database ? null : await embeddedDatabase(config);
-  const database = config.database ?? { directUrl: embedded!.url, poolUrl: embedded!.url, poolMax: 1, behindTransactionPooler: false };
+  const database = config.database ?? { directUrl: embedded!.url, poolUrl: embedded!.url, poolMax: 1, poolMode: "direct" as const };
   const db = createDb({ ...database, singleSession: embedded !== null });
   const readiness = new ReadinessMonitor({
     checkMigrations: () => checkMigrationGate(db.pool),

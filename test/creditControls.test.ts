@@ -31,7 +31,7 @@ import { startFakeOpenRouter, type FakeOpenRouter } from "./support/fakeOpenRout
 import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
 import { subscribe } from "./support/sse.ts";
 import { streamTurnEvents } from "./support/eventClient.ts";
-import { createCouncil, createSession, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { createCouncil, roomSessions, send, sendAccepted, sendAllAtOnce, waitForTurn } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
 import { firstCallCost, invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
@@ -190,7 +190,7 @@ test("a room's monthly budget: 12 concurrent sends over two instances against a 
     const user = await newUser();
     const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
     const { firstCall: hold, required } = await firstCallCost(user.on(a), council.sessionId, "Go");
-    const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: 11 }, () => createSession(user.on(b), { roomId: council.roomId }))))];
+    const sessions = await roomSessions(user.on(b), council, 12);
     await adjust(user.id, "GRANT", "100000");
     const budget = hold.mul(2).toFixed(4);
     const set = dataOf(await user.on(a)(SetRoomCreditBudgetDocument, { input: { roomId: council.roomId, monthlyBudget: budget } })).setRoomCreditBudget;
@@ -201,23 +201,17 @@ test("a room's monthly budget: 12 concurrent sends over two instances against a 
     const estimate = dataOf(await user.on(b)(EstimateTurnCostDocument, { input: { sessionId: council.sessionId, content: "Go" } })).estimateTurnCost;
     expect(estimate).toMatchObject({ estimate: { firstCall: hold.toFixed(4), roomAvailable: budget } });
 
-    let release!: () => void;
-    script.hold = new Promise((resolve) => (release = resolve));
     const sampler = sampleDecimal(sql, "SELECT coalesce(sum(spent + held), 0)::text AS value FROM room_credit_usage WHERE room_id = $1", [council.roomId]);
     let samples: Prisma.Decimal[] = [];
+    const burst = await sendAllAtOnce(script, [user.on(a), user.on(b)], sessions, "Go");
     try {
-      const results = await Promise.all(sessions.map((sessionId, index) => send(user.on(index % 2 ? a : b), sessionId, "Go")));
-      const accepted = results.filter((result) => result.__typename === "SendMessageSuccess");
-      const refused = results.filter((result) => result.__typename === "RoomBudgetExceededError");
-      expect(accepted).toHaveLength(2);
+      const refused = burst.results.filter((result) => result.__typename === "RoomBudgetExceededError");
+      expect(burst.accepted).toHaveLength(2);
       expect(refused).toHaveLength(10);
       for (const result of refused) expect(result).toMatchObject({ code: "ROOM_BUDGET_EXCEEDED", required: required.toFixed(4), available: "0.0000", monthlyBudget: budget });
       expect((await sql.query("SELECT count(*)::int AS turns FROM turns WHERE user_id = $1", [user.id])).rows[0].turns).toBe(2);
-      release();
-      for (const result of accepted) if (result.__typename === "SendMessageSuccess") expect((await waitForTurn(user.on(a), result.turn.id)).status).toBe("COMPLETED");
     } finally {
-      script.hold = null;
-      release?.();
+      for (const turn of await burst.finish()) expect(turn.status).toBe("COMPLETED");
       samples = await sampler.stop();
     }
     expect(samples.length).toBeGreaterThan(5);

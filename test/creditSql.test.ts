@@ -93,10 +93,10 @@ async function wallet(userId: string) {
   return rows[0];
 }
 
-async function hold(place: { userId: string; turnId: string; roomId: string | null }, amount: string, least: string, enforce = true) {
+async function hold(place: { userId: string; turnId: string; roomId: string | null }, amount: string, least: string, enforce = true, ofTurn = true) {
   const { rows } = await sql.query(
-    "SELECT placed, held::text, refused_by, available_before::text AS available, room_available_before::text AS room_available FROM credit_hold_call($1, $2, $3, $4, 'starter', $5, $6)",
-    [place.userId, place.turnId, amount, least, enforce, place.roomId],
+    "SELECT placed, held::text, refused_by, available_before::text AS available, room_available_before::text AS room_available FROM credit_hold_call($1, $2, $3, $4, 'starter', $5, $6, $7)",
+    [place.userId, place.turnId, amount, least, enforce, place.roomId, ofTurn],
   );
   return rows[0];
 }
@@ -210,6 +210,27 @@ describe("each credit function", () => {
       { kind: "release", amount: "12.5000", balance_after: "495.0000" },
     ]);
     expect(await wallet(place.userId)).toMatchObject({ held: "0.0000", available: "495.0000" });
+  });
+
+  test("credit_release_hold and credit_release_stale_holds: a preview's hold (keyed by its id, no turn) is released once; only stale holds of no running turn are swept", async () => {
+    const place = await fixture();
+    const previewId = randomUUID();
+    await hold({ ...place, turnId: previewId }, "2", "2", true, false);
+    await hold(place, "3", "3");
+    expect(await wallet(place.userId)).toMatchObject({ held: "5.0000", available: "490.0000" });
+    // A hold's transactions name a turn only when the key is one.
+    const { rows: entries } = await sql.query("SELECT amount::text, turn_id FROM credit_transactions WHERE user_id = $1 AND kind = 'hold' ORDER BY created_at", [place.userId]);
+    expect(entries).toEqual([
+      { amount: "2.0000", turn_id: null },
+      { amount: "3.0000", turn_id: place.turnId },
+    ]);
+    await sql.query("UPDATE credit_holds SET created_at = now() - interval '1 hour'");
+    expect((await sql.query("SELECT credit_release_stale_holds('10 minutes') AS released")).rows[0].released).toBeGreaterThanOrEqual(1);
+    expect(await wallet(place.userId)).toMatchObject({ held: "3.0000", available: "492.0000" });
+    await sql.query("SELECT credit_release_hold($1, $2, false)", [previewId, place.userId]);
+    expect(await wallet(place.userId)).toMatchObject({ held: "3.0000" });
+    const { rows } = await sql.query("SELECT released_at IS NOT NULL AS released FROM credit_holds WHERE turn_id = $1", [place.turnId]);
+    expect(rows).toEqual([{ released: false }]);
   });
 
   test("credit_grant: once per key; an adjustment below zero only with the owner's consent", async () => {

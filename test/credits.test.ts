@@ -13,8 +13,8 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.ts
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { startFakeOpenRouter, type FakeCall, type FakeOpenRouter, type FakeReply } from "./support/fakeOpenRouter.ts";
-import { councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
-import { createCouncil, createSession, send, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
+import { callPurpose, councilHandler, newScript, type CouncilScript } from "./support/councilProvider.ts";
+import { createCouncil, createSession, roomSessions, send, sendAccepted, sendAllAtOnce, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { signTestToken } from "./fixtures/users.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
 import { boundOfBody, firstCallCost, invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
@@ -127,19 +127,16 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
   const { firstCall: hold, required } = await firstCallCost(user.on(a), council.sessionId, "Go");
-  const sessions = [council.sessionId, ...(await Promise.all(Array.from({ length: 49 }, () => createSession(user.on(b), { roomId: council.roomId }))))];
+  const sessions = await roomSessions(user.on(b), council, 50);
   await adjust(user.id, "ADJUSTMENT", hold.mul(3).sub(495).toFixed(4));
   expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.available).toBe(hold.mul(3).toFixed(4));
 
-  let release!: () => void;
-  script.hold = new Promise((resolve) => (release = resolve));
   const sampler = sampleDecimal(sql, "SELECT credit_available(w)::text AS value FROM credit_wallets w WHERE user_id = $1", [user.id]);
   let samples: Prisma.Decimal[] = [];
+  const burst = await sendAllAtOnce(script, [user.on(a), user.on(b)], sessions, "Go");
   try {
-    const results = await Promise.all(sessions.map((sessionId, index) => send(user.on(index % 2 ? a : b), sessionId, "Go")));
-    const accepted = results.filter((result) => result.__typename === "SendMessageSuccess");
-    const refused = results.filter((result) => result.__typename === "InsufficientCreditsError");
-    expect(accepted).toHaveLength(3);
+    const refused = burst.results.filter((result) => result.__typename === "InsufficientCreditsError");
+    expect(burst.accepted).toHaveLength(3);
     expect(refused).toHaveLength(47);
     for (const result of refused) {
       expect(result).toMatchObject({ code: "INSUFFICIENT_CREDITS", required: required.toFixed(4), available: "0.0000" });
@@ -149,13 +146,8 @@ test("enforce: 50 concurrent sends on two instances against a balance of exactly
       [user.id],
     );
     expect(written[0]).toEqual({ turns: 3, holds: 3, messages: 3 });
-    release();
-    for (const result of accepted) {
-      if (result.__typename === "SendMessageSuccess") expect((await waitForTurn(user.on(a), result.turn.id)).status).toBe("COMPLETED");
-    }
   } finally {
-    script.hold = null;
-    release?.();
+    for (const turn of await burst.finish()) expect(turn.status).toBe("COMPLETED");
     samples = await sampler.stop();
   }
   expect(samples.length).toBeGreaterThan(10);
@@ -222,16 +214,48 @@ test("estimateTurnCost: min ≤ expected ≤ max, firstCall is what a send then 
   expect(empty).toMatchObject({ __typename: "ValidationError", code: "VALIDATION_FAILED" });
 });
 
-test("enforce covers the other metered route: a routing preview needs its call's bound available, else InsufficientCreditsError with no call made", async () => {
+test("a metered routing preview holds its one call's bound while the call runs, releases it once its row is recorded, and is refused when the bound does not fit", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ORCHESTRATOR", [["ada", "QWEN"]]);
-  await adjust(user.id, "ADJUSTMENT", "-494.99");
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const routing = councilHandler(script);
+  fake.setHandler(async (call) => {
+    if (callPurpose(call) === "routing") await released;
+    return routing(call);
+  });
+  try {
+    const previewing = user.on(b)(PreviewRoutingDocument, { input: { sessionId: council.sessionId, content: "Who?", runManager: true } });
+    let held: { turn_id: string; amount: string } | undefined;
+    for (const deadline = Date.now() + 5_000; !held && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      held = (await sql.query("SELECT turn_id, amount::text FROM credit_holds WHERE user_id = $1", [user.id])).rows[0];
+    }
+    expect(held).toBeDefined();
+    const [call] = fake.calls.slice(-1);
+    expect(held!.amount).toBe(boundOfBody(call!).credits.toFixed(4));
+    expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet).toMatchObject({ held: held!.amount });
+    release();
+    expect(dataOf(await previewing).previewRouting).toMatchObject({ __typename: "PreviewRoutingSuccess", decision: { __typename: "RouteToAgents", metered: true } });
+  } finally {
+    release();
+    fake.setHandler(councilHandler(script));
+  }
+  const { rows } = await sql.query("SELECT kind::text, turn_id FROM credit_transactions WHERE user_id = $1 AND kind <> 'plan_allowance' ORDER BY created_at", [user.id]);
+  expect(rows).toEqual([
+    { kind: "hold", turn_id: null },
+    { kind: "debit", turn_id: null },
+    { kind: "release", turn_id: null },
+  ]);
+  expect(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.held).toBe("0.0000");
+
+  await adjust(user.id, "ADJUSTMENT", new Decimal(dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.available).sub("0.01").neg().toFixed(4));
   const callsBefore = fake.calls.length;
-  const preview = dataOf(await user.on(b)(PreviewRoutingDocument, { input: { sessionId: council.sessionId, content: "Who?", runManager: true } })).previewRouting;
-  expect(preview).toMatchObject({ __typename: "InsufficientCreditsError", code: "INSUFFICIENT_CREDITS" });
+  const refused = dataOf(await user.on(b)(PreviewRoutingDocument, { input: { sessionId: council.sessionId, content: "Who?", runManager: true } })).previewRouting;
+  expect(refused).toMatchObject({ __typename: "InsufficientCreditsError", code: "INSUFFICIENT_CREDITS", available: "0.0100" });
   expect(fake.calls.length).toBe(callsBefore);
-  const { rows } = await sql.query("SELECT count(*)::int AS previews FROM routing_previews WHERE user_id = $1", [user.id]);
-  expect(rows[0].previews).toBe(0);
+  const { rows: previews } = await sql.query("SELECT count(*)::int AS previews FROM routing_previews WHERE user_id = $1", [user.id]);
+  expect(previews[0].previews).toBe(1);
+  expect(await invariantViolations(sql)).toEqual([]);
 });
 
 test("owners grant and adjust once per idempotency key, audited; others are refused; the history lists every entry newest first", async () => {

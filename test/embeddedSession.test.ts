@@ -16,7 +16,7 @@ let db: DbHandle;
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "pantheon-pglite-"));
   embedded = await startEmbeddedDatabase(dataDir);
-  db = createDb({ poolUrl: embedded.url, poolMax: 1, behindTransactionPooler: false, singleSession: true });
+  db = createDb({ poolUrl: embedded.url, poolMax: 1, poolMode: "direct", singleSession: true });
 });
 
 afterAll(async () => {

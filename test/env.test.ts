@@ -52,12 +52,23 @@ describe("environment contract", () => {
     expect(message({ APP_ENV: "production" }).split("\n").length).toBe(found.length + 1);
   });
 
-  test("a complete production environment parses, and the transaction pooler is recognised", () => {
+  test("a complete production environment parses; its pool connection is a transaction pooler unless declared otherwise", () => {
     const config = loadConfig(production);
-    expect(config.database?.behindTransactionPooler).toBe(true);
+    expect(config.database?.poolMode).toBe("transaction");
     expect(config.llm.provider).toBe("openrouter");
     expect(config.graphiqlEnabled).toBe(false);
     expect(config.auth.jwksUrl).toBe("https://project.supabase.co/auth/v1/.well-known/jwks.json");
+  });
+
+  test("the pool connection is what DATABASE_POOL_MODE declares, transaction by default with DATABASE_POOL_URL, never guessed from a port", () => {
+    const neon = { ...production, DATABASE_POOL_URL: "postgresql://app@ep-x-pooler.eu-central-1.aws.neon.tech:5432/neondb" };
+    expect(loadConfig(neon).database?.poolMode).toBe("transaction");
+    expect(loadConfig({ ...neon, DATABASE_POOL_MODE: "session" }).database?.poolMode).toBe("session");
+    expect(loadConfig({ ...production, DATABASE_POOL_URL: "", APP_ENV: "staging" }).database?.poolMode).toBe("direct");
+    expect(problems({ ...production, DATABASE_POOL_MODE: "direct" })).toEqual([
+      "DATABASE_POOL_MODE says the pool connection keeps sessions, but DATABASE_POOL_URL names a transaction pooler (port 6543 or pgbouncer=true): set DATABASE_POOL_MODE=transaction",
+    ]);
+    expect(problems({ ...production, DATABASE_POOL_MODE: "pgbouncer" })[0]).toBe("DATABASE_POOL_MODE has an unsupported value (allowed: direct, session, transaction)");
   });
 
   test.each([

@@ -41,10 +41,10 @@ test("roundtable offline: deterministic answers, every call metered", async () =
   expect(turn.usageTotals.calls).toBe(3);
 });
 
-test("behind a transaction pooler (unnamed statements) turns run and are limited the same way", async () => {
-  const pooled = await startTestServer(database.url, { DATABASE_POOL_URL: `${database.url}?pgbouncer=true`, RATE_LIMIT_TURNS_PER_MINUTE: "2" });
+test("declared behind a transaction pooler (unnamed statements), turns run and are limited the same way", async () => {
+  const pooled = await startTestServer(database.url, { DATABASE_POOL_MODE: "transaction", RATE_LIMIT_TURNS_PER_MINUTE: "2" });
   try {
-    // Named (prepared) statements on the direct connection, unnamed behind the pooler.
+    // Named (prepared) statements on the connection declared direct, unnamed on the one declared a transaction pooler.
     expect([server.runtime.statements.named, pooled.runtime.statements.named]).toEqual([true, false]);
     const pooledClient = graphqlClient(pooled.graphqlUrl, (await createTestUser()).token);
     const council = await createCouncil(pooledClient, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);

@@ -19,7 +19,7 @@ function print(line: Line): void {
 
 const config = loadConfigOrExit();
 console.log(`env: ok (APP_ENV=${config.appEnv}, ROLLOUT_STAGE=${config.rolloutStage ?? "unset"})`);
-if (config.database?.behindTransactionPooler) console.log("  runtime pool: transaction pooler (unnamed statements, no session state)");
+if (config.database) console.log(`  runtime pool: DATABASE_POOL_MODE=${config.database.poolMode}${config.database.poolMode === "transaction" ? " (unnamed statements, no session state)" : " (prepared statements)"}`);
 
 const lines = await withDirectConnection(config, async (db) => {
   const migrations: Line = { gate: "migrations (Gate A)", required: true, reasons: await checkMigrationGate(db) };

@@ -9,6 +9,8 @@ export const APP_ENVS = ["development", "test", "staging", "production"] as cons
 export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
 
 const SUPABASE_TRANSACTION_POOLER_PORT = "6543";
+export const DATABASE_POOL_MODES = ["direct", "session", "transaction"] as const;
+export type DatabasePoolMode = (typeof DATABASE_POOL_MODES)[number];
 
 const protocolOf = (value: string) => URL.parse(value)?.protocol ?? "";
 
@@ -39,6 +41,7 @@ const envSchema = z
     DATABASE_URL: postgresUrl.optional(),
     DATABASE_POOL_URL: postgresUrl.optional(),
     DATABASE_POOL_MAX: positiveInt(10),
+    DATABASE_POOL_MODE: z.enum(DATABASE_POOL_MODES).optional(),
     EMBEDDED_DATA_DIR: z.string().min(1).default(".data/pglite"),
     LEDGER_BUFFER_DIR: z.string().min(1).default(".data/ledger-buffer"),
     TURN_LEASE_MS: number().int("must be a whole number").min(1_000, "must be at least 1000").default(30_000),
@@ -89,8 +92,14 @@ const PRODUCTION_REQUIRED = [
 
 /** Checked on the raw values so they are reported together with any malformed ones. */
 function crossFieldProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
   // An unsigned alert could be forged by anyone who finds the receiver's URL.
-  return raw.ALERT_WEBHOOK_URL !== undefined && raw.ALERT_WEBHOOK_SECRET === undefined ? ["ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL"] : [];
+  if (raw.ALERT_WEBHOOK_URL !== undefined && raw.ALERT_WEBHOOK_SECRET === undefined) problems.push("ALERT_WEBHOOK_SECRET is required with ALERT_WEBHOOK_URL");
+  const poolUrl = raw.DATABASE_POOL_URL ?? raw.DATABASE_URL;
+  if (raw.DATABASE_POOL_MODE !== undefined && raw.DATABASE_POOL_MODE !== "transaction" && typeof poolUrl === "string" && namesTransactionPooler(poolUrl)) {
+    problems.push("DATABASE_POOL_MODE says the pool connection keeps sessions, but DATABASE_POOL_URL names a transaction pooler (port 6543 or pgbouncer=true): set DATABASE_POOL_MODE=transaction");
+  }
+  return problems;
 }
 
 /** Checked on the raw values so they are reported together with any malformed ones. */
@@ -111,8 +120,12 @@ export interface DatabaseConfig {
   /** Runtime pool connection (Supabase transaction pooler in production). */
   poolUrl: string;
   poolMax: number;
-  /** True when the pool URL is a transaction pooler: no session state, no named statements. */
-  behindTransactionPooler: boolean;
+  /**
+   * What the pool connection is, as the operator declares it (DATABASE_POOL_MODE): `transaction` (a
+   * transaction pooler: no named statements, no session state; the default with DATABASE_POOL_URL),
+   * `session` (a session pooler) or `direct` (the default without it: the pool uses DATABASE_URL).
+   */
+  poolMode: DatabasePoolMode;
 }
 
 export interface AppConfig {
@@ -182,9 +195,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${name} ${message}`;
 }
 
-function isTransactionPooler(url: string): boolean {
-  const parsed = new URL(url);
-  return parsed.port === SUPABASE_TRANSACTION_POOLER_PORT || parsed.searchParams.get("pgbouncer") === "true";
+/** A URL that says it is a transaction pooler (Supabase's port, Prisma's flag); other poolers say nothing, hence the declared mode. */
+function namesTransactionPooler(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.port === SUPABASE_TRANSACTION_POOLER_PORT || parsed.searchParams.get("pgbouncer") === "true";
+  } catch {
+    return false;
+  }
 }
 
 /** OTLP's rule: the traces endpoint is used as given; the general one gets the signal's path appended. */
@@ -222,7 +240,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     port: env.PORT,
     database:
       directUrl && poolUrl
-        ? { directUrl, poolUrl, poolMax: env.DATABASE_POOL_MAX, behindTransactionPooler: isTransactionPooler(poolUrl) }
+        ? { directUrl, poolUrl, poolMax: env.DATABASE_POOL_MAX, poolMode: env.DATABASE_POOL_MODE ?? (env.DATABASE_POOL_URL ? "transaction" : "direct") }
         : null,
     embeddedDataDir: env.EMBEDDED_DATA_DIR,
     ledgerBufferDir: env.LEDGER_BUFFER_DIR,

@@ -3,21 +3,23 @@
 // time: `fund` holds the next call's bound (lowering its max_tokens to what
 // the balance allows, down to its kind's floor) and returns the request to
 // send; `settle` hands the call's bound and hold to its ledger row, whose
-// debit settles the cost and releases the rest. With no scope (CREDIT_
-// ENFORCEMENT off, or a preview) nothing is held and only bounds are kept.
+// debit settles the cost and releases the rest. A hold can also ride on the
+// statement that starts the work it pays for (`holdAhead`: the turn's insert
+// at accept, a step's start), so holding costs no round trip of its own. With
+// no scope (CREDIT_ENFORCEMENT off) nothing is held and only bounds are kept.
 import { Prisma } from "../generated/prisma/client.ts";
 import type { HotStatements } from "../db/statements.ts";
-import type { Queryable } from "../db/sql.ts";
+import { queryOne, type Queryable, type Sql } from "../db/sql.ts";
 import type { LlmRequest } from "../llm/types.ts";
-import { callBound, chargeOf, largestOutputWithin } from "../metering/callBound.ts";
+import { callBound, chargeOf, largestOutputWithin, type CallBound } from "../metering/callBound.ts";
 import { outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
 import type { CallLimits } from "../metering/ledger.ts";
-import { holdForCall, refusalOf, type HoldOutcome, type HoldScope } from "./callHolds.ts";
+import { holdCallSql, holdForCall, holdOutcome, refusalOf, type HoldOutcome, type HoldRow, type HoldScope } from "./callHolds.ts";
 
 const Decimal = Prisma.Decimal;
 type Decimal = Prisma.Decimal;
 
-/** A call could not be held: the turn stops before it (stop reason BUDGET). */
+/** A call could not be held: the turn stops before it (stop reason BUDGET), or the send is refused. */
 export class CallUnfunded extends Error {
   constructor(
     /** The least the call needed: its bound at its kind's output floor. */
@@ -27,6 +29,11 @@ export class CallUnfunded extends Error {
     super(`not enough credits for the next call: it needs ${required.toFixed(4)}, ${refusal.refusedBy === "room" ? `the room has ${refusal.roomAvailable}` : `${refusal.available} are available`}`);
     this.name = "CallUnfunded";
   }
+
+  /** The typed error a client gets when this was the send's first call. */
+  toRefusal() {
+    return refusalOf(this.refusal, this.required);
+  }
 }
 
 export interface FundingDeps {
@@ -35,35 +42,34 @@ export interface FundingDeps {
   limits: OutputLimits;
 }
 
-/**
- * Holds `request`'s bound beyond `alreadyHeld`: the whole bound if the balance
- * allows, else what is available down to the bound at its kind's floor.
- */
-async function holdBound(deps: FundingDeps, scope: HoldScope, request: LlmRequest, alreadyHeld: Decimal) {
-  const bound = callBound(request);
-  if (alreadyHeld.gte(bound.credits)) return { bound, held: alreadyHeld };
-  const floor = Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, deps.limits));
-  const needed = chargeOf(request.modelAlias, bound.inputTokens, floor);
-  const outcome = await holdForCall(deps.db, deps.prepared, scope, bound.credits.sub(alreadyHeld), Decimal.max(0, needed.sub(alreadyHeld)));
-  if (!outcome.placed) return { bound, needed, refusal: outcome };
-  return { bound, held: alreadyHeld.add(outcome.held) };
+/** What a request still needs held beyond `held`: null when `held` covers its whole bound. */
+interface HoldPlan {
+  amount: Decimal;
+  /** Under enforce, the least worth holding: its bound at its kind's floor, beyond `held`. */
+  least: Decimal;
+  /** Its bound at its kind's floor. */
+  needed: Decimal;
 }
 
-/**
- * At accept, in the accepting transaction: holds the turn's first call (the
- * turn's hold opens with it). A send whose first call cannot be held even at
- * its floor is refused (InsufficientCreditsError or RoomBudgetExceededError,
- * `required` that floor's bound) and the caller rolls back.
- */
-export async function holdFirstCall(deps: FundingDeps, scope: HoldScope, request: LlmRequest): Promise<Decimal> {
-  const result = await holdBound(deps, scope, request, new Decimal(0));
-  if ("refusal" in result) throw refusalOf(result.refusal!, result.needed!);
-  return result.held;
+function holdPlan(request: LlmRequest, held: Decimal, limits: OutputLimits): { bound: CallBound; plan: HoldPlan | null } {
+  const bound = callBound(request);
+  if (held.gte(bound.credits)) return { bound, plan: null };
+  const floor = Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits));
+  const needed = chargeOf(request.modelAlias, bound.inputTokens, floor);
+  return { bound, plan: { amount: bound.credits.sub(held), least: Decimal.max(0, needed.sub(held)), needed } };
+}
+
+/** A hold placed inside another statement: its SQL, and what to do with the row it returns (none: the statement did not get to it). */
+export interface AheadHold {
+  statement: Sql;
+  record(row: HoldRow | undefined): void;
 }
 
 export class CallFunding {
-  /** Held for the next call and not yet handed to a row (the accept's hold, for the turn's first call). */
+  /** Held for the next call and not yet handed to a row. */
   private heldForNext: Decimal;
+  /** A hold placed ahead was refused: the next call stops before it starts. */
+  private refusedAhead: CallUnfunded | null = null;
   private inFlight: CallLimits | null = null;
 
   constructor(
@@ -74,15 +80,52 @@ export class CallFunding {
     this.heldForNext = heldAtAccept;
   }
 
-  /** Holds the call's bound; returns the request to send. Throws CallUnfunded when not even its floor can be held. */
+  /** What is held for the next call (accept hands it to the turn's runner). */
+  held(): Decimal {
+    return this.heldForNext;
+  }
+
+  /** The hold of `request`'s bound, to run inside the statement that starts its work; null when nothing needs holding. */
+  holdAhead(request: LlmRequest): AheadHold | null {
+    if (!this.scope || this.refusedAhead) return null;
+    const { plan } = holdPlan(request, this.heldForNext, this.deps.limits);
+    if (!plan) return null;
+    return {
+      statement: holdCallSql(this.scope, plan.amount, plan.least),
+      record: (row) => {
+        if (!row) return;
+        const outcome = holdOutcome(row);
+        if (outcome.placed) this.heldForNext = this.heldForNext.add(outcome.held);
+        else this.refusedAhead = new CallUnfunded(plan.needed, outcome);
+      },
+    };
+  }
+
+  /** Holds `request`'s bound ahead of its call, in a statement of its own (a metered preview's reservation). */
+  async holdNow(request: LlmRequest): Promise<void> {
+    const ahead = this.holdAhead(request);
+    if (ahead) ahead.record(await queryOne<HoldRow>(this.deps.db, ahead.statement, this.deps.prepared));
+  }
+
+  /** The refusal of a hold placed ahead, if it was refused. */
+  refusal(): CallUnfunded | null {
+    return this.refusedAhead;
+  }
+
+  /** Holds the call's bound (unless held ahead); returns the request to send. Throws CallUnfunded when not even its floor can be held. */
   async fund(request: LlmRequest): Promise<LlmRequest> {
     if (!this.scope) {
       this.inFlight = { bound: callBound(request), held: null };
       return request;
     }
-    const result = await holdBound(this.deps, this.scope, request, this.heldForNext);
-    if ("refusal" in result) throw new CallUnfunded(result.needed!, result.refusal!);
-    const { bound, held } = result;
+    if (this.refusedAhead) throw this.refusedAhead;
+    const { bound, plan } = holdPlan(request, this.heldForNext, this.deps.limits);
+    let held = this.heldForNext;
+    if (plan) {
+      const outcome = await holdForCall(this.deps.db, this.deps.prepared, this.scope, plan.amount, plan.least);
+      if (!outcome.placed) throw new CallUnfunded(plan.needed, outcome);
+      held = held.add(outcome.held);
+    }
     this.heldForNext = new Decimal(0);
     const maxOutputTokens = held.gte(bound.credits) ? request.maxOutputTokens : largestOutputWithin(request.modelAlias, bound.inputTokens, held, request.maxOutputTokens);
     this.inFlight = { bound: { inputTokens: bound.inputTokens, outputTokens: maxOutputTokens }, held };

@@ -1,12 +1,13 @@
 // Holding credits for a provider call before it starts (SPEC 14), through
 // credit_hold_call (sql/credit_hold_call.sql): the turn's first call inside
 // the transaction that accepts the turn, each later call (retries and
-// summaries included) on its own just before it is made. The debit of the
-// call's ledger row settles its cost from the hold and releases the rest
-// (sql/credit_debit_ledger_row.sql).
+// summaries included) on its own just before it is made. The debit of a
+// turn's call's ledger row settles its cost from the hold and releases the
+// rest (sql/credit_debit_ledger_row.sql). A metered preview holds its one call
+// when it is reserved and releases the hold once the call's row is recorded.
 import { Prisma } from "../generated/prisma/client.ts";
 import type { CreditPlanName } from "../config/credits.ts";
-import { queryOne, sql, type Queryable } from "../db/sql.ts";
+import { queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
 
@@ -15,7 +16,10 @@ type Decimal = Prisma.Decimal;
 /** Whose credits a turn's calls hold, and how strictly. */
 export interface HoldScope {
   userId: string;
+  /** The hold's key: the turn's id, or a metered preview's. */
   turnId: string;
+  /** The key is a turn (its hold entries name it); false for a preview. */
+  ofTurn: boolean;
   /** The turn's room, whose monthly budget (if any) its holds count against. */
   roomId: string | null;
   defaultPlan: CreditPlanName;
@@ -27,7 +31,7 @@ export type HoldOutcome =
   | { placed: true; held: Decimal }
   | { placed: false; refusedBy: "wallet" | "room" | "ended"; available: string; roomAvailable: string | null; monthlyBudget: string | null };
 
-interface HoldRow {
+export interface HoldRow {
   placed: boolean;
   held: string;
   refused_by: "wallet" | "room" | "ended" | null;
@@ -37,24 +41,42 @@ interface HoldRow {
 }
 
 /**
- * Holds up to `amount` for the call, at least `least` (under enforce); the
- * outcome says how much, or who refused. Prepared where allowed: it runs
- * before every call under enforcement.
+ * The statement that holds up to `amount` for the call, at least `least`
+ * (under enforce): alone (holdForCall), or inside the statement that inserts
+ * the turn or starts its step, saving a round trip.
  */
-export async function holdForCall(db: Queryable, prepared: HotStatements | undefined, scope: HoldScope, amount: Decimal, least: Decimal): Promise<HoldOutcome> {
-  const row = (await queryOne<HoldRow>(
-    db,
-    sql`SELECT placed, held::text, refused_by, available_before::text, room_available_before::text, monthly_budget::text
-          FROM credit_hold_call(${scope.userId}::uuid, ${scope.turnId}::uuid, ${amount.toFixed(4)}::numeric, ${least.toFixed(4)}::numeric,
-                                ${scope.defaultPlan}, ${scope.enforce}, ${scope.roomId}::uuid)`,
-    prepared,
-  ))!;
+export function holdCallSql(scope: HoldScope, amount: Decimal, least: Decimal): Sql {
+  return sql`SELECT placed, held::text, refused_by, available_before::text, room_available_before::text, monthly_budget::text
+               FROM credit_hold_call(${scope.userId}::uuid, ${scope.turnId}::uuid, ${amount.toFixed(4)}::numeric, ${least.toFixed(4)}::numeric,
+                                     ${scope.defaultPlan}, ${scope.enforce}, ${scope.roomId}::uuid, ${scope.ofTurn})`;
+}
+
+export function holdOutcome(row: HoldRow): HoldOutcome {
   if (row.placed) return { placed: true, held: new Prisma.Decimal(row.held) };
   return { placed: false, refusedBy: row.refused_by ?? "wallet", available: row.available_before, roomAvailable: row.room_available_before, monthlyBudget: row.monthly_budget };
+}
+
+/** Holds on its own; prepared where allowed: it runs before a turn's later calls under enforcement. */
+export async function holdForCall(db: Queryable, prepared: HotStatements | undefined, scope: HoldScope, amount: Decimal, least: Decimal): Promise<HoldOutcome> {
+  return holdOutcome((await queryOne<HoldRow>(db, holdCallSql(scope, amount, least), prepared))!);
 }
 
 /** The typed refusal of a send whose first call cannot be held: `required` is the least that call needs. */
 export function refusalOf(outcome: Extract<HoldOutcome, { placed: false }>, required: Decimal): InsufficientCreditsError | RoomBudgetExceededError {
   if (outcome.refusedBy === "room") return new RoomBudgetExceededError(required.toFixed(4), outcome.roomAvailable!, outcome.monthlyBudget!);
   return new InsufficientCreditsError(required.toFixed(4), outcome.available);
+}
+
+/** Releases what the hold keyed `key` (a metered preview's id) still holds; a hold already released is left as it is. */
+export async function releaseHold(db: Queryable, key: string, userId: string): Promise<void> {
+  await queryOne(db, sql`SELECT credit_release_hold(${key}::uuid, ${userId}::uuid, false)`);
+}
+
+/** How long a preview's hold may stay open before the sweep releases it: far beyond its one call's timeout. */
+export const STALE_HOLD_AFTER = "10 minutes";
+
+/** Releases holds nobody will release any more (a preview whose process died); how many. */
+export async function releaseStaleHolds(db: Queryable): Promise<number> {
+  const row = await queryOne<{ released: number }>(db, sql`SELECT credit_release_stale_holds(${STALE_HOLD_AFTER}::interval) AS released`);
+  return row?.released ?? 0;
 }

@@ -9,9 +9,12 @@
 //   credit_available            every read of a wallet's available credits (credits/wallet.ts)
 //   credit_room_available       a room budget's remaining credits (credits/roomBudget.ts)
 //   credit_wallet_current       openWallet (credits/wallet.ts); every function below opens the wallet through it
-//   credit_hold_call            holdForCall (credits/callHolds.ts): a turn's first call at accept, each later call before it starts
+//   credit_hold_call            holdForCall (credits/callHolds.ts): a turn's first call at accept, each later call before it starts,
+//                               a metered preview's call at its reservation
 //   credit_hold_turn_in_room    none: the previous release's whole-turn hold, for its instances during a rolling deploy
 //   credit_debit_ledger_row     the trigger on llm_call_events: every ledger row the ledger writer commits (metering/ledgerWriter.ts)
+//   credit_release_hold         releaseHold (credits/callHolds.ts): a preview's hold once its row is recorded; and the two below
+//   credit_release_stale_holds  releaseStaleHolds (credits/callHolds.ts): the lease sweep (turns/service.ts), for previews whose process died
 //   credit_release_turn_hold    the triggers on turns: a turn's end, however it is written (turns/stepSql.ts, turns/leaseSql.ts)
 //   credit_grant                recordGrant (credits/adminSql.ts)
 //   credit_set_plan             setUserPlan (credits/adminSql.ts)
@@ -37,6 +40,8 @@ export const CREDIT_SQL_FUNCTIONS: readonly CreditSqlFunction[] = [
   { name: "credit_hold_call", triggers: [] },
   { name: "credit_hold_turn_in_room", triggers: [] },
   { name: "credit_debit_ledger_row", triggers: [{ name: "credit_debit_ledger_row", table: "llm_call_events" }] },
+  { name: "credit_release_hold", triggers: [] },
+  { name: "credit_release_stale_holds", triggers: [] },
   {
     name: "credit_release_turn_hold",
     triggers: [

@@ -30,8 +30,33 @@ export function queryConfig(statement: Sql, prepared?: HotStatements): pg.QueryC
   return prepared ? prepared.config(statement.text, statement.values) : { text: statement.text, values: statement.values };
 }
 
+/** Clients inside inTransaction: a statement that fails there aborts the transaction, so the whole unit of work goes again. */
+const transactionClients = new WeakSet<object>();
+
+/** A named statement was lost to a transaction pooler inside a transaction: inTransaction sends the work again, unnamed. */
+class NamedStatementLost extends Error {
+  constructor(readonly lost: unknown) {
+    super("a prepared statement was lost to a transaction pooler");
+  }
+}
+
+/**
+ * Runs the statement; a named one that a pooler lost (statements.ts) is sent
+ * again unnamed, here or, inside a transaction, by inTransaction.
+ */
+export async function queryResult<Row extends pg.QueryResultRow>(db: Queryable, statement: Sql, prepared?: HotStatements): Promise<pg.QueryResult<Row>> {
+  const config = queryConfig(statement, prepared);
+  try {
+    return await db.query<Row>(config);
+  } catch (error) {
+    if (!prepared?.recovers(error, config)) throw error;
+    if (transactionClients.has(db)) throw new NamedStatementLost(error);
+    return db.query<Row>(queryConfig(statement, prepared));
+  }
+}
+
 export async function queryRows<Row extends pg.QueryResultRow>(db: Queryable, statement: Sql, prepared?: HotStatements): Promise<Row[]> {
-  return (await db.query<Row>(queryConfig(statement, prepared))).rows;
+  return (await queryResult<Row>(db, statement, prepared)).rows;
 }
 
 /** The first row, or undefined when there is none. */
@@ -43,11 +68,22 @@ export async function queryOne<Row extends pg.QueryResultRow>(db: Queryable, sta
  * Runs `work` in one transaction on a connection of its own: committed when
  * it returns, rolled back when it throws (the error is rethrown). One rule for
  * a failed connection: a connection whose rollback fails is discarded, never
- * handed back to the pool.
+ * handed back to the pool. Work that lost a named statement to a transaction
+ * pooler is sent once more, its statements unnamed.
  */
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  try {
+    return await transaction(pool, work);
+  } catch (error) {
+    if (!(error instanceof NamedStatementLost)) throw error;
+    return transaction(pool, work);
+  }
+}
+
+async function transaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  transactionClients.add(client);
   try {
     await client.query("BEGIN");
     const result = await work(client);
@@ -57,6 +93,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) 
     await client.query("ROLLBACK").catch((rollbackError: unknown) => (broken = rollbackError instanceof Error ? rollbackError : new Error("rollback failed")));
     throw error;
   } finally {
+    transactionClients.delete(client);
     client.release(broken);
   }
 }

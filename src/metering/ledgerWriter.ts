@@ -15,7 +15,7 @@
 import type pg from "pg";
 import type { HotStatements } from "../db/statements.ts";
 import { statementOf } from "../db/cteStatement.ts";
-import { queryConfig, type Sql, sql } from "../db/sql.ts";
+import { queryResult, sql, type Sql } from "../db/sql.ts";
 import { backoffDelay, retryWithBackoff, type BackoffOptions } from "../db/backoff.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { ledgerInsertSql, type LedgerRow } from "./ledger.ts";
@@ -118,7 +118,7 @@ export class LedgerWriter {
   }
 
   private execute(statement: Sql): Promise<pg.QueryResult> {
-    return this.options.pool.query(queryConfig(statement, this.options.statements));
+    return queryResult(this.options.pool, statement, this.options.statements);
   }
 
   private acknowledge(rows: LedgerRow[]): void {

@@ -2,8 +2,9 @@
 // resolved from the roster (free); orchestrator asks the manager only when
 // explicitly requested, and that call is metered like any other. Metered
 // previews are bounded (SPEC 11): one per HTTP request (batches and aliases
-// included), exactly one provider call each (no retry, no repair re-ask), and
-// counted in the per-user rate limit with sends.
+// included), exactly one provider call each (no retry, no repair re-ask),
+// counted in the per-user rate limit with sends, and held like a turn's first
+// call (turns/previewReservation.ts).
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
@@ -17,8 +18,8 @@ import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
 import { routingRequest } from "../turns/requests.ts";
-import { callBound } from "../metering/callBound.ts";
 import { CallFunding } from "../credits/callFunding.ts";
+import { releaseHold } from "../credits/callHolds.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
 import type { RosterEntry } from "../turns/roster.ts";
 import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
@@ -51,22 +52,22 @@ async function askManager(scope: SessionScope, content: string, context: Context
     turnMode: scope.mode,
   };
   const { config, pool, statements } = context.services;
-  // The preview's call is not held (see previewReservation.ts); its funding only keeps the call's bound for its row.
-  const funding = new CallFunding({ db: pool, prepared: statements, limits: { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens } }, null);
-  const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt, funding.settle())]));
+  const limits = { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens };
   const managerAlias = await readManagerModel(pool);
-  const request = routingRequest(managerAlias, scope.roster, content, { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens });
+  const request = routingRequest(managerAlias, scope.roster, content, limits);
   const { enforcement, defaultPlan } = config.credits;
-  const credits = { ceiling: callBound(request).credits, defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null };
-  await reservePreview(pool, config.rateLimit, attribution.userId, scope.sessionId, credits);
-  const outcome = await requestRouting(
-    context.services.turns.gateway,
-    request,
-    scope.roster,
-    { beforeAttempt: (sent) => funding.fund(sent), recordRetried: record, recordRejected: record },
-    SINGLE_CALL,
-  );
-  await record(outcome.finalAttempt);
+  const reserved = await reservePreview(pool, config.rateLimit, attribution.userId, scope.sessionId, { request, defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null, limits });
+  // The call's bound was held with the reservation; the funding hands it, and the bound, to the call's row.
+  const funding = new CallFunding({ db: pool, prepared: statements, limits }, reserved.holdScope, reserved.held);
+  const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt, funding.settle())]));
+  let outcome;
+  try {
+    outcome = await requestRouting(context.services.turns.gateway, request, scope.roster, { beforeAttempt: (sent) => funding.fund(sent), recordRetried: record, recordRejected: record }, SINGLE_CALL);
+    await record(outcome.finalAttempt);
+  } finally {
+    // Once the row is recorded (its debit charged the call), the hold goes; if this fails, the lease sweep releases it later.
+    if (reserved.holdScope) await releaseHold(pool, reserved.id, attribution.userId).catch(() => undefined);
+  }
   if (!outcome.ok) {
     return { kind: "rejected", mode: scope.mode, reason: outcome.reason === "invalid_output" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: outcome.issues };
   }

@@ -24,7 +24,6 @@ import { sessionHistory } from "./history.ts";
 import { sessionScopeOf } from "./sessionScopeSql.ts";
 import { assertWithinRateLimit } from "./rateLimit.ts";
 import { planAgents, type SessionScope } from "./planning.ts";
-import { agentLayers, roomFrame } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
 import type { HotStatements } from "../db/statements.ts";
@@ -32,12 +31,12 @@ import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { parseEnforcementOverride } from "../credits/enforcement.ts";
-import { holdFirstCall } from "../credits/callFunding.ts";
-import type { HoldScope } from "../credits/callHolds.ts";
+import { CallFunding } from "../credits/callFunding.ts";
+import type { HoldRow, HoldScope } from "../credits/callHolds.ts";
 import type { OutputLimits } from "../metering/callKinds.ts";
 import { Prisma } from "../generated/prisma/client.ts";
-import { inTransaction, queryOne, queryRows } from "../db/sql.ts";
-import { firstCallOf } from "./requests.ts";
+import { inTransaction, queryOne, queryRows, type Sql } from "../db/sql.ts";
+import { agentSources, firstCallOf, NO_HISTORY } from "./requests.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
 const UNIQUE_VIOLATION = "23505";
@@ -80,28 +79,28 @@ export interface AcceptedTurn {
 export function assertFitsBudget(scope: SessionScope, agents: RosterEntry[], content: string, maxOutputTokens: number): void {
   for (const agent of agents) {
     const limits = budgetFor(agent.modelAlias, maxOutputTokens);
-    const pinned = estimatePinned({
-      systemLayers: agentLayers(scope.mode, agent, null),
-      roomFrame: roomFrame(scope.room, scope.mode),
-      summaryBlock: null,
-      history: [],
-      unresolvedTurn: [],
-      currentMessage: content,
-    });
+    const pinned = estimatePinned(agentSources(agent, { mode: scope.mode, room: scope.room, history: NO_HISTORY, content }));
     if (limits.inputBudget <= 0 || pinned > limits.inputBudget) throw budgetExceeded(agent.modelAlias, limits.inputBudget, pinned);
   }
+}
+
+interface TurnToInsert {
+  turnId: string;
+  scope: SessionScope;
+  userId: string;
+  content: string;
+  /** The first agent, when the mode names it at accept (its step starts with the turn). */
+  firstAgent: RosterEntry | null;
+  /** The hold of the turn's first call, placed by the same statement. */
+  hold: Sql | null;
 }
 
 async function insertTurn(
   client: pg.ClientBase,
   statements: HotStatements,
   owner: TurnOwner,
-  scope: SessionScope,
-  userId: string,
-  content: string,
-  firstAgent: RosterEntry | null,
-): Promise<{ row: Turn; firstStep: StartedStep | null; acceptedAt: Date }> {
-  const id = randomUUID();
+  { turnId: id, scope, userId, content, firstAgent, hold }: TurnToInsert,
+): Promise<{ row: Turn; firstStep: StartedStep | null; acceptedAt: Date; holdRow: HoldRow | null }> {
   const acceptedAt = new Date();
   const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
@@ -116,6 +115,7 @@ async function insertTurn(
       modelAlias: firstStep.modelAlias,
       allowedTools: firstStep.agent.toolPermissions,
     },
+    hold,
   );
   const row = (await queryOne<InsertedTurn>(client, statement, statements))!;
   const turn: Turn = {
@@ -136,7 +136,7 @@ async function insertTurn(
     leaseExpiresAt: row.lease_expires_at,
     stopReason: null,
   };
-  return { row: turn, firstStep, acceptedAt };
+  return { row: turn, firstStep, acceptedAt, holdRow: row.hold };
 }
 
 /** The per-user lock, then one read, checks, one write and the first call's hold. Rejections write nothing. */
@@ -155,13 +155,20 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
   if (read.running_turn) await queryRows(client, endLapsedTurn(read.running_turn.id));
   const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
-  const { row, firstStep, acceptedAt } = await insertTurn(client, statements, owner, scope, userId, content, plan.kind === "agents" ? plan.agents[0]! : null);
+  const turnId = randomUUID();
   const history = sessionHistory(read.summary, read.history ?? []);
   const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? config.credits.enforcement;
   const holdScope: HoldScope | null =
-    enforcement === "off" ? null : { userId, turnId: row.id, roomId: scope.room?.id ?? null, defaultPlan: config.credits.defaultPlan, enforce: enforcement === "enforce" };
+    enforcement === "off" ? null : { userId, turnId, ofTurn: true, roomId: scope.room?.id ?? null, defaultPlan: config.credits.defaultPlan, enforce: enforcement === "enforce" };
+  // The first call's bound is held by the statement that inserts the turn; a refusal rolls both back.
+  const funding = new CallFunding({ db: client, prepared: statements, limits: deps.outputLimits }, holdScope);
   const firstCall = holdScope && firstCallOf({ scope, agents: plan.kind === "agents" ? plan.agents : null, managerAlias, history, content, limits: deps.outputLimits });
-  const heldAtAccept = holdScope && firstCall ? await holdFirstCall({ db: client, prepared: statements, limits: deps.outputLimits }, holdScope, firstCall) : new Prisma.Decimal(0);
+  const hold = firstCall ? funding.holdAhead(firstCall) : null;
+  const { row, firstStep, acceptedAt, holdRow } = await insertTurn(client, statements, owner, { turnId, scope, userId, content, firstAgent: plan.kind === "agents" ? plan.agents[0]! : null, hold: hold?.statement ?? null });
+  hold?.record(holdRow ?? undefined);
+  const refused = funding.refusal();
+  if (refused) throw refused.toRefusal();
+  const heldAtAccept = funding.held();
   return { turnId: row.id, seq: row.seq, content, scope, history, firstStep, row, acceptedAt, managerAlias, holdScope, heldAtAccept };
 }
 

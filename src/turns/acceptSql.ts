@@ -13,6 +13,7 @@ import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
+import type { HoldRow } from "../credits/callHolds.ts";
 
 /**
  * The per-user lock that makes the rate-limit count, the credit hold and the
@@ -110,7 +111,7 @@ export interface TurnInsert {
  * The turn, the user's message, the promoted mode and, when the first agent is
  * known at accept, that agent's running step: one statement.
  */
-export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null): Sql {
+export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null, hold: Sql | null = null): Sql {
   const ctes = [
     sql`promoted AS (
       UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
@@ -132,7 +133,10 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
   ];
   if (firstStep) ctes.push(stepInsertCte(firstStep));
   ctes.push(acceptedEventsCte(turn, firstStep));
-  return sql`WITH ${join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at FROM turn`;
+  // The first call's hold (credits/callFunding.ts), placed with the turn; its outcome comes back with the turn's row.
+  if (hold) ctes.push(sql`first_hold AS (${hold})`);
+  const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM first_hold h)` : sql`NULL::json`;
+  return sql`WITH ${join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at, ${holdColumn} AS hold FROM turn`;
 }
 
 const TITLE_FROM_MESSAGE_CHARS = 80;
@@ -152,4 +156,6 @@ export interface InsertedTurn {
   created_at: Date;
   updated_at: Date;
   lease_expires_at: Date;
+  /** The first call's hold, when the statement placed one. */
+  hold: HoldRow | null;
 }

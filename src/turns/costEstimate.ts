@@ -30,8 +30,8 @@ import { estimateTokens } from "../llm/tokenEstimate.ts";
 import { callBound, chargeOf } from "../metering/callBound.ts";
 import { outputCapOf, outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
 import type { SessionScope } from "./planning.ts";
-import { agentLayers, managerRoutingPrompt, roomFrame } from "./prompts.ts";
-import { agentRequest, firstCallOf, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
+import { managerRoutingPrompt } from "./prompts.ts";
+import { agentRequest, agentSources, firstCallOf, NO_HISTORY, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
 import type { RosterEntry } from "./roster.ts";
 import { MAX_INVOCATIONS_PER_TURN } from "./routingContract.ts";
 import type { SessionHistory } from "./run.ts";
@@ -82,14 +82,7 @@ class TurnSimulation {
   invocation(agent: RosterEntry): { bound: Decimal; summarized: SessionHistory | null } {
     const { scope, limits } = this.input;
     const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
-    let sources = {
-      systemLayers: agentLayers(scope.mode, agent, null),
-      roomFrame: roomFrame(scope.room, scope.mode),
-      summaryBlock: this.history.summaryBlock,
-      history: this.history.turns,
-      unresolvedTurn: this.answers,
-      currentMessage: this.input.content,
-    };
+    let sources = agentSources(agent, { mode: scope.mode, room: scope.room, history: this.history, content: this.input.content, answers: this.answers });
     let bound = new Decimal(0);
     let summarized: SessionHistory | null = null;
     const due = summaryDue(sources, budget);
@@ -152,9 +145,7 @@ export function estimateTurnCost(input: EstimateInputs): CostEstimate {
   const required = first ? floorBound(first, limits) : new Decimal(0);
   const max = Decimal.max(maxCost(input), firstCall);
   const agents = input.agents ?? scope.roster;
-  const frame = roomFrame(scope.room, scope.mode);
-  const pinned = (agent: RosterEntry) =>
-    estimatePinned({ systemLayers: agentLayers(scope.mode, agent, null), roomFrame: frame, summaryBlock: null, history: [], unresolvedTurn: [], currentMessage: content });
+  const pinned = (agent: RosterEntry) => estimatePinned(agentSources(agent, { mode: scope.mode, room: scope.room, history: NO_HISTORY, content }));
   const likely = (alias: ModelAliasName, cap: number) => Math.min(cap, input.meanOutput[alias] ?? Math.round(cap / 4));
   const fromHistory = historyTokens(input.history);
   let expected = new Decimal(0);

@@ -44,10 +44,11 @@ export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> 
 }
 
 export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
-  const step = await startStep(run, "manager_synthesis", null, run.managerAlias);
+  const request = synthesisRequest(run.managerAlias, run.userContent, run.outputs, run.services.outputLimits);
+  const step = await startStep(run, "manager_synthesis", null, run.managerAlias, request);
   let attempt;
   try {
-    attempt = await callForStep(run, step, synthesisRequest(run.managerAlias, run.userContent, run.outputs, run.services.outputLimits));
+    attempt = await callForStep(run, step, request);
   } catch (error) {
     if (!(error instanceof CallUnfunded)) throw error;
     await finishUnfunded(run, step, error);

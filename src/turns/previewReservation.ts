@@ -1,27 +1,38 @@
 // A metered routing preview is reserved before the manager is called: under
 // the same per-user lock as a send, the rate-limit windows (turns and
 // previews together) are checked and the preview recorded, so concurrent
-// previews on any instance cannot exceed the limit together. Under credit
-// enforcement the preview also needs its call's ceiling available in the
-// wallet and in the room's budget (it is not held: a send accepted while the
-// call is in flight can leave either short by at most that one call).
+// previews on any instance cannot exceed the limit together. With credit
+// enforcement on, its one call's bound is held there too (keyed by the
+// preview's id), as a turn's first call is at accept: under enforce a preview
+// whose call does not fit is refused with nothing written. The hold is
+// released once the call's row is recorded, or by the lease sweep if the
+// process dies first.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { Prisma } from "../generated/prisma/client.ts";
-import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
-import { availableCredits, roomBudgetLeft } from "../credits/balances.ts";
-import type { CreditEnforcement } from "../config/credits.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import type { CreditEnforcement, CreditPlanName } from "../config/credits.ts";
 import { readEnforcement } from "../credits/enforcement.ts";
+import { CallFunding, type FundingDeps } from "../credits/callFunding.ts";
+import type { HoldScope } from "../credits/callHolds.ts";
+import type { LlmRequest } from "../llm/types.ts";
 import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 import { userLock } from "./acceptSql.ts";
 import { rateWindowsSql, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
 
-/** The most the preview's call can cost, the plan a new wallet opens on, the instance's CREDIT_ENFORCEMENT and the session's room. */
+/** The preview's call, the plan a new wallet opens on, the instance's CREDIT_ENFORCEMENT and the session's room. */
 export interface PreviewCredits {
-  ceiling: Prisma.Decimal;
-  defaultPlan: string;
+  request: LlmRequest;
+  defaultPlan: CreditPlanName;
   configured: CreditEnforcement;
   roomId: string | null;
+  limits: FundingDeps["limits"];
+}
+
+export interface ReservedPreview {
+  id: string;
+  /** Whose credits hold the call, or null with enforcement off. */
+  holdScope: HoldScope | null;
+  held: Prisma.Decimal;
 }
 
 export async function reservePreview(
@@ -30,17 +41,19 @@ export async function reservePreview(
   userId: string,
   sessionId: string,
   credits: PreviewCredits,
-): Promise<void> {
-  await inTransaction(pool, async (client) => {
+): Promise<ReservedPreview> {
+  return inTransaction(pool, async (client) => {
     await queryRows(client, userLock(userId));
     assertWithinRateLimit((await queryOne<WindowUsage>(client, rateWindowsSql(userId)))!, limits);
-    if ((await readEnforcement(client, credits.configured)) === "enforce") {
-      const required = credits.ceiling.toFixed(4);
-      const available = await availableCredits(client, userId, credits.defaultPlan);
-      if (credits.ceiling.gt(available)) throw new InsufficientCreditsError(required, available);
-      const room = credits.roomId ? await roomBudgetLeft(client, credits.roomId) : null;
-      if (room && credits.ceiling.gt(room.available)) throw new RoomBudgetExceededError(required, room.available, room.monthlyBudget);
-    }
-    await queryRows(client, sql`INSERT INTO routing_previews (id, user_id, session_id) VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${sessionId}::uuid)`);
+    const id = randomUUID();
+    await queryRows(client, sql`INSERT INTO routing_previews (id, user_id, session_id) VALUES (${id}::uuid, ${userId}::uuid, ${sessionId}::uuid)`);
+    const enforcement = await readEnforcement(client, credits.configured);
+    if (enforcement === "off") return { id, holdScope: null, held: new Prisma.Decimal(0) };
+    const holdScope: HoldScope = { userId, turnId: id, ofTurn: false, roomId: credits.roomId, defaultPlan: credits.defaultPlan, enforce: enforcement === "enforce" };
+    const funding = new CallFunding({ db: client, prepared: undefined, limits: credits.limits }, holdScope);
+    await funding.holdNow(credits.request);
+    const refused = funding.refusal();
+    if (refused) throw refused.toRefusal();
+    return { id, holdScope, held: funding.held() };
   });
 }

@@ -2,7 +2,7 @@
 // accept can compute the first call's bound (and hold it) from the very
 // request the runner will send (SPEC 14). Output caps come from the call
 // kinds table.
-import type { HistoryTurn } from "../context-budget/assembly.ts";
+import type { ContextSources, HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts";
 import { fitContext, summaryDue } from "../context-budget/plan.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { transcriptOf, SUMMARY_SCHEMA_NAME, summaryJsonSchema } from "../context-budget/summary.ts";
@@ -60,12 +60,31 @@ export function synthesisRequest(managerAlias: ModelAliasName, content: string, 
   };
 }
 
-/** What an agent's first call of a turn reads: the turn's frame, the session's history, the message. */
+/** What an agent's call reads: the turn's frame, the session's history, the turn's earlier answers, the message. */
 export interface AgentCallInput {
   mode: string;
   room: { name: string; goal: string } | null;
   history: SessionHistory;
   content: string;
+  /** The earlier answers of this turn (none for its first call). */
+  answers?: HistoryMessage[];
+  /** The manager's instruction to the agent (orchestrator). */
+  instruction?: string | null;
+}
+
+/** A session with nothing said yet: what a call always reads (its pinned part) is built on it. */
+export const NO_HISTORY: SessionHistory = { summaryBlock: null, throughTurnSeq: 0, turns: [] };
+
+/** An agent call's context, in the assembly order of SPEC 6 (context-budget/assembly.ts). */
+export function agentSources(agent: RosterEntry, input: AgentCallInput): ContextSources {
+  return {
+    systemLayers: agentLayers(input.mode, agent, input.instruction ?? null),
+    roomFrame: roomFrame(input.room, input.mode),
+    summaryBlock: input.history.summaryBlock,
+    history: input.history.turns,
+    unresolvedTurn: input.answers ?? [],
+    currentMessage: input.content,
+  };
 }
 
 /**
@@ -75,14 +94,7 @@ export interface AgentCallInput {
  */
 export function firstAgentCall(agent: RosterEntry, input: AgentCallInput, limits: OutputLimits): TurnRequest | null {
   const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
-  const sources = {
-    systemLayers: agentLayers(input.mode, agent, null),
-    roomFrame: roomFrame(input.room, input.mode),
-    summaryBlock: input.history.summaryBlock,
-    history: input.history.turns,
-    unresolvedTurn: [],
-    currentMessage: input.content,
-  };
+  const sources = agentSources(agent, input);
   const due = summaryDue(sources, budget);
   if (due) return summaryRequest(agent.modelAlias, due, limits);
   const plan = fitContext(sources, budget);

@@ -24,6 +24,7 @@ import type { Metrics } from "../observability/metrics.ts";
 import { emptyUsage } from "../metering/usageSums.ts";
 import type { OutputLimits } from "../metering/callKinds.ts";
 import { CallFunding } from "../credits/callFunding.ts";
+import { releaseStaleHolds } from "../credits/callHolds.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { turnSpan } from "../observability/spans.ts";
 
@@ -192,8 +193,10 @@ export class TurnService {
     await this.query(renewLeases([...this.running], this.owner.instanceId, this.owner.leaseMs));
   }
 
+  /** Ends turns whose lease lapsed, and releases holds nobody will release any more (a metered preview whose process died). */
   private async sweepLapsedLeases(): Promise<void> {
     this.announce(await this.query<EndedTurn>(endLapsedTurns()));
+    await releaseStaleHolds(this.deps.pool);
   }
 
   /** Turns ended here by the lease rules: their kept endings go out live to subscribers on every instance. */

@@ -5,7 +5,7 @@
 // write here is idempotent (fixed ids, ON CONFLICT DO NOTHING, updates
 // guarded by status), so a write whose outcome was lost with its connection
 // is simply sent again.
-import { type Sql, sql } from "../db/sql.ts";
+import { empty, sql, type Sql } from "../db/sql.ts";
 import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
@@ -42,7 +42,10 @@ export function stepInsertCte(step: StepInsert): Sql {
  * renews the lease. Returns one row, `owned`: 0 means another instance ended
  * the turn (its lease had lapsed) and the step must not run.
  */
-export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql): Sql {
+export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql, hold: Sql | null = null): Sql {
+  // The hold of the step's first call (credits/callFunding.ts) rides on the start, only while the turn is this owner's.
+  const holdCte = hold ? sql`, step_hold AS (SELECT h.* FROM touched_turn, LATERAL (${hold}) h)` : empty;
+  const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM step_hold h)` : sql`NULL::json`;
   return sql`
     WITH touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
@@ -53,8 +56,8 @@ export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEv
              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now()
         FROM touched_turn
       ON CONFLICT (id) DO NOTHING RETURNING id),
-    ${startedEvent}
-    SELECT count(*)::int AS owned FROM touched_turn`;
+    ${startedEvent}${holdCte}
+    SELECT count(*)::int AS owned, ${holdColumn} AS hold FROM touched_turn`;
 }
 
 /**

@@ -19,6 +19,7 @@ import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
 import type { CallUnfunded } from "../credits/callFunding.ts";
+import type { HoldRow } from "../credits/callHolds.ts";
 
 export function attributionFor(run: TurnRun, stepId: string | null, agentId: string | null): CallAttribution {
   return { userId: run.userId, scope: run.scope, turnId: run.turnId, stepId, agentId, turnMode: run.mode };
@@ -33,8 +34,12 @@ function takeAcceptedStep(run: TurnRun, kind: StepKind, agent: RosterEntry | nul
   return accepted;
 }
 
-/** Starts a step; throws TurnLostError when another instance ended the turn (its lease lapsed), so no call is made for it. */
-export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName): Promise<StartedStep> {
+/**
+ * Starts a step, with the hold of `firstCall` (the step's first provider
+ * call) in the same statement; throws TurnLostError when another instance
+ * ended the turn (its lease lapsed), so no call is made for it.
+ */
+export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName, firstCall: LlmRequest | null = null): Promise<StartedStep> {
   const accepted = takeAcceptedStep(run, kind, agent);
   if (accepted) {
     // Kept with the turn at accept, as its second event.
@@ -48,8 +53,14 @@ export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry
   const payload = { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias } as const;
   const sequence = run.numbers.nextKept();
   const at = new Date();
-  const { rows } = await writeForTurn<{ owned: number }>(run, startStepStatement(insert, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "touched_turn")));
+  // A start sent again after a lost answer may hold twice: the extra is held until the turn ends, never spent.
+  const hold = firstCall ? run.funding.holdAhead(firstCall) : null;
+  const { rows } = await writeForTurn<{ owned: number; hold: HoldRow | null }>(
+    run,
+    startStepStatement(insert, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "touched_turn"), hold?.statement ?? null),
+  );
   if (rows[0]?.owned !== 1) throw new TurnLostError(run.turnId);
+  hold?.record(rows[0].hold ?? undefined);
   run.services.publish(run.turnId, sequence, payload, at);
   return { id, agent, modelAlias };
 }

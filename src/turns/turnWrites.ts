@@ -4,7 +4,7 @@
 // turn that cannot write for longer is ended as interrupted.
 import type pg from "pg";
 import { retryWithBackoff } from "../db/backoff.ts";
-import { queryConfig, type Sql } from "../db/sql.ts";
+import { queryResult, type Sql } from "../db/sql.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 
@@ -22,5 +22,5 @@ export function writeDeadlineMs(services: Pick<TurnEngineServices, "owner">): nu
 
 export function writeForTurn<Row extends pg.QueryResultRow = pg.QueryResultRow>(run: TurnRun, statement: Sql, deadlineMs = writeDeadlineMs(run.services)): Promise<pg.QueryResult<Row>> {
   const { pool, statements } = run.services;
-  return retryWithBackoff(() => pool.query<Row>(queryConfig(statement, statements)), isTransientDatabaseError, deadlineMs);
+  return retryWithBackoff(() => queryResult<Row>(pool, statement, statements), isTransientDatabaseError, deadlineMs);
 }

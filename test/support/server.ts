@@ -29,6 +29,8 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
     APP_ENV: "test",
     DATABASE_URL: databaseUrl,
     DATABASE_POOL_URL: databaseUrl,
+    // The test database is PostgreSQL itself, no pooler between.
+    DATABASE_POOL_MODE: "direct",
     DATABASE_POOL_MAX: "5",
     SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
     READINESS_RECHECK_MS: "250",

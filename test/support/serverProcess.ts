@@ -54,6 +54,8 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
       PORT: String(port),
       DATABASE_URL: databaseUrl,
       DATABASE_POOL_URL: databaseUrl,
+      // The test database is PostgreSQL itself, no pooler between.
+      DATABASE_POOL_MODE: "direct",
       SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: "error",
       ...(ownBufferDir ? { LEDGER_BUFFER_DIR: ownBufferDir } : {}),

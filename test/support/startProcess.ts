@@ -15,7 +15,11 @@ export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, t
   child.stderr!.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the process did not become ready:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // A process that never became ready is not left behind.
+      child.kill("SIGKILL");
+      reject(new Error(`the process did not become ready:\n${output}`));
+    }, timeoutMs);
     const poll = setInterval(() => {
       if (readyPattern.test(output)) {
         clearInterval(poll);

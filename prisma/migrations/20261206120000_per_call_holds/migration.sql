@@ -25,6 +25,9 @@ CREATE INDEX "idx_llm_call_events_exceeds_bound" ON "llm_call_events"("created_a
 
 ALTER TABLE "credit_transactions" ADD CONSTRAINT "credit_transactions_released_check" CHECK ("released" >= 0);
 
+-- The holds still held: the lease sweep looks among them for stale ones (credit_release_stale_holds).
+CREATE INDEX "idx_credit_holds_open" ON "credit_holds"("created_at") WHERE "released_at" IS NULL;
+
 -- Why each turn that already ended ended, by the rules the turn engine now
 -- applies itself; and the same rule for an ending written without a reason
 -- (an instance of the previous release during a rolling deploy, or a turn
@@ -128,7 +131,8 @@ BEGIN
 END;
 $$;
 
--- Holds credits for one provider call of a turn before it starts (SPEC 14):
+-- Holds credits for one provider call of a turn (or of a metered preview,
+-- whose id is then the hold's key, `of_turn` false) before it starts (SPEC 14):
 -- at most `amount` (the call's bound at its normal output cap) and at least
 -- `least_amount` (its bound at the lowest output worth asking for). With
 -- `refuse_beyond_available` (enforce) the hold is what the wallet and the
@@ -139,11 +143,12 @@ $$;
 -- call's cost from what was held for it and releases the rest
 -- (credit_debit_ledger_row); the turn's end releases anything left
 -- (credit_release_turn_hold). A turn whose hold was already released (it
--- ended) gets nothing. Locks: the wallet, the turn's hold, then the room's
+-- ended) gets nothing. It may run inside the statement that inserts the turn
+-- or starts its step: the hold's entry names the turn by its key. Locks: the wallet, the turn's hold, then the room's
 -- month, the order every credit change takes them, so concurrent holds of one
 -- user, on any instance, never together exceed what is available.
 CREATE OR REPLACE FUNCTION "credit_hold_call"(hold_user UUID, hold_turn UUID, amount DECIMAL, least_amount DECIMAL, default_plan VARCHAR,
-                                              refuse_beyond_available BOOLEAN, hold_room UUID)
+                                              refuse_beyond_available BOOLEAN, hold_room UUID, of_turn BOOLEAN)
 RETURNS TABLE ("placed" BOOLEAN, "held" DECIMAL(20,4), "refused_by" TEXT, "available_before" DECIMAL(20,4),
                "room_available_before" DECIMAL(20,4), "monthly_budget" DECIMAL(20,4))
 LANGUAGE plpgsql AS $$
@@ -202,8 +207,8 @@ BEGIN
   VALUES (hold_turn, hold_user, holding, holding, hold_room, CASE WHEN hold_room IS NULL THEN NULL ELSE hold_month END)
   ON CONFLICT ("turn_id") DO UPDATE SET "amount" = h."amount" + EXCLUDED."amount", "remaining" = h."remaining" + EXCLUDED."remaining";
   INSERT INTO "credit_transactions" ("user_id", "kind", "amount", "balance_after", "initiated_by", "idempotency_key", "turn_id", "period_start")
-  VALUES (hold_user, 'hold', holding, "credit_available"(wallet), 'user:' || hold_user, 'hold:' || hold_turn || ':' || gen_random_uuid(), hold_turn,
-          wallet."period_start");
+  VALUES (hold_user, 'hold', holding, "credit_available"(wallet), 'user:' || hold_user, 'hold:' || hold_turn || ':' || gen_random_uuid(),
+          CASE WHEN of_turn THEN hold_turn END, wallet."period_start");
   RETURN QUERY SELECT true, holding, NULL::TEXT, available, room_available, budget;
 END;
 $$;
@@ -215,7 +220,7 @@ CREATE OR REPLACE FUNCTION "credit_hold_turn_in_room"(hold_user UUID, hold_turn 
 RETURNS TABLE ("placed" BOOLEAN, "refused_by" TEXT, "available_before" DECIMAL(20,4), "room_available_before" DECIMAL(20,4))
 LANGUAGE sql AS $$
   SELECT h."placed", h."refused_by", h."available_before", h."room_available_before"
-    FROM "credit_hold_call"(hold_user, hold_turn, hold_amount, hold_amount, default_plan, refuse_beyond_available, hold_room) h
+    FROM "credit_hold_call"(hold_user, hold_turn, hold_amount, hold_amount, default_plan, refuse_beyond_available, hold_room, true) h
 $$;
 
 -- Every ledger row debits its user in the inserting transaction, once (the
@@ -277,23 +282,24 @@ BEGIN
 END;
 $$;
 
--- A turn's end (however it ends: by its owner, a lapsed lease, a shutdown,
--- or its session's deletion) releases what is left of its hold: the triggers
--- credit_release_turn_hold_on_end (AFTER UPDATE OF status ON turns, from
--- running to anything else) and credit_release_turn_hold_on_delete run this.
--- The wallet is locked before the hold, in the order a debit takes them, so a
--- debit replayed late and its turn's end never deadlock.
-CREATE OR REPLACE FUNCTION "credit_release_turn_hold"() RETURNS trigger
+-- Releases what a hold still holds, once: its wallet's held and its room's
+-- month go down by it and a 'release' entry records it. A turn's hold is
+-- released when the turn ends (credit_release_turn_hold), a metered
+-- preview's when its call's row is recorded (releaseHold in
+-- credits/callHolds.ts), and a preview's that was never released (its
+-- process died) by credit_release_stale_holds. The wallet is locked before
+-- the hold, in the order a debit takes them, so a debit replayed late and a
+-- release never deadlock.
+CREATE OR REPLACE FUNCTION "credit_release_hold"(hold_key UUID, hold_user UUID, turn_deleted BOOLEAN) RETURNS VOID
 LANGUAGE plpgsql AS $$
 DECLARE
-  turn_row "turns" := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
   hold "credit_holds";
   wallet "credit_wallets";
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM "credit_holds" WHERE "turn_id" = turn_row."id" AND "released_at" IS NULL) THEN RETURN NULL; END IF;
-  PERFORM 1 FROM "credit_wallets" WHERE "user_id" = turn_row."user_id" FOR UPDATE;
-  SELECT * INTO hold FROM "credit_holds" WHERE "turn_id" = turn_row."id" AND "released_at" IS NULL FOR UPDATE;
-  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF NOT EXISTS (SELECT 1 FROM "credit_holds" WHERE "turn_id" = hold_key AND "released_at" IS NULL) THEN RETURN; END IF;
+  PERFORM 1 FROM "credit_wallets" WHERE "user_id" = hold_user FOR UPDATE;
+  SELECT * INTO hold FROM "credit_holds" WHERE "turn_id" = hold_key AND "released_at" IS NULL FOR UPDATE;
+  IF NOT FOUND THEN RETURN; END IF;
   UPDATE "credit_holds" SET "remaining" = 0, "released_at" = now() WHERE "turn_id" = hold."turn_id";
   UPDATE "credit_wallets" AS w SET "held" = w."held" - hold."remaining", "updated_at" = now()
    WHERE w."user_id" = hold."user_id"
@@ -302,8 +308,43 @@ BEGIN
     UPDATE "room_credit_usage" AS r SET "held" = r."held" - hold."remaining" WHERE r."room_id" = hold."room_id" AND r."period_start" = hold."room_period_start";
   END IF;
   INSERT INTO "credit_transactions" ("user_id", "kind", "amount", "balance_after", "initiated_by", "idempotency_key", "turn_id", "period_start")
-  VALUES (hold."user_id", 'release', hold."remaining", "credit_available"(wallet), 'system',
-          'release:' || hold."turn_id", CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE hold."turn_id" END, wallet."period_start");
+  VALUES (hold."user_id", 'release', hold."remaining", "credit_available"(wallet), 'system', 'release:' || hold."turn_id",
+          CASE WHEN turn_deleted THEN NULL ELSE (SELECT t."id" FROM "turns" t WHERE t."id" = hold."turn_id") END, wallet."period_start");
+END;
+$$;
+
+-- Holds nobody will release any more: a metered preview's whose process died
+-- between its hold and its release. A hold older than `older_than` whose key
+-- is no running turn is released (a turn's hold is released when the turn
+-- ends, and a running turn keeps its own). Returns how many were released.
+CREATE OR REPLACE FUNCTION "credit_release_stale_holds"(older_than INTERVAL) RETURNS INTEGER
+LANGUAGE plpgsql AS $$
+DECLARE
+  stale RECORD;
+  released INTEGER := 0;
+BEGIN
+  FOR stale IN
+    SELECT h."turn_id", h."user_id" FROM "credit_holds" h
+     WHERE h."released_at" IS NULL AND h."created_at" < now() - older_than
+       AND NOT EXISTS (SELECT 1 FROM "turns" t WHERE t."id" = h."turn_id" AND t."status" = 'running')
+  LOOP
+    PERFORM "credit_release_hold"(stale."turn_id", stale."user_id", false);
+    released := released + 1;
+  END LOOP;
+  RETURN released;
+END;
+$$;
+
+-- A turn's end (however it ends: by its owner, a lapsed lease, a shutdown,
+-- or its session's deletion) releases what is left of its hold: the triggers
+-- credit_release_turn_hold_on_end (AFTER UPDATE OF status ON turns, from
+-- running to anything else) and credit_release_turn_hold_on_delete run this.
+CREATE OR REPLACE FUNCTION "credit_release_turn_hold"() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  turn_row "turns" := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+BEGIN
+  PERFORM "credit_release_hold"(turn_row."id", turn_row."user_id", TG_OP = 'DELETE');
   RETURN NULL;
 END;
 $$;

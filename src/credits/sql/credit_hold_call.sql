@@ -1,4 +1,5 @@
--- Holds credits for one provider call of a turn before it starts (SPEC 14):
+-- Holds credits for one provider call of a turn (or of a metered preview,
+-- whose id is then the hold's key, `of_turn` false) before it starts (SPEC 14):
 -- at most `amount` (the call's bound at its normal output cap) and at least
 -- `least_amount` (its bound at the lowest output worth asking for). With
 -- `refuse_beyond_available` (enforce) the hold is what the wallet and the
@@ -9,11 +10,12 @@
 -- call's cost from what was held for it and releases the rest
 -- (credit_debit_ledger_row); the turn's end releases anything left
 -- (credit_release_turn_hold). A turn whose hold was already released (it
--- ended) gets nothing. Locks: the wallet, the turn's hold, then the room's
+-- ended) gets nothing. It may run inside the statement that inserts the turn
+-- or starts its step: the hold's entry names the turn by its key. Locks: the wallet, the turn's hold, then the room's
 -- month, the order every credit change takes them, so concurrent holds of one
 -- user, on any instance, never together exceed what is available.
 CREATE OR REPLACE FUNCTION "credit_hold_call"(hold_user UUID, hold_turn UUID, amount DECIMAL, least_amount DECIMAL, default_plan VARCHAR,
-                                              refuse_beyond_available BOOLEAN, hold_room UUID)
+                                              refuse_beyond_available BOOLEAN, hold_room UUID, of_turn BOOLEAN)
 RETURNS TABLE ("placed" BOOLEAN, "held" DECIMAL(20,4), "refused_by" TEXT, "available_before" DECIMAL(20,4),
                "room_available_before" DECIMAL(20,4), "monthly_budget" DECIMAL(20,4))
 LANGUAGE plpgsql AS $$
@@ -72,8 +74,8 @@ BEGIN
   VALUES (hold_turn, hold_user, holding, holding, hold_room, CASE WHEN hold_room IS NULL THEN NULL ELSE hold_month END)
   ON CONFLICT ("turn_id") DO UPDATE SET "amount" = h."amount" + EXCLUDED."amount", "remaining" = h."remaining" + EXCLUDED."remaining";
   INSERT INTO "credit_transactions" ("user_id", "kind", "amount", "balance_after", "initiated_by", "idempotency_key", "turn_id", "period_start")
-  VALUES (hold_user, 'hold', holding, "credit_available"(wallet), 'user:' || hold_user, 'hold:' || hold_turn || ':' || gen_random_uuid(), hold_turn,
-          wallet."period_start");
+  VALUES (hold_user, 'hold', holding, "credit_available"(wallet), 'user:' || hold_user, 'hold:' || hold_turn || ':' || gen_random_uuid(),
+          CASE WHEN of_turn THEN hold_turn END, wallet."period_start");
   RETURN QUERY SELECT true, holding, NULL::TEXT, available, room_available, budget;
 END;
 $$;

@@ -5,5 +5,5 @@ CREATE OR REPLACE FUNCTION "credit_hold_turn_in_room"(hold_user UUID, hold_turn 
 RETURNS TABLE ("placed" BOOLEAN, "refused_by" TEXT, "available_before" DECIMAL(20,4), "room_available_before" DECIMAL(20,4))
 LANGUAGE sql AS $$
   SELECT h."placed", h."refused_by", h."available_before", h."room_available_before"
-    FROM "credit_hold_call"(hold_user, hold_turn, hold_amount, hold_amount, default_plan, refuse_beyond_available, hold_room) h
+    FROM "credit_hold_call"(hold_user, hold_turn, hold_amount, hold_amount, default_plan, refuse_beyond_available, hold_room, true) h
 $$;
