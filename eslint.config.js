@@ -4,7 +4,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "src/generated/", "test/generated/", "test-artifacts/", ".data/"] },
+  { ignores: ["node_modules/", "src/generated/", "test/generated/", "examples/generated/", "test-artifacts/", ".data/"] },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {

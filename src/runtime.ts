@@ -1,14 +1,11 @@
 // Wires the services a server needs from the configuration: the database
 // (configured, or the embedded development one) and the readiness gates.
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { AppConfig } from "./config/env.ts";
 import type pg from "pg";
 import { createDb, type Db, type DbHandle } from "./db.ts";
 import type { HotStatements } from "./db/statements.ts";
-import { queryOne, sql } from "./db/sql.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import type { Readiness } from "./gates/readiness.ts";
 import { LedgerJournal } from "./metering/ledgerJournal.ts";
@@ -18,8 +15,7 @@ import { Metrics } from "./observability/metrics.ts";
 import { createEventChannel } from "./turns/eventChannel.ts";
 import { startTracing, stopTracing } from "./observability/tracing.ts";
 import { announce, logger } from "./observability/logger.ts";
-import { readLocalMigrations } from "./gates/localMigrations.ts";
-import { startEmbeddedDatabase } from "./embedded/pglite.ts";
+import { openEmbeddedDatabase } from "./embedded/openEmbedded.ts";
 import { ReadinessMonitor } from "./gates/readiness.ts";
 import { checkMigrationGate } from "./gates/migrationGate.ts";
 import { checkKeyRotationGate } from "./gates/keyRotationGate.ts";
@@ -30,7 +26,6 @@ import { TurnService } from "./turns/service.ts";
 import { WalletEventFeed } from "./credits/walletEventFeed.ts";
 import { WalletWebhookSender } from "./credits/walletWebhook.ts";
 
-const run = promisify(execFile);
 /** On close, how long turns still running may take to write what they have. */
 const CLOSE_DRAIN_MS = 5_000;
 /** How often wallet events are read while anyone subscribes to them (the subscription's latency). */
@@ -62,46 +57,12 @@ export interface Runtime extends AppServices {
   close(): Promise<void>;
 }
 
-/**
- * The embedded database is development-only, so it is the one database the
- * server migrates itself; `migrate deploy` (a few seconds) runs only when a
- * migration is pending.
- */
+/** The embedded development database, opened for this server (its folder locked while it runs). */
 async function embeddedDatabase(config: AppConfig) {
-  announce(`Starting the embedded database in ${config.embeddedDataDir} …`);
-  const embedded = await startEmbeddedDatabase(config.embeddedDataDir);
-  try {
-    const pending = await pendingMigrations(embedded.url);
-    if (pending > 0) {
-      announce(`Applying ${pending} migration${pending === 1 ? "" : "s"} to the embedded database …`);
-      await run("npx", ["prisma", "migrate", "deploy"], { env: { ...process.env, DATABASE_URL: embedded.url } });
-    }
-    const applied = pending > 0 ? "migrations applied" : "up to date";
-    announce(`Embedded database ready (${applied}).`);
-    return { ...embedded, label: `embedded PGlite at ${config.embeddedDataDir} (embedded database: ${applied})` };
-  } catch (error) {
-    await embedded.stop();
-    throw error;
-  }
-}
-
-/** Shipped migrations the database has not applied (Gate A's own comparison). */
-async function pendingMigrations(url: string): Promise<number> {
-  const db = createDb({ poolUrl: url, poolMax: 1, singleSession: true });
-  try {
-    const shipped = await readLocalMigrations();
-    const reasons = await checkMigrationGate(db.pool, shipped);
-    return reasons.length === 0 ? 0 : Math.max(1, shipped.length - (await appliedCount(db)));
-  } finally {
-    await db.close();
-  }
-}
-
-async function appliedCount(db: DbHandle): Promise<number> {
-  const table = await queryOne<{ present: boolean }>(db.pool, sql`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present`);
-  if (!table?.present) return 0;
-  const applied = await queryOne<{ count: number }>(db.pool, sql`SELECT count(*)::int AS count FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
-  return applied?.count ?? 0;
+  const embedded = await openEmbeddedDatabase(config.embeddedDataDir, "server", (line) => announce(line));
+  announce(`Embedded database ready (${embedded.state}): ${embedded.url}`);
+  announce("  psql and the ops commands (npm run check, credits, admin …) reach it there while this server runs.");
+  return { ...embedded, label: `embedded PGlite at ${config.embeddedDataDir} (embedded database: ${embedded.state})` };
 }
 
 /** Which database a ledger buffer belongs to: rows are only ever replayed into the database they were metered for. */

@@ -84,6 +84,15 @@ describe("HS256 tokens", () => {
     expect(await userCount()).toBe(before);
   });
 
+  test("an expired token says it expired and when, and nothing else refused does", async () => {
+    const expired = await graphqlClient(server.graphqlUrl, await signTestToken({ expiresInSeconds: -120 }))(ViewerDocument);
+    expect(expired.errors?.[0]?.message).toMatch(/^The access token expired at \d{4}-\d\d-\d\dT[\d:.]+Z: sign in again for a new one\.$/);
+    expect(expired.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "TOKEN_EXPIRED" });
+    // Expired and signed with another secret: the signature fails first, so nothing is revealed.
+    const forged = await graphqlClient(server.graphqlUrl, await signTestToken({ expiresInSeconds: -120, secret: "another-secret-another-secret-another-secret" }))(ViewerDocument);
+    expect(forged.errors?.[0]?.message).toBe("The access token is missing, malformed, expired or not accepted.");
+  });
+
   test("a non-Bearer Authorization header is UNAUTHENTICATED", async () => {
     const response = await graphqlClient(server.graphqlUrl, undefined, { authorization: "Basic dXNlcjpwYXNz" })(ViewerDocument);
     expect(errorCodes(response)).toEqual(["UNAUTHENTICATED"]);

@@ -1,5 +1,5 @@
 // A call's bound (SPEC 14) for a few fixed requests, against numbers worked
-// out by hand from README "Credits": input ≤ UTF-8 bytes + 8 per message +
+// out by hand from docs/credits.md: input ≤ UTF-8 bytes + 8 per message +
 // the family's per-request overhead (+ schema bytes + 64 when structured),
 // at most the window; output ≤ max_tokens; priced like a ledger row:
 // (input × 0.35 + output) / 10,000 × multiplier, rounded half up to 4 places.

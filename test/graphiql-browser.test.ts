@@ -12,7 +12,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { CSRF_HEADER } from "../src/http/graphiql.ts";
+import { CSRF_HEADER, GRAPHIQL_DEV_USER } from "../src/http/graphiql.ts";
+import { devUserId } from "../src/auth/devToken.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { environmentWithoutAppConfig } from "./support/startProcess.ts";
 
@@ -218,6 +219,53 @@ test(
     expect(offsite).toEqual([]);
     expect(serverOutput).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
     expect(serverOutput).not.toContain('"stack"');
+  },
+  JOURNEY_TIMEOUT_MS,
+);
+
+test(
+  "in development GraphiQL opens signed in, a new tab stays signed in, MyAgents finds agents after CONFLICT, and the instructions fit the editor",
+  async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+    await page.goto(`${baseUrl}/graphql`, { waitUntil: "load" });
+    await page.locator(".graphiql-query-editor .view-lines").waitFor();
+
+    // Every instruction line ends inside the query editor, at a laptop's width.
+    const overflowing = await page.evaluate(() => {
+      const editor = document.querySelector(".graphiql-query-editor .monaco-editor")!.getBoundingClientRect();
+      return [...document.querySelectorAll(".graphiql-query-editor .view-line")]
+        .filter((line) => (line.textContent ?? "").trimStart().startsWith("#"))
+        .filter((line) => line.firstElementChild!.getBoundingClientRect().right > editor.right)
+        .map((line) => line.textContent);
+    });
+    expect(overflowing).toEqual([]);
+
+    await page.getByRole("button", { name: "Headers", exact: true }).click();
+    const headersEditor = ".graphiql-editor-tool .graphiql-editor:not(.hidden)";
+    await expect.poll(() => editorText(page, headersEditor)).toMatch(/"Authorization": "Bearer [\w-]+\.[\w-]+\.[\w-]+"/);
+
+    // Agents made, then CreateAgents again: CONFLICT, and MyAgents lists the ones there are.
+    await runOperation(page, "CreateAgents", { data: { ada: { agent: { agentKey: "ada" } }, bob: { agent: { agentKey: "bob" } } } });
+    await runOperation(page, "CreateAgents", { data: { ada: { code: "CONFLICT" }, bob: { code: "CONFLICT" } } });
+    const listed = await runOperation<{ agents: { edges: { node: { agentKey: string } }[] } }>(page, "MyAgents", { data: { agents: { edges: expect.any(Array) } } });
+    expect(listed.data.agents.edges.map((edge) => edge.node.agentKey).sort()).toEqual(["ada", "bob"]);
+
+    // A new tab (+) is signed in as the same user.
+    await page.getByRole("button", { name: "New tab" }).click();
+    await expect.poll(() => editorText(page, headersEditor)).toMatch(/"Authorization": "Bearer [\w-]+\.[\w-]+\.[\w-]+"/);
+    await page.locator(".graphiql-query-editor .monaco-editor").click();
+    await page.keyboard.press("Control+A");
+    await page.evaluate((text) => navigator.clipboard.writeText(text), "query Me { viewer { id } }");
+    await page.keyboard.press("Control+V");
+    await expect.poll(() => editorText(page, ".graphiql-query-editor")).toBe("query Me { viewer { id } }");
+    // The answer as the page received it (GraphiQL's result pane in a fresh tab is slow to paint in headless Chromium).
+    // GraphiQL takes the editor's text into its state a moment after typing (it then shows in the page's URL).
+    await expect.poll(() => decodeURIComponent(page.url().replace(/\+/g, " "))).toContain("query Me { viewer { id } }");
+    const answer = page.waitForResponse((response) => response.request().postData()?.includes('"operationName":"Me"') ?? false);
+    await page.getByRole("button", { name: /^Execute query/ }).click();
+    expect(await (await answer).json()).toEqual({ data: { viewer: { id: devUserId(GRAPHIQL_DEV_USER) } } });
+    await screenshot(page, "graphiql-new-tab.png");
   },
   JOURNEY_TIMEOUT_MS,
 );

@@ -53,6 +53,32 @@ describe("operation limits", () => {
     expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${fields} }` }))).toMatch(/token/i);
   });
 
+  test("each refusal carries the code the frontend guide documents", async () => {
+    let nested = "id";
+    for (let level = 0; level < LIMITS.maxDepth + 1; level++) nested = `nested${level} { ${nested} }`;
+    const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, index) => `a${index}: systemStatus { ready }`).join(" ");
+    const tokens = Array.from({ length: LIMITS.maxTokens }, () => "__typename").join(" ");
+    const batch = Array.from({ length: LIMITS.batchSize + 1 }, () => ({ query: "{ systemStatus { ready } }" }));
+    // Each distinct code (the over-deep query also names its unknown fields, with the same code).
+    const codesOf = async (body: unknown) => [...new Set(await errorCodesOf(await post(server.graphqlUrl, body)))];
+    const codes = {
+      depth: await codesOf({ query: `{ ${nested} }` }),
+      aliases: await codesOf({ query: `{ ${aliases} }` }),
+      tokens: await codesOf({ query: `{ ${tokens} }` }),
+      unknownField: await codesOf({ query: "{ noSuchField }" }),
+      unparsable: await codesOf({ query: "{ systemStatus { " }),
+      batch: await codesOf(batch),
+    };
+    expect(codes).toEqual({
+      depth: ["GRAPHQL_VALIDATION_FAILED"],
+      aliases: ["GRAPHQL_VALIDATION_FAILED"],
+      tokens: ["GRAPHQL_PARSE_FAILED"],
+      unknownField: ["GRAPHQL_VALIDATION_FAILED"],
+      unparsable: ["GRAPHQL_PARSE_FAILED"],
+      batch: ["BAD_REQUEST"],
+    });
+  });
+
   test("batches above the limit are refused; within it they run", async () => {
     const operation = { query: "{ systemStatus { ready } }" };
     const ok = await post(server.graphqlUrl, Array.from({ length: LIMITS.batchSize }, () => operation));
@@ -115,7 +141,7 @@ describe("GraphiQL's default document", () => {
     const document = parse(JOURNEY);
     expect(validate(schema, document)).toEqual([]);
     expect(document.definitions.map((definition) => (definition as { name?: { value: string } }).name?.value)).toEqual([
-      "CreateAgents", "CreateRoom", "AssignAgents", "StartSession", "Send", "Follow", "Cost", "Conversations",
+      "CreateAgents", "MyAgents", "CreateRoom", "AssignAgents", "StartSession", "Send", "Follow", "Cost", "Conversations",
     ]);
   });
 });

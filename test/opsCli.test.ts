@@ -85,7 +85,7 @@ describe("ops commands", () => {
     await count.end();
   });
 
-  test.each(["token", "rotation", "allowlist", "admin", "credits"])("npm run %s -- --help prints the usage and exits 0; an unknown option is one line, exit 2", async (command) => {
+  test.each(["token", "rotation", "allowlist", "admin", "credits", "check"])("npm run %s -- --help prints the usage and exits 0; an unknown option is one line, exit 2", async (command) => {
     const help = await npmRun(command, ["--help"]);
     expect(help.code).toBe(0);
     expect(help.output).toMatch(/^usage: /m);
@@ -95,10 +95,21 @@ describe("ops commands", () => {
     expect(unknown.output).not.toMatch(/\bat .*:\d+:\d+/);
   });
 
+  test("npm run token names the option at fault, once, in words", async () => {
+    const noUser = await npmRun("token", []);
+    expect(noUser.code).toBe(2);
+    expect(noUser.output).toContain("--user: required: the development user's name, e.g. --user alice");
+    const negative = await npmRun("token", ["--user", "alice", "--hours=-1"]);
+    expect(negative.code).toBe(2);
+    expect(negative.output.match(/--hours:/g)).toHaveLength(1);
+    expect(negative.output).toContain("above 0, at most 720");
+    expect(negative.output).not.toContain("Too small");
+  });
+
   test("rotation refuses bad arguments without writing", async () => {
     const result = await npmRun("rotation", ["scheduled", "--actor", "ops", "--due", "2001-01-01"]);
     expect(result.code).toBe(2);
-    expect(result.output).toContain("due: must be in the future");
+    expect(result.output).toContain("--due: must be in the future");
   });
 
   test("allowlist add, list and remove, each audited", async () => {

@@ -50,7 +50,9 @@ afterAll(async () => {
 
 describe("against an empty database", () => {
   test("liveness answers, readiness is 503 and says which gate and why", async () => {
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const healthz = await fetch(`${server.url}/healthz`);
+    expect(healthz.status).toBe(200);
+    expect(await healthz.json()).toMatchObject({ alive: true });
     const readyz = await fetch(`${server.url}/readyz`);
     expect(readyz.status).toBe(503);
     const body = (await readyz.json()) as { ready: boolean; gates: { gate: string; ok: boolean; reasons: string[] }[] };

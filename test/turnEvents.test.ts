@@ -75,7 +75,12 @@ describe("turnEvents over SSE", () => {
     expect(kept.map((event) => event.sequence)).toEqual(kept.map((_, index) => (index + 1) * KEPT_STRIDE));
     const kinds = names(received).filter((name) => name !== "StepDelta");
     expect(kinds).toEqual(["TurnStarted", "StepStarted", "StepCompleted", "StepStarted", "StepCompleted", "TurnCompleted"]);
+    // Each StepCompleted names its agent, as the StepStarted of its step did.
+    const startedAgent = new Map(received.flatMap((event) => (event.__typename === "StepStarted" ? [[event.stepId, event.agentKey] as const] : [])));
+    const completedAgents = received.flatMap((event) => (event.__typename === "StepCompleted" ? [event.agentKey] : []));
+    expect(completedAgents).toEqual([council.agents[0]!.agentKey, council.agents[1]!.agentKey]);
     for (const completed of received.filter((event) => event.__typename === "StepCompleted")) {
+      expect((completed as { agentKey: string | null }).agentKey).toBe(startedAgent.get((completed as { stepId: string }).stepId));
       const deltas = received.filter((event) => event.__typename === "StepDelta" && event.stepId === (completed as { stepId: string }).stepId);
       expect(deltas.map((delta) => (delta as { delta: string }).delta).join("")).toBe((completed as { output: string }).output);
       expect(deltas.length).toBeGreaterThan(0);

@@ -119,6 +119,9 @@ describe("viewer.usage", () => {
       expect(group.totals, key).toEqual(expectedTotals(expected.get(key) ?? []));
     }
     expect(report.totals).toEqual(expectedTotals(inRange(aliceRows)));
+    // A group by agent names the agent itself, not only its id.
+    for (const group of report.groups) expect(group.agent?.id ?? null).toBe(group.agentId ?? null);
+    if (dimensions.includes("AGENT")) expect(report.groups.map((group) => group.agent?.agentKey ?? null)).toContain("scout");
   });
 
   test.each([

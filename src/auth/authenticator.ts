@@ -8,7 +8,7 @@ import type { Db } from "../db.ts";
 import type { Admission } from "../gates/admission.ts";
 import type { Readiness } from "../gates/readiness.ts";
 import type { Viewer } from "./viewer.ts";
-import { InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./tokens.ts";
+import { ExpiredTokenError, InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./tokens.ts";
 
 const KNOWN_USER_TTL_MS = 30_000;
 const KNOWN_USER_CACHE_MAX = 10_000;
@@ -26,6 +26,12 @@ interface KnownUser {
 export function unauthenticated(): GraphQLError {
   return new GraphQLError("The access token is missing, malformed, expired or not accepted.", {
     extensions: { code: "UNAUTHENTICATED", http: { status: 401 } },
+  });
+}
+
+function expired(expiredAt: Date | null): GraphQLError {
+  return new GraphQLError(`The access token expired${expiredAt ? ` at ${expiredAt.toISOString()}` : ""}: sign in again for a new one.`, {
+    extensions: { code: "UNAUTHENTICATED", reason: "TOKEN_EXPIRED", http: { status: 401 } },
   });
 }
 
@@ -69,6 +75,7 @@ export class Authenticator {
       this.verifiedTokens.set(token, { identity, until: Math.min(identity.expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
       return identity;
     } catch (error) {
+      if (error instanceof ExpiredTokenError) throw expired(error.expiredAt);
       if (error instanceof InvalidTokenError) throw unauthenticated();
       throw error;
     }

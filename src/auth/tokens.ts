@@ -1,7 +1,7 @@
 // Verifies Supabase Auth access tokens: HS256 with the project's JWT secret,
 // or asymmetric keys from the project's JWKS endpoint. Only the algorithms
 // below are accepted, `aud` must be `authenticated` and `exp` must be present.
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { z } from "zod";
 import type { AppConfig } from "../config/env.ts";
 import { assertNoDevSecretInProduction, hs256Secret } from "./devSecret.ts";
@@ -27,6 +27,16 @@ export interface VerifiedIdentity {
 /** Any reason a token is refused; the reason itself is never shown to clients. */
 export class InvalidTokenError extends Error {}
 
+/**
+ * A token whose signature verified but whose `exp` has passed: the one refusal
+ * worth telling the client about, since signing in again fixes it.
+ */
+export class ExpiredTokenError extends InvalidTokenError {
+  constructor(readonly expiredAt: Date | null) {
+    super("token expired");
+  }
+}
+
 export class TokenVerifier {
   private readonly secret: Uint8Array | null;
   private readonly jwks: JWTVerifyGetKey | null;
@@ -44,6 +54,8 @@ export class TokenVerifier {
       payload = (await this.verifySignature(token)).payload;
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
+      // jose checks the signature before the claims: an expired token was genuinely signed.
+      if (error instanceof errors.JWTExpired) throw new ExpiredTokenError(typeof error.payload.exp === "number" ? new Date(error.payload.exp * 1000) : null);
       throw new InvalidTokenError("token verification failed", { cause: error });
     }
     const claims = claimsSchema.safeParse(payload);

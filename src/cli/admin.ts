@@ -6,7 +6,7 @@
 // yet gets their users row now. Every change is recorded in admin_audit_log
 // in the same transaction. Servers pick a change up within 30 s (user cache).
 import { userInfo } from "node:os";
-import { parseCliArgs } from "./args.ts";
+import { parseCliArgs, parseOptionsOrExit } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
@@ -24,14 +24,7 @@ const argsSchema = z.discriminatedUnion("action", [
 const USAGE =
   "usage: admin grant --user USER_ID --role owner|analyst [--actor NAME] | admin revoke --user USER_ID [--actor NAME] | admin list | admin suspend|reactivate --user USER_ID [--reason TEXT] [--actor NAME]";
 const { values, positionals } = parseCliArgs(USAGE, { user: { type: "string" }, role: { type: "string" }, reason: { type: "string" }, actor: { type: "string" } }, true);
-const parsed = argsSchema.safeParse({ action: positionals[0], ...values });
-if (!parsed.success) {
-  fail(
-    `${USAGE}\n` +
-      parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "action"}: ${issue.message}`).join("\n"),
-  );
-}
-const args = parsed.data;
+const args = parseOptionsOrExit(USAGE, argsSchema, { action: positionals[0], ...values }, { action: "ACTION" });
 
 interface AdminRow {
   id: string;

@@ -1,8 +1,8 @@
 // `npm run allowlist -- add USER_ID --actor NAME [--note TEXT]`, `remove USER_ID --actor NAME`, `list`:
 // the closed-beta allow-list (Gate C). USER_ID is the Supabase Auth user id (JWT sub).
-import { parseCliArgs } from "./args.ts";
+import { parseCliArgs, parseOptionsOrExit } from "./args.ts";
 import { z } from "zod";
-import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
+import { loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 
 const argsSchema = z.discriminatedUnion("action", [
@@ -13,11 +13,7 @@ const argsSchema = z.discriminatedUnion("action", [
 
 const USAGE = "usage: allowlist add|remove USER_ID --actor NAME [--note TEXT] | allowlist list";
 const { values, positionals } = parseCliArgs(USAGE, { actor: { type: "string" }, note: { type: "string" } }, true);
-const parsed = argsSchema.safeParse({ action: positionals[0], userId: positionals[1], ...values });
-if (!parsed.success) {
-  fail(`${USAGE}\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
-}
-const args = parsed.data;
+const args = parseOptionsOrExit(USAGE, argsSchema, { action: positionals[0], userId: positionals[1], ...values }, { action: "ACTION", userId: "USER_ID" });
 
 interface AllowlistRow {
   user_id: string;

@@ -1,5 +1,6 @@
 // `npm run check`: the env contract and every gate against the configured
 // database, without starting the server. Exits 1 when a required gate fails.
+import { parseCliArgs } from "./args.ts";
 import { loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { checkMigrationGate } from "../gates/migrationGate.ts";
 import { checkRoutingGate } from "../gates/routingGate.ts";
@@ -17,6 +18,10 @@ function print(line: Line): void {
   for (const reason of line.reasons) console.log(`  - ${reason}`);
 }
 
+parseCliArgs(
+  "usage: npm run check\n  Checks the env contract and every gate (A migrations, B routing, C key rotation) against DATABASE_URL,\n  or the embedded database without it. Exit 0 when every required gate passes, 1 otherwise.",
+  {},
+);
 const config = loadConfigOrExit();
 console.log(`env: ok (APP_ENV=${config.appEnv}, ROLLOUT_STAGE=${config.rolloutStage ?? "unset"})`);
 if (config.database) console.log(`  runtime pool: DATABASE_POOL_MODE=${config.database.poolMode}${config.database.poolMode === "transaction" ? " (unnamed statements, no session state)" : " (prepared statements)"}`);

@@ -10,7 +10,7 @@
 // Suspension: `npm run admin -- suspend|reactivate`.
 import { userInfo } from "node:os";
 import { z } from "zod";
-import { parseCliArgs } from "./args.ts";
+import { parseCliArgs, parseOptionsOrExit } from "./args.ts";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { queryRows, sql } from "../db/sql.ts";
 import { CREDIT_ENFORCEMENTS, CREDIT_PLANS } from "../config/credits.ts";
@@ -44,9 +44,7 @@ const { values, positionals } = parseCliArgs(
   { user: { type: "string" }, amount: { type: "string" }, key: { type: "string" }, note: { type: "string" }, plan: { type: "string" }, limit: { type: "string" }, actor: { type: "string" }, "allow-negative": { type: "boolean" } },
   true,
 );
-const parsed = argsSchema.safeParse({ action: positionals[0], mode: positionals[1], ...values });
-if (!parsed.success) fail(`${USAGE}\n${parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "action"}: ${issue.message}`).join("\n")}`);
-const args = parsed.data;
+const args = parseOptionsOrExit(USAGE, argsSchema, { action: positionals[0], mode: positionals[1], ...values }, { action: "ACTION", mode: "MODE" });
 const config = loadConfigOrExit();
 const { defaultPlan } = config.credits;
 

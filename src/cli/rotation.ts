@@ -2,7 +2,7 @@
 //   records that the SUPABASE_SERVICE_ROLE_KEY now configured is a freshly rotated key;
 // `npm run rotation -- scheduled --due ISO_DATE --actor NAME [--note TEXT]`
 //   records a rotation planned for that date. Only a fingerprint of the key is stored.
-import { parseCliArgs } from "./args.ts";
+import { parseCliArgs, parseOptionsOrExit } from "./args.ts";
 import { z } from "zod";
 import { fail, loadConfigOrExit, withDirectConnection } from "./database.ts";
 import { keyFingerprint } from "../gates/keyRotationGate.ts";
@@ -20,11 +20,7 @@ const argsSchema = z.discriminatedUnion("kind", [
 
 const USAGE = "usage: rotation executed|scheduled --actor NAME [--due ISO_DATE] [--note TEXT]";
 const { values, positionals } = parseCliArgs(USAGE, { actor: { type: "string" }, due: { type: "string" }, note: { type: "string" } }, true);
-const parsed = argsSchema.safeParse({ kind: positionals[0], ...values });
-if (!parsed.success) {
-  fail(`${USAGE}\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`);
-}
-const args = parsed.data;
+const args = parseOptionsOrExit(USAGE, argsSchema, { kind: positionals[0], ...values }, { kind: "KIND" });
 const config = loadConfigOrExit();
 const key = config.supabaseServiceRoleKey;
 if (args.kind === "executed" && !key) fail("SUPABASE_SERVICE_ROLE_KEY must be set to the rotated key to record an executed rotation.");

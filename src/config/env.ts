@@ -9,6 +9,8 @@ export const APP_ENVS = ["development", "test", "staging", "production"] as cons
 export const ROLLOUT_STAGES = ["closed_beta", "broad"] as const;
 
 const SUPABASE_TRANSACTION_POOLER_PORT = "6543";
+/** The offline provider's pause between words in development: an agent's answer streams for about five seconds. */
+const LOCAL_STREAM_MS_IN_DEVELOPMENT = 80;
 export const DATABASE_POOL_MODES = ["direct", "session", "transaction"] as const;
 export type DatabasePoolMode = (typeof DATABASE_POOL_MODES)[number];
 
@@ -54,6 +56,7 @@ const envSchema = z
     OPENROUTER_BASE_URL: httpUrl.default("https://openrouter.ai/api/v1"),
     OPENROUTER_TIMEOUT_MS: positiveInt(60_000),
     OPENROUTER_MAX_RETRIES: number().int("must be a whole number").min(0, "must be 0 to 5").max(5, "must be 0 to 5").default(2),
+    LOCAL_PROVIDER_STREAM_MS: number().int("must be a whole number").min(0, "must not be negative").max(1000, "must be at most 1000").optional(),
     REDIS_URL: z.string().url("must be a URL").optional(),
     API_CORS_ALLOWED_ORIGINS: z
       .string()
@@ -155,6 +158,8 @@ export interface AppConfig {
     openrouterBaseUrl: string;
     timeoutMs: number;
     maxRetries: number;
+    /** The offline provider's pause between streamed words: visible streaming in development (80 ms), none in tests. */
+    localStreamMs: number;
   };
   redisUrl: string | undefined;
   corsAllowedOrigins: string[];
@@ -258,6 +263,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       openrouterBaseUrl: env.OPENROUTER_BASE_URL,
       timeoutMs: env.OPENROUTER_TIMEOUT_MS,
       maxRetries: env.OPENROUTER_MAX_RETRIES,
+      localStreamMs: env.LOCAL_PROVIDER_STREAM_MS ?? (env.APP_ENV === "development" ? LOCAL_STREAM_MS_IN_DEVELOPMENT : 0),
     },
     redisUrl: env.REDIS_URL,
     corsAllowedOrigins: env.API_CORS_ALLOWED_ORIGINS,

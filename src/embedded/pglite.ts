@@ -17,11 +17,12 @@ export async function startEmbeddedDatabase(dataDir: string, port = 0): Promise<
   const db = await PGlite.create(absoluteDir);
   const host = "127.0.0.1";
   const chosenPort = port || (await freePort(host));
-  // PGlite is one session: the app pool has max 1, so its queries never interleave
-  // with another connection's transaction. The server admits a second connection
-  // only so that the pool's replacement for a broken connection is not refused
-  // while the old one is still being torn down.
-  const server = new PGLiteSocketServer({ db, host, port: chosenPort, maxConnections: 2 });
+  // PGlite is one session. Its socket server queues every connection's messages
+  // and, while one connection is inside a transaction, runs only that one's: so
+  // the app's pool (max 1, and a replacement for a broken connection while the
+  // old one is torn down), an ops command and a psql can share it. Nobody
+  // prepares statements by name on it (db.ts: singleSession).
+  const server = new PGLiteSocketServer({ db, host, port: chosenPort, maxConnections: 4 });
   await server.start();
   return {
     url: `postgresql://postgres:postgres@${host}:${chosenPort}/postgres?sslmode=disable`,

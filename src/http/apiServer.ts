@@ -67,6 +67,17 @@ function logFinished(request: IncomingMessage, response: ServerResponse, record:
   );
 }
 
+/**
+ * GET /healthz, liveness: the process answers (whether it serves traffic is
+ * /readyz's answer). Answered here, without Yoga, so that it stays cheap and
+ * says what it means: Yoga's own health check has an empty body.
+ */
+function answerLiveness(response: ServerResponse): void {
+  const body = JSON.stringify({ alive: true, uptimeSeconds: Math.round(process.uptime()) });
+  response.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  response.end(body);
+}
+
 /** The API's HTTP server (npm start and the tests' servers alike). */
 export function createApiServer(listener: RequestListener, metrics?: Metrics): Server {
   return createServer((request, response) => {
@@ -79,6 +90,7 @@ export function createApiServer(listener: RequestListener, metrics?: Metrics): S
       response.once("close", () => metrics?.eventStreams.dec());
     }
     response.once("close", () => logFinished(request, response, record, started, metrics));
+    if (routeOf(request.url) === "/healthz" && (request.method === "GET" || request.method === "HEAD")) return answerLiveness(response);
     rememberRequest(request, record);
     listener(request, response);
   });

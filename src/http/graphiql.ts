@@ -1,21 +1,42 @@
 // GraphiQL served with its assets inlined (no CDN), pre-filled with the
 // whole first conversation (create → send → follow → cost) and how to get a
-// token. Subscriptions work as they are: GraphiQL follows them over SSE with
-// a GET, which the CSRF guard refuses unless a header a browser page cannot
-// set cross-site is present, so GraphiQL always sends one.
+// token. In development every tab, new ones included, is signed in as the
+// development user (a token made for each page load), so a newcomer can run
+// the document at once. Subscriptions work as they are: GraphiQL follows them
+// over SSE with a GET, which the CSRF guard refuses unless a header a browser
+// page cannot set cross-site is present, so GraphiQL always sends one. The
+// document's comments stay within 48 columns: the editor is about 50 wide
+// on a 1280-pixel screen.
 import type { GraphiQLOptions } from "graphql-yoga";
 import type { AppConfig } from "../config/env.ts";
+import { signDevToken } from "../auth/devToken.ts";
 
-const DEVELOPMENT_TOKEN = `# 1. Get a token (development):   npm run token -- --user alice
-#    and put it in the Headers tab:  { "Authorization": "Bearer <token>" }`;
+/** The user GraphiQL signs in as in development: the same one `npm run token -- --user alice` makes a token for. */
+export const GRAPHIQL_DEV_USER = "alice";
+const DEV_TOKEN_TTL_SECONDS = 12 * 3600;
 
-const PRODUCTION_TOKEN = `# 1. Put your Supabase access token in the Headers tab:
+const DEVELOPMENT_TOKEN = `# 1. You are signed in as the development user
+#    alice: the Headers tab (and every new tab)
+#    has her token. Another user: run
+#    npm run token -- --user bob, and put
+#    { "Authorization": "Bearer <token>" }
+#    in Headers.`;
+
+const PRODUCTION_TOKEN = `# 1. Put your Supabase access token in the
+#    Headers tab:
 #    { "Authorization": "Bearer <token>" }`;
 
-export const JOURNEY = `# 2. Run the operations below in order (▶ asks which one). Copy the ids each
-#    returns into the Variables tab, e.g. { "roomId": "…", "adaId": "…", "bobId": "…" }.
-#    Follow runs until the turn ends: each agent's answer streams in, and each
-#    step's cost arrives with StepCompleted.
+export const JOURNEY = `# 2. Run the operations below in order (▶ asks
+#    which one). Copy the ids each returns into
+#    the Variables tab, e.g.
+#    { "roomId": …, "adaId": …, "bobId": … }
+#    Ran CreateAgents before? It answers
+#    CONFLICT: MyAgents finds the ones you have.
+#    Follow runs until the turn ends. GraphiQL
+#    shows the latest event only: watch them
+#    arrive (each agent's words, then its cost),
+#    or see them all with a client
+#    (docs/frontend.md).
 
 mutation CreateAgents {
   ada: createAgent(input: { agentKey: "ada", name: "Ada", modelAlias: QWEN, rolePrompt: "You are a careful analyst." }) {
@@ -25,6 +46,12 @@ mutation CreateAgents {
   bob: createAgent(input: { agentKey: "bob", name: "Bob", modelAlias: DEEPSEEK, rolePrompt: "You are a bold strategist." }) {
     ... on CreateAgentSuccess { agent { id agentKey } }
     ... on Error { code message }
+  }
+}
+
+query MyAgents {
+  agents(first: 20) {
+    edges { node { id agentKey name modelAlias } }
   }
 }
 
@@ -66,9 +93,9 @@ subscription Follow($turnId: ID!) {
     ... on TurnProgressEvent { sequence }
     ... on StepStarted { agentKey modelAlias }
     ... on StepDelta { delta }
-    ... on StepCompleted { stepStatus output usage { credits providerCostUsd } }
-    ... on TurnCompleted { turnStatus usage { calls credits providerCostUsd } }
-    ... on TurnFailed { turnError }
+    ... on StepCompleted { agentKey stepStatus output usage { credits providerCostUsd } }
+    ... on TurnCompleted { turnStatus stopReason usage { calls credits providerCostUsd } }
+    ... on TurnFailed { turnError stopReason }
   }
 }
 
@@ -93,15 +120,27 @@ query Conversations {
 export const CSRF_HEADER = "x-graphql-yoga-csrf";
 
 function defaultDocument(config: AppConfig): string {
-  const token = config.isProduction ? PRODUCTION_TOKEN : DEVELOPMENT_TOKEN;
-  return `# Pantheon API: a council of agents, from the first agent to what a turn cost.\n#\n${token}\n#    (an empty Authorization header means signed out)\n${JOURNEY}`;
+  const signedIn = config.appEnv === "development";
+  const token = signedIn ? DEVELOPMENT_TOKEN : PRODUCTION_TOKEN;
+  return `# Pantheon API: a council of agents, from the\n# first agent to what a turn cost.\n#\n${token}\n#    (An empty Authorization: signed out.)\n${JOURNEY}`;
 }
 
-export function graphiqlOptions(config: AppConfig): GraphiQLOptions {
-  return {
+function headers(token: string | null): string {
+  return JSON.stringify({ Authorization: token ? `Bearer ${token}` : "" }, null, 2);
+}
+
+/** The page's options; in development made for each page load, with a fresh token of the development user in every tab. */
+export function graphiqlOptions(config: AppConfig): GraphiQLOptions | (() => Promise<GraphiQLOptions>) {
+  const base: GraphiQLOptions = {
     title: "Pantheon API",
     defaultQuery: defaultDocument(config),
-    headers: JSON.stringify({ Authorization: "" }, null, 2),
+    headers: headers(null),
+    defaultHeaders: headers(null),
     additionalHeaders: { [CSRF_HEADER]: "graphiql" },
+  };
+  if (config.appEnv !== "development") return base;
+  return async () => {
+    const signedIn = headers(await signDevToken(config, { user: GRAPHIQL_DEV_USER, ttlSeconds: DEV_TOKEN_TTL_SECONDS }));
+    return { ...base, headers: signedIn, defaultHeaders: signedIn };
   };
 }

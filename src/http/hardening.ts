@@ -2,7 +2,7 @@
 // switches that keep the schema private in production.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
-import { NoSchemaIntrospectionCustomRule } from "graphql";
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { AppConfig } from "../config/env.ts";
 import { CSRF_HEADER } from "./graphiql.ts";
@@ -54,13 +54,23 @@ function limitRequestBody(maxBytes: number): Plugin {
   };
 }
 
+/**
+ * Armor's validation rules throw by default, and a thrown error reaches the
+ * client without a code; reported to the validation context instead, it is a
+ * validation error like any other: GRAPHQL_VALIDATION_FAILED, HTTP 400.
+ */
+const asValidationError = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export function hardeningPlugins(config: AppConfig): Plugin[] {
   const armor = EnvelopArmorPlugin({
-    maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
-    maxAliases: { n: LIMITS.maxAliases },
+    maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...asValidationError },
+    maxAliases: { n: LIMITS.maxAliases, ...asValidationError },
     maxTokens: { n: LIMITS.maxTokens },
-    costLimit: { maxCost: LIMITS.maxCost, ignoreIntrospection: true },
-    maxDirectives: { n: LIMITS.maxDirectives },
+    costLimit: { maxCost: LIMITS.maxCost, ignoreIntrospection: true, ...asValidationError },
+    maxDirectives: { n: LIMITS.maxDirectives, ...asValidationError },
     blockFieldSuggestion: { enabled: config.isProduction },
   });
   return [

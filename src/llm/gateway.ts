@@ -73,7 +73,7 @@ export function createGateway(config: AppConfig, overrides: { localDelayMs?: num
   const provider: LlmProvider =
     llm.provider === "openrouter" && llm.openrouterApiKey
       ? new OpenRouterProvider({ apiKey: llm.openrouterApiKey, baseUrl: llm.openrouterBaseUrl, timeoutMs: llm.timeoutMs })
-      : new LocalProvider({ delayMs: overrides.localDelayMs ?? 0 });
+      : new LocalProvider({ delayMs: overrides.localDelayMs ?? 0, streamMs: llm.localStreamMs });
   const { metrics } = overrides;
   return new LlmGateway(provider, { maxRetries: llm.maxRetries, backoffBaseMs: overrides.backoffBaseMs, observe: metrics && ((attempt) => metrics.observeLlmCall(attempt)) });
 }

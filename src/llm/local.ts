@@ -13,18 +13,24 @@ const CHUNKS_PER_REPLY = 3;
 export interface LocalProviderOptions {
   /** Simulated provider time per call, in milliseconds. */
   delayMs: number;
+  /** A pause before each streamed word (0: the reply arrives in a few chunks at once). */
+  streamMs?: number;
 }
 
 export class LocalProvider implements LlmProvider {
   readonly name = "local" as const;
 
-  constructor(private readonly options: LocalProviderOptions = { delayMs: 0 }) {}
+  constructor(private readonly options: LocalProviderOptions = { delayMs: 0, streamMs: 0 }) {}
 
   async call(request: LlmRequest): Promise<ProviderAttempt> {
     const started = performance.now();
     if (this.options.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
-    const text = withinMaxTokens(replyFor(request), request.maxOutputTokens);
-    for (const chunk of chunksOf(text)) request.onDelta?.(chunk);
+    const streamMs = this.options.streamMs ?? 0;
+    const text = withinMaxTokens(replyFor(request, streamMs > 0), request.maxOutputTokens);
+    for (const chunk of streamMs > 0 ? wordsOf(text) : chunksOf(text)) {
+      if (streamMs > 0) await new Promise((resolve) => setTimeout(resolve, streamMs));
+      request.onDelta?.(chunk);
+    }
     const promptTokens = estimateTokens(request.messages.map((message) => message.content).join("\n"));
     const completionTokens = estimateTokens(text);
     return {
@@ -44,12 +50,17 @@ export class LocalProvider implements LlmProvider {
   }
 }
 
-function replyFor(request: LlmRequest): string {
+/** What a streamed answer goes on with, so that watching it stream takes a few seconds per agent. */
+const STREAMED_BODY =
+  "First, name the one outcome that matters most and the people it matters to. Second, list what must be true for it, and test the riskiest of those first, cheaply. Third, decide what you will not do, so the plan stays small enough to finish. Last, agree how you will know it worked, and when you will look again.";
+
+function replyFor(request: LlmRequest, streamed: boolean): string {
   if (request.structured?.name === "routing_decision") return JSON.stringify(localRoutingDecision(request));
   if (request.structured?.name === "session_summary") return JSON.stringify(localSummary(request));
   const lastUser = [...request.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const digest = createHash("sha256").update(JSON.stringify(request.messages)).digest("hex").slice(0, 8);
-  return `[${request.modelAlias} ${digest}] On "${lastUser.slice(0, 80)}": here is my considered answer.`;
+  const reply = `[${request.modelAlias} ${digest}] On "${lastUser.slice(0, 80)}": here is my considered answer.`;
+  return streamed ? `${reply} ${STREAMED_BODY}` : reply;
 }
 
 /** As a provider stops at max_tokens: the reply cut to the most characters the estimator counts within it. */
@@ -57,6 +68,11 @@ function withinMaxTokens(text: string, maxOutputTokens: number): string {
   let end = Math.min(text.length, Math.floor((Math.max(0, maxOutputTokens) * 16) / 5));
   while (end > 0 && estimateTokens(text.slice(0, end)) > maxOutputTokens) end--;
   return text.slice(0, end);
+}
+
+/** Each word with the space after it, as a model streams. */
+function wordsOf(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [];
 }
 
 function chunksOf(text: string): string[] {

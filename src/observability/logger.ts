@@ -15,7 +15,9 @@ function prettyTransport(): pino.TransportSingleOptions | undefined {
   try {
     // A development dependency: absent from production images, where logs stay JSON.
     require.resolve("pino-pretty");
-    return { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } };
+    // Colours only on a terminal: a log redirected to a file stays plain text.
+    const colorize = process.stdout.isTTY === true && !process.env.NO_COLOR;
+    return { target: "pino-pretty", options: { colorize, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } };
   } catch {
     return undefined;
   }

@@ -31,3 +31,9 @@ export async function turnStopReason(turnId: string, context: Context): Promise<
   const row = await queryOne<{ stop_reason: string | null }>(context.services.pool, sql`SELECT stop_reason::text FROM turns WHERE id = ${turnId}::uuid`);
   return row?.stop_reason ?? "done";
 }
+
+/** The step's agent, as its row says (for a StepCompleted kept before events carried it). */
+export async function stepAgentKey(stepId: string, context: Context): Promise<string | null> {
+  const row = await queryOne<{ agent_key: string | null }>(context.services.pool, sql`SELECT agent_key FROM turn_steps WHERE id = ${stepId}::uuid`);
+  return row?.agent_key ?? null;
+}

@@ -114,7 +114,7 @@ builder.mutationField("grantCredits", (t) =>
 );
 
 const TurnCostEstimateRef = builder.objectRef<TurnCostEstimate>("TurnCostEstimate").implement({
-  description: "What sending this message would cost now, in credits, without any provider call (README: Credits).",
+  description: "What sending this message would cost now, in credits, without any provider call (docs/credits.md).",
   fields: (t) => ({
     mode: t.field({ type: TurnModeEnum, resolve: (estimate) => estimate.mode as never }),
     min: t.field({ type: "Decimal", description: "Each planned call reading only its pinned prompt and answering in one token.", resolve: (estimate) => estimate.min.toFixed(4) }),
@@ -125,7 +125,7 @@ const TurnCostEstimateRef = builder.objectRef<TurnCostEstimate>("TurnCostEstimat
     }),
     max: t.field({
       type: "Decimal",
-      description: "The most the turn can cost at the current history: the sum of the bounds of its calls, each held just before it runs (README: Credits).",
+      description: "The most the turn can cost at the current history: the sum of the bounds of its calls, each held just before it runs (docs/credits.md).",
       resolve: (estimate) => estimate.max.toFixed(4),
     }),
     firstCall: t.field({ type: "Decimal", description: "What sending holds now: the bound of the turn's first call.", resolve: (estimate) => estimate.firstCall.toFixed(4) }),

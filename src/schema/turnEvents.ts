@@ -4,7 +4,7 @@ import { builder } from "../builder.ts";
 import type { TurnEvent } from "../turns/events.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
 import type { Context } from "../context.ts";
-import { creditsAvailableAfterTurn, subscribeTurnEvents, turnStopReason } from "../resolvers/turnEvents.ts";
+import { creditsAvailableAfterTurn, stepAgentKey, subscribeTurnEvents, turnStopReason } from "../resolvers/turnEvents.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, StepKindEnum, StepStatusEnum, TurnModeEnum, TurnStatusEnum, TurnStopReasonEnum } from "./turn.ts";
 
@@ -62,6 +62,11 @@ const EventUsage = builder.objectRef<UsageSums>("EventUsage").implement({
 const StepCompleted = eventType("StepCompleted", "A step ended (completed or failed), with what it cost.");
 builder.objectFields(StepCompleted, (t) => ({
   stepId: t.exposeID("stepId"),
+  agentKey: t.string({
+    nullable: true,
+    description: "The agent whose step this is (as on StepStarted); null for the manager's steps.",
+    resolve: (event, _args, context) => (event.agentKey !== undefined ? event.agentKey : stepAgentKey(event.stepId, context)),
+  }),
   stepStatus: t.field({ type: StepStatusEnum, resolve: (event) => event.status as never }),
   output: t.exposeString("output", { nullable: true }),
   stepError: t.exposeString("error", { nullable: true, description: "Why the step failed; null when it completed." }),

@@ -34,7 +34,7 @@ const LlmCallEventRef = builder.objectRef<LedgerRow>("LlmCallEvent").implement({
     userId: t.exposeID("user_id"),
     boundInputTokens: t.exposeInt("bound_input_tokens", {
       nullable: true,
-      description: "The most input tokens the request sent could be counted (README: Credits); null for calls from before bounds.",
+      description: "The most input tokens the request sent could be counted (docs/credits.md); null for calls from before bounds.",
     }),
     boundOutputTokens: t.exposeInt("bound_output_tokens", { nullable: true, description: "The max_tokens the request sent." }),
     exceedsBound: t.exposeBoolean("exceeds_bound", { description: "The provider reported more than the request allows: stored as reported, never truncated." }),

@@ -1,6 +1,8 @@
 // Types shared by user and admin usage reports: the sums every report
 // carries (UsageSums), and the shape of a user report with its groups.
 import { builder } from "../builder.ts";
+import { AgentRef } from "./agent.ts";
+import { viewerAgent } from "../resolvers/agentsLoader.ts";
 import type { UsageAmounts } from "../usage/measures.ts";
 import { USAGE_DIMENSIONS, type UsageGroup, type UsageReport, type UsageTotals } from "../usage/userUsage.ts";
 
@@ -45,6 +47,12 @@ const UsageGroupRef = builder.objectRef<UsageGroup>("UsageGroup").implement({
     day: t.string({ nullable: true, description: "UTC day, YYYY-MM-DD.", resolve: (group) => group.key.day }),
     roomId: t.id({ nullable: true, resolve: (group) => group.key.roomId }),
     agentId: t.id({ nullable: true, resolve: (group) => group.key.agentId }),
+    agent: t.field({
+      type: AgentRef,
+      nullable: true,
+      description: "The agent of agentId (deleted ones too), when it is yours.",
+      resolve: (group, _args, context) => (group.key.agentId ? viewerAgent(group.key.agentId, context) : null),
+    }),
     mode: t.string({ nullable: true, description: "manual, roundtable, orchestrator or direct.", resolve: (group) => group.key.mode }),
     stepKind: t.string({ nullable: true, description: "agent, manager_route, repair, synthesis or summary.", resolve: (group) => group.key.stepKind }),
     totals: t.field({ type: UsageTotalsRef, resolve: (group) => group }),

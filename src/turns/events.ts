@@ -14,7 +14,7 @@ export type TurnEventPayload =
   | { type: "TurnStarted"; mode: string; roster: RosterEntry[] }
   | { type: "StepStarted"; stepId: string; stepSeq: number; kind: string; agentKey: string | null; modelAlias: string }
   | { type: "StepDelta"; stepId: string; delta: string }
-  | { type: "StepCompleted"; stepId: string; status: string; output: string | null; error: string | null; usage: UsageSums }
+  | { type: "StepCompleted"; stepId: string; agentKey?: string | null; status: string; output: string | null; error: string | null; usage: UsageSums }
   | { type: "TurnCompleted"; status: string; usage: UsageSums; stopReason?: string }
   | { type: "TurnFailed"; error: string; usage: UsageSums; stopReason?: string };
 

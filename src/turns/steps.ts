@@ -152,7 +152,7 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
   const row = attempt ? rowFor(run, step, attempt) : null;
   const stepUsage = run.usage.byStep.get(step.id) ?? emptyUsage();
   const usage = row ? addRow(stepUsage, row) : stepUsage;
-  const payload = { type: "StepCompleted", stepId: step.id, status: result.status, output: result.output, error: result.error, usage } as const;
+  const payload = { type: "StepCompleted", stepId: step.id, agentKey: step.agent?.agentKey ?? null, status: result.status, output: result.output, error: result.error, usage } as const;
   const sequence = run.numbers.nextKept();
   const at = new Date();
   const ctes = [
