@@ -4,8 +4,9 @@
 // fault-free baseline, then 60 s with faults: backends terminated every
 // 250 ms for 20 s, then the database cut off for 8 s (longer than the 5 s
 // lease) and restored. Prints turns, answered calls, ledger rows, unmetered
-// calls, duplicate request ids, stuck turns and overspend under credit
-// enforcement (every call held before it runs: all must be 0), the
+// calls, duplicate request ids, stuck turns, turns ended without a stop
+// reason and overspend under credit enforcement (every call held before it
+// runs: all must be 0), the turns' stop reasons, the
 // time from the database's return to the first served request, and the
 // throughput under faults as a ratio of the baseline measured in the same run.
 import pg from "pg";
@@ -85,9 +86,18 @@ export async function runChaosBench(): Promise<void> {
     console.log(`ledger                        ${audit.answered} answered calls, ${audit.rows} ledger rows, unmetered ${audit.unmetered}, duplicates ${audit.duplicates}`);
     console.log(`credits (enforce)             overspend ${audit.overspend} (calls charged beyond their hold, wallets below zero); still held after the run ${audit.held}`);
     console.log(`turns                         stuck (running past their lease) ${audit.stuckTurns}; running after the run ${stillRunning}; next send accepted in ${acceptedAfter} of ${users.length} sessions`);
+    const reasons = Object.entries(audit.stopReasons).map(([reason, count]) => `${reason} ${count}`).join(", ");
+    console.log(`stop reasons                  ${reasons}; ended without one ${audit.endedWithoutReason}`);
     console.log(`recovery                      first served request ${recoveryMs} ms after the database's return; server process ${server.child.exitCode === null ? "up" : `exited with ${server.child.exitCode}`}`);
     const ok =
-      audit.unmetered === 0 && audit.duplicates === 0 && audit.stuckTurns === 0 && audit.overspend === 0 && Number(audit.held) === 0 && server.child.exitCode === null && acceptedAfter === users.length;
+      audit.unmetered === 0 &&
+      audit.duplicates === 0 &&
+      audit.stuckTurns === 0 &&
+      audit.overspend === 0 &&
+      Number(audit.held) === 0 &&
+      audit.endedWithoutReason === 0 &&
+      server.child.exitCode === null &&
+      acceptedAfter === users.length;
     console.log(`verdict: ${ok ? "exactly-once metering held, no stuck turn, no crash" : "FAILED"}`);
   } finally {
     await server.stop();

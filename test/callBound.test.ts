@@ -65,6 +65,8 @@ describe("spending to the last credit", () => {
       ["summary", 1024, 1024],
       ["manager_route", 1024, 1024],
       ["repair", 1024, 1024],
+      // A structured decision cut short is invalid: never lowered.
+      ["manager_continue", 1024, 1024],
       ["synthesis", 2048, 256],
     ]);
   });

@@ -7,6 +7,7 @@ import { planContext } from "../src/context-budget/plan.ts";
 import { truncationSummary } from "../src/context-budget/summary.ts";
 import { assertFitsBudget } from "../src/turns/accept.ts";
 import { ContextBudgetExceededError } from "../src/errors.ts";
+import { DEFAULT_TURN_LIMITS } from "../src/turns/turnLimits.ts";
 import type { SessionScope } from "../src/turns/planning.ts";
 
 describe("budget math", () => {
@@ -103,7 +104,7 @@ describe("planning a call's context", () => {
   });
 
   test("sendMessage's pre-check rejects with CONTEXT_BUDGET_EXCEEDED and guidance", () => {
-    const scope: SessionScope = { sessionId: "s", room: null, directAgentId: "a", mode: "direct", roster: [] };
+    const scope: SessionScope = { sessionId: "s", room: null, directAgentId: "a", mode: "direct", roster: [], turnLimits: DEFAULT_TURN_LIMITS };
     const agent = { agentId: "a", agentKey: "ada", name: "Ada", modelAlias: "qwen" as const, rolePrompt: "", toolPermissions: [], position: 0 };
     const attempt = () => assertFitsBudget(scope, [agent], "w".repeat(130_000), 2048);
     expect(attempt).toThrow(ContextBudgetExceededError);

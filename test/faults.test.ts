@@ -58,7 +58,7 @@ async function settledAudit(timeoutMs = 15_000): Promise<LedgerAudit> {
 
 function expectExactLedger(audit: LedgerAudit) {
   expect(audit.answered).toBeGreaterThan(0);
-  expect({ unmetered: audit.unmetered, duplicates: audit.duplicates, stuckTurns: audit.stuckTurns }).toEqual({ unmetered: 0, duplicates: 0, stuckTurns: 0 });
+  expect({ unmetered: audit.unmetered, duplicates: audit.duplicates, stuckTurns: audit.stuckTurns, endedWithoutReason: audit.endedWithoutReason }).toEqual({ unmetered: 0, duplicates: 0, stuckTurns: 0, endedWithoutReason: 0 });
   // Every row is an answered call (the fake answers every call successfully).
   expect(audit.rows).toBe(audit.answered);
 }

@@ -118,7 +118,10 @@ describe("behind PgBouncer in transaction mode on a port that is not 6543", () =
   }, 120_000);
 
   test("no session state: no advisory lock outlives its transaction, and the code sends no LISTEN, SET or temporary table", async () => {
-    const { rows } = await direct.query("SELECT count(*)::int AS held FROM pg_locks WHERE locktype = 'advisory'");
+    // This database only: other test files migrate in parallel, and prisma migrate holds a session lock of its own.
+    const { rows } = await direct.query(
+      "SELECT count(*)::int AS held FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
     expect(rows[0].held).toBe(0);
     const offending: string[] = [];
     const walk = async (dir: string): Promise<void> => {

@@ -35,18 +35,19 @@ test("NUL text, lone surrogates and absurd usage: the turn completes, the row is
   expect(row!.creditsBurned.toFixed(4)).toBe("118111.6006");
 });
 
-test("an orchestrator's routing and synthesis with NUL escapes in their JSON and text are stored, not lost", async () => {
+test("an orchestrator's routing, round decision and synthesis with NUL escapes in their JSON and text are stored, not lost", async () => {
   const council = await createCouncil(harness.client, "ORCHESTRATOR", [["ada", "QWEN"]]);
   const agentKey = council.agents[0]!.agentKey;
   harness.fake.setHandler((call) => {
     const purpose = callPurpose(call);
     if (purpose === "routing") return { kind: "stream", content: JSON.stringify({ steps: [{ agentKey, instruction: "say\u0000hi" }], rationale: "because\u0000" }), usage: REFERENCE_USAGE };
+    if (purpose === "round") return { kind: "stream", content: JSON.stringify({ decision: "stop", steps: [], rationale: "enough\u0000" }), usage: REFERENCE_USAGE };
     return { kind: "stream", content: `${purpose}\u0000done`, usage: REFERENCE_USAGE };
   });
   const turn = await waitForTurn(harness.client, await sendAccepted(harness.client, council.sessionId, "Go"));
   expect(turn.status).toBe("COMPLETED");
-  expect(turn.steps.map((step) => step.output)).toEqual(["because\uFFFD", "agent\uFFFDdone", "synthesis\uFFFDdone"]);
-  expect(await harness.server.runtime.prisma.llmCallEvent.count({ where: { turnId: turn.id } })).toBe(3);
+  expect(turn.steps.map((step) => step.output)).toEqual(["because\uFFFD", "agent\uFFFDdone", "enough\uFFFD", "synthesis\uFFFDdone"]);
+  expect(await harness.server.runtime.prisma.llmCallEvent.count({ where: { turnId: turn.id } })).toBe(4);
 });
 
 test("a provider request id longer than the column is recorded as its digest, still unique per call", async () => {

@@ -100,8 +100,12 @@ describe("orchestrator", () => {
       ["AGENT", bob!.agentKey],
       ["AGENT", ada!.agentKey],
       ["AGENT", bob!.agentKey],
+      ["MANAGER_CONTINUE", null],
       ["MANAGER_SYNTHESIS", null],
     ]);
+    expect(turn.steps.map((step) => step.round)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(turn.stopReason).toBe("DONE");
+    expect(turn.steps[4]!.roundDecision).toEqual({ __typename: "StopRounds", rationale: "enough" });
     expect(turn.steps[0]!.routing).toMatchObject({
       __typename: "RouteToAgents",
       rationale: "draft, review, revise",
@@ -110,10 +114,11 @@ describe("orchestrator", () => {
     });
     expect(turn.steps.slice(1).every((step) => step.routing === null)).toBe(true);
     expect(turn.steps[0]!.modelAlias).toBe("deepseek");
-    expect(harness.fake.calls.at(-5)!.body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "routing_decision" } });
+    expect(harness.fake.calls.at(-6)!.body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "routing_decision" } });
+    expect(harness.fake.calls.at(-2)!.body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "round_decision" } });
     const rows = await ledgerRows(turn.id);
     expect(rows).toHaveLength(calls);
-    expect(rows.map((row) => row.callKind)).toEqual(["manager_route", "agent", "agent", "agent", "synthesis"]);
+    expect(rows.map((row) => row.callKind)).toEqual(["manager_route", "agent", "agent", "agent", "manager_continue", "synthesis"]);
     expect(rows[0]!.creditsBurned.toFixed(4)).toBe("0.0800");
     expect(turn.messages.at(-1)).toMatchObject({ role: "SYNTHESIS", content: "Synthesis: the council agrees." });
   });
@@ -145,8 +150,8 @@ describe("orchestrator", () => {
     harness.script.routing.push("bob, ada", JSON.stringify({ steps: [{ agentKey: council.agents[0]!.agentKey, instruction: "x" }], rationale: "fixed" }));
     const turn = await waitForTurn(harness.client, await sendAccepted(harness.client, council.sessionId, "Plan"));
     expect(turn.status).toBe("COMPLETED");
-    expect(turn.steps.map((step) => step.kind)).toEqual(["MANAGER_ROUTE", "AGENT", "MANAGER_SYNTHESIS"]);
-    expect((await ledgerRows(turn.id)).map((row) => row.callKind)).toEqual(["manager_route", "repair", "agent", "synthesis"]);
+    expect(turn.steps.map((step) => step.kind)).toEqual(["MANAGER_ROUTE", "AGENT", "MANAGER_CONTINUE", "MANAGER_SYNTHESIS"]);
+    expect((await ledgerRows(turn.id)).map((row) => row.callKind)).toEqual(["manager_route", "repair", "agent", "manager_continue", "synthesis"]);
   });
 });
 

@@ -26,9 +26,11 @@ test("orchestrator mode works end to end offline: the manager routes to the agen
   const bob = council.agents[1]!.agentKey;
   const turn = await waitForTurn(client, await sendAccepted(client, council.sessionId, `Ask ${bob} about pricing`));
   expect(turn.status).toBe("COMPLETED");
-  expect(turn.steps.map((step) => [step.kind, step.agentKey])).toEqual([["MANAGER_ROUTE", null], ["AGENT", bob], ["MANAGER_SYNTHESIS", null]]);
+  expect(turn.steps.map((step) => [step.kind, step.agentKey])).toEqual([["MANAGER_ROUTE", null], ["AGENT", bob], ["MANAGER_CONTINUE", null], ["MANAGER_SYNTHESIS", null]]);
+  // The offline manager stops after one round.
+  expect(turn.stopReason).toBe("DONE");
   const rows = await server.runtime.prisma.llmCallEvent.findMany({ where: { turnId: turn.id } });
-  expect(rows).toHaveLength(3);
+  expect(rows).toHaveLength(4);
   expect(new Set(rows.map((row) => row.provider))).toEqual(new Set(["local"]));
   expect(rows.every((row) => row.outputTokens > 0 && row.creditsBurned.greaterThan(0))).toBe(true);
 });

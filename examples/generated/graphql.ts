@@ -70,6 +70,7 @@ export type SendMessageInput = {
 
 export type StepKind =
   | 'AGENT'
+  | 'MANAGER_CONTINUE'
   | 'MANAGER_ROUTE'
   | 'MANAGER_SYNTHESIS';
 
@@ -98,21 +99,21 @@ export type TurnStatus =
 export type TurnStopReason =
   /** The next call could not be held: not enough credits in the wallet or the room's budget. */
   | 'BUDGET'
-  /** Its owner stopped it. */
+  /** Its owner stopped it (cancelTurn). */
   | 'CANCELLED'
   /** Its plan ran to the end; the steps' statuses say how each went. */
   | 'DONE'
-  /** It could not go on: an invalid routing decision, or an internal error. */
+  /** It could not go on: an invalid routing or round decision, or an internal error. */
   | 'ERROR'
   /** Its server stopped, was shut down, or lost the database before it finished. */
   | 'INTERRUPTED'
   /** Orchestrator: the manager repeated a selection with nothing new in between. */
   | 'LOOP'
-  /** Orchestrator: the room's limit of agent invocations was reached. */
+  /** Orchestrator: the manager's next round would pass the room's limit of agent steps (in all, or of one agent). */
   | 'MAX_INVOCATIONS'
-  /** Orchestrator: the room's limit of rounds was reached. */
+  /** Orchestrator: the room's last round ran (the manager is not asked to continue after it). */
   | 'MAX_ROUNDS'
-  /** The turn's wall-clock limit was reached. */
+  /** The room's wall-clock limit for a turn passed (the call in flight was stopped). */
   | 'TIMEOUT';
 
 type ErrorInfo_ConflictError_Fragment = { code: ErrorCode, message: string };
@@ -228,6 +229,8 @@ export type TurnEventsSubscriptionVariables = Exact<{
 
 
 export type TurnEventsSubscription = { turnEvents:
+    | { __typename: 'RoundCompleted', sequence: number }
+    | { __typename: 'RoundStarted', sequence: number }
     | { __typename: 'StepCompleted', sequence: number, stepId: string, agentKey: string | null, stepStatus: StepStatus, stepError: string | null, output: string | null, usage: { calls: number, totalTokens: number, credits: string, providerCostUsd: string } }
     | { __typename: 'StepDelta', sequence: number, stepId: string, delta: string }
     | { __typename: 'StepStarted', sequence: number, stepId: string, kind: StepKind, agentKey: string | null, modelAlias: string }

@@ -6,10 +6,12 @@
 // `recordRetried` as they fail, the last one to the caller), so each gets its
 // own ledger row.
 import type { AppConfig } from "../config/env.ts";
+import { setTimeout as wait } from "node:timers/promises";
 import { LocalProvider } from "./local.ts";
 import { OpenRouterProvider } from "./openrouter.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
 import { storableText } from "../db/storableText.ts";
+import { estimateTokens } from "./tokenEstimate.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { providerCallSpan } from "../observability/spans.ts";
 
@@ -44,11 +46,12 @@ export class LlmGateway {
   async call(request: LlmRequest, hooks: AttemptHooks, maxRetries = this.options.maxRetries): Promise<ProviderAttempt> {
     for (let attemptNumber = 0; ; attemptNumber++) {
       const sent = hooks.beforeAttempt ? await hooks.beforeAttempt(request) : request;
-      const attempt = storableAttempt(await providerCallSpan(sent, this.provider.name, () => this.provider.call(sent)));
+      const attempt = usedSoFar(sent, storableAttempt(await providerCallSpan(sent, this.provider.name, () => this.provider.call(sent))));
       this.options.observe?.(attempt);
       if (!attempt.retryable || attemptNumber >= maxRetries) return attempt;
       await hooks.recordRetried(attempt);
-      await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds));
+      // A turn stopped during the wait ends it: the next beforeAttempt refuses the retry.
+      await sleep(this.backoffMs(attemptNumber, attempt.retryAfterSeconds), sent.signal);
     }
   }
 
@@ -64,8 +67,22 @@ function storableAttempt(attempt: ProviderAttempt): ProviderAttempt {
   return { ...attempt, text: storableText(attempt.text), errorMessage: attempt.errorMessage === null ? null : storableText(attempt.errorMessage) };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A call stopped before the provider reported its usage is metered with what
+ * it used: its input as sent and its output so far, by the estimator (the
+ * provider's own figure, when it reports one, is kept). Reconciliation with
+ * the provider (SPEC 17) can correct it later from the request id.
+ */
+function usedSoFar(request: LlmRequest, attempt: ProviderAttempt): ProviderAttempt {
+  if (attempt.status !== "cancelled" || attempt.usage.promptTokens > 0 || attempt.usage.completionTokens > 0) return attempt;
+  const promptTokens = estimateTokens(request.messages.map((message) => message.content).join("\n"));
+  const completionTokens = estimateTokens(attempt.text);
+  return { ...attempt, usage: { ...attempt.usage, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens } };
+}
+
+/** Waits `ms`, or less when `signal` aborts meanwhile. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return wait(ms, undefined, { signal }).catch(() => undefined);
 }
 
 export function createGateway(config: AppConfig, overrides: { localDelayMs?: number; backoffBaseMs?: number; metrics?: Metrics } = {}): LlmGateway {

@@ -2,11 +2,12 @@
 // is testable offline. Same request, same text; usage is estimated with the
 // context-budget estimator; structured requests get schema-valid JSON derived
 // from the conversation (routing picks agents named in the message).
+import { setTimeout as wait } from "node:timers/promises";
 import { randomUUID, createHash } from "node:crypto";
 import { MODEL_REGISTRY } from "./models.ts";
 import { estimateTokens } from "./tokenEstimate.ts";
 import type { LlmProvider, LlmRequest, ProviderAttempt } from "./types.ts";
-import { localRoutingDecision, localSummary } from "./localStructured.ts";
+import { localRoundDecision, localRoutingDecision, localSummary } from "./localStructured.ts";
 
 const CHUNKS_PER_REPLY = 3;
 
@@ -24,13 +25,18 @@ export class LocalProvider implements LlmProvider {
 
   async call(request: LlmRequest): Promise<ProviderAttempt> {
     const started = performance.now();
-    if (this.options.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
+    const { signal } = request;
+    if (this.options.delayMs > 0) await pause(this.options.delayMs, signal);
     const streamMs = this.options.streamMs ?? 0;
-    const text = withinMaxTokens(replyFor(request, streamMs > 0), request.maxOutputTokens);
-    for (const chunk of streamMs > 0 ? wordsOf(text) : chunksOf(text)) {
-      if (streamMs > 0) await new Promise((resolve) => setTimeout(resolve, streamMs));
+    const reply = withinMaxTokens(replyFor(request, streamMs > 0), request.maxOutputTokens);
+    let text = "";
+    for (const chunk of streamMs > 0 ? wordsOf(reply) : chunksOf(reply)) {
+      if (streamMs > 0) await pause(streamMs, signal);
+      if (signal?.aborted) break;
+      text += chunk;
       request.onDelta?.(chunk);
     }
+    const stopped = signal?.aborted === true;
     const promptTokens = estimateTokens(request.messages.map((message) => message.content).join("\n"));
     const completionTokens = estimateTokens(text);
     return {
@@ -38,16 +44,21 @@ export class LocalProvider implements LlmProvider {
       modelAlias: request.modelAlias,
       providerModel: MODEL_REGISTRY[request.modelAlias].providerModel,
       callKind: request.callKind,
-      status: "success",
+      status: stopped ? "cancelled" : "success",
       text,
       usage: { promptTokens, cachedTokens: undefined, completionTokens, totalTokens: promptTokens + completionTokens, costUsd: "0" },
       requestId: `local-${randomUUID()}`,
       latencyMs: Math.round(performance.now() - started),
-      errorMessage: null,
+      errorMessage: stopped ? "the call was stopped before it finished" : null,
       retryable: false,
       retryAfterSeconds: null,
     };
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return wait(ms, undefined, { signal }).catch(() => undefined);
 }
 
 /** What a streamed answer goes on with, so that watching it stream takes a few seconds per agent. */
@@ -57,6 +68,7 @@ const STREAMED_BODY =
 function replyFor(request: LlmRequest, streamed: boolean): string {
   if (request.structured?.name === "routing_decision") return JSON.stringify(localRoutingDecision(request));
   if (request.structured?.name === "session_summary") return JSON.stringify(localSummary(request));
+  if (request.structured?.name === "round_decision") return JSON.stringify(localRoundDecision());
   const lastUser = [...request.messages].reverse().find((message) => message.role === "user")?.content ?? "";
   const digest = createHash("sha256").update(JSON.stringify(request.messages)).digest("hex").slice(0, 8);
   const reply = `[${request.modelAlias} ${digest}] On "${lastUser.slice(0, 80)}": here is my considered answer.`;

@@ -50,3 +50,8 @@ export function localSummary(request: LlmRequest) {
     action_items: [],
   };
 }
+
+/** After a round the offline manager stops: one round answers the message, and the synthesis follows. */
+export function localRoundDecision() {
+  return { decision: "stop", steps: [], rationale: "The agents' answers cover the message." };
+}

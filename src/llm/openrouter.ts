@@ -59,7 +59,8 @@ export class OpenRouterProvider implements LlmProvider {
   }
 
   private async attempt(request: LlmRequest, providerModel: string): Promise<Outcome> {
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = request.signal ? AbortSignal.any([timeout, request.signal]) : timeout;
     const progress = { text: "", usage: ZERO_USAGE, requestId: null as string | null };
     try {
       const response = await fetch(`${this.options.baseUrl.replace(/\/$/, "")}/chat/completions`, {
@@ -78,7 +79,7 @@ export class OpenRouterProvider implements LlmProvider {
       else await readCompletion(response, request, progress);
       return { status: "success", ...progress, errorMessage: null, retryable: false, retryAfterSeconds: null };
     } catch (error) {
-      return failure(error, signal, progress);
+      return failure(error, { timeout, stopped: request.signal }, progress);
     }
   }
 }
@@ -132,9 +133,11 @@ async function httpFailure(response: Response): Promise<Outcome> {
   return { ...base, status: "error", errorMessage: `the provider answered HTTP ${response.status}${code}`, retryable: response.status >= 500 };
 }
 
-function failure(error: unknown, signal: AbortSignal, progress: { text: string; usage: ReportedUsage; requestId: string | null }): Outcome {
+function failure(error: unknown, signals: { timeout: AbortSignal; stopped: AbortSignal | undefined }, progress: { text: string; usage: ReportedUsage; requestId: string | null }): Outcome {
   const base = { ...progress, retryAfterSeconds: null };
-  if (signal.aborted) return { ...base, status: "timeout", errorMessage: "the provider did not answer in time", retryable: false };
+  // Stopped by its caller (a cancelled or timed-out turn): what streamed so far is kept, and metered.
+  if (signals.stopped?.aborted) return { ...base, status: "cancelled", errorMessage: "the call was stopped before it finished", retryable: false };
+  if (signals.timeout.aborted) return { ...base, status: "timeout", errorMessage: "the provider did not answer in time", retryable: false };
   if (error instanceof InvalidResponse) return { ...base, status: "invalid_response", errorMessage: error.message, retryable: false };
   if (error instanceof ProviderReportedError) return { ...base, status: "error", errorMessage: error.message, retryable: false };
   // A network failure is retried only if nothing was streamed yet, so no client sees text twice.

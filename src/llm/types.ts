@@ -9,7 +9,7 @@ export interface ChatMessage {
 }
 
 /** Ledger `call_kind`: what a call was for. */
-export type CallKind = "agent" | "manager_route" | "repair" | "synthesis" | "summary";
+export type CallKind = "agent" | "manager_route" | "repair" | "manager_continue" | "synthesis" | "summary";
 
 /** A JSON schema the output must conform to (sent as response_format json_schema). */
 export interface StructuredOutput {
@@ -25,10 +25,12 @@ export interface LlmRequest {
   structured?: StructuredOutput;
   /** Receives content chunks as they stream in. */
   onDelta?: (chunk: string) => void;
+  /** Aborts the call (a cancelled or timed-out turn): it returns with status "cancelled" and what streamed so far. */
+  signal?: AbortSignal;
 }
 
 /** Ledger `status` values. */
-export type CallStatus = "success" | "error" | "timeout" | "rate_limited" | "invalid_response";
+export type CallStatus = "success" | "error" | "timeout" | "rate_limited" | "invalid_response" | "cancelled";
 
 export interface ReportedUsage {
   promptTokens: number;

@@ -74,6 +74,12 @@ export const CALL_KINDS = {
     ledger: { table: "llm_call_events", callKind: "repair" },
     streamsDeltas: false,
   },
+  manager_continue: {
+    description: "The orchestrator's manager deciding, after a round, whether another round runs (SPEC 16).",
+    bound: fixedCap(ROUTING_MAX_OUTPUT_TOKENS),
+    ledger: { table: "llm_call_events", callKind: "manager_continue" },
+    streamsDeltas: false,
+  },
   synthesis: {
     description: "The manager's final answer from the agents' answers.",
     bound: lowerable((_alias, limits) => Math.min(SYNTHESIS_MAX_OUTPUT_TOKENS, limits.contextMaxOutputTokens)),

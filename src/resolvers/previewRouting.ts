@@ -18,6 +18,7 @@ import { planAgents, type SessionScope } from "../turns/planning.ts";
 import { loadSessionScope } from "../turns/sessionScopeSql.ts";
 import { SINGLE_CALL, requestRouting } from "../turns/routing.ts";
 import { routingRequest } from "../turns/requests.ts";
+import { validateRoutingOutput } from "../turns/routingContract.ts";
 import { CallFunding } from "../credits/callFunding.ts";
 import { releaseHold } from "../credits/callHolds.ts";
 import { reservePreview } from "../turns/previewReservation.ts";
@@ -54,7 +55,7 @@ async function askManager(scope: SessionScope, content: string, context: Context
   const { config, pool, statements } = context.services;
   const limits = { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens };
   const managerAlias = await readManagerModel(pool);
-  const request = routingRequest(managerAlias, scope.roster, content, limits);
+  const request = routingRequest(managerAlias, scope.roster, content, limits, scope.turnLimits);
   const { enforcement, defaultPlan } = config.credits;
   const reserved = await reservePreview(pool, config.rateLimit, attribution.userId, scope.sessionId, { request, defaultPlan, configured: enforcement, roomId: scope.room?.id ?? null, limits });
   // The call's bound was held with the reservation; the funding hands it, and the bound, to the call's row.
@@ -62,7 +63,8 @@ async function askManager(scope: SessionScope, content: string, context: Context
   const record = async (attempt: ProviderAttempt) => void (await context.services.ledger.record([ledgerRowFor(attribution, attempt, funding.settle())]));
   let outcome;
   try {
-    outcome = await requestRouting(context.services.turns.gateway, request, scope.roster, { beforeAttempt: (sent) => funding.fund(sent), recordRetried: record, recordRejected: record }, SINGLE_CALL);
+    const keys = scope.roster.map((agent) => agent.agentKey);
+    outcome = await requestRouting(context.services.turns.gateway, request, (text) => validateRoutingOutput(text, keys, scope.turnLimits), { beforeAttempt: (sent) => funding.fund(sent), recordRetried: record, recordRejected: record }, SINGLE_CALL);
     await record(outcome.finalAttempt);
   } finally {
     // Once the row is recorded (its debit charged the call), the hold goes; if this fails, the lease sweep releases it later.

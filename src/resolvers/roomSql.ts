@@ -27,6 +27,7 @@ export interface RoomPageQuery {
 const ROOM_COLUMNS: Record<keyof Room, string> = {
   id: "r.id", ownerId: "r.owner_id", name: "r.name", goal: "r.goal", currentMode: "r.current_mode",
   pendingMode: "r.pending_mode", monthlyCreditBudget: "r.monthly_credit_budget", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
+  maxRounds: "r.max_rounds", maxInvocations: "r.max_invocations", maxPerAgent: "r.max_per_agent", turnTimeLimitSeconds: "r.turn_time_limit_seconds",
 };
 const AGENT_COLUMNS: Record<keyof Agent, string> = {
   id: "a.id", ownerId: "a.owner_id", agentKey: "a.agent_key", name: "a.name", modelAlias: "a.model_alias", rolePrompt: "a.role_prompt",
@@ -39,8 +40,12 @@ const AGENT_TIMESTAMPS = ["deletedAt", "createdAt", "updatedAt"] as const;
 const ROSTER_JOIN = sql`FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL`;
 const ROSTER_ORDER = sql`ra.position, ra.created_at`;
 
+/** GraphQL fields of Room made of several columns. */
+const COMPOSITE_FIELDS: Record<string, readonly string[]> = { turnLimits: ["maxRounds", "maxInvocations", "maxPerAgent", "turnTimeLimitSeconds"] };
+
 function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<string>): [string, string][] {
-  return Object.entries(columns).filter(([field]) => field === "id" || fields.has(field));
+  const wanted = new Set([...fields].flatMap((field) => COMPOSITE_FIELDS[field] ?? [field]));
+  return Object.entries(columns).filter(([field]) => field === "id" || wanted.has(field));
 }
 
 function agentJson(fields: ReadonlySet<string>): Sql {

@@ -27,3 +27,32 @@ export function routingOfStep(kind: string, stored: unknown, roster: RosterEntry
   if (!last) return null;
   return { kind: "rejected", mode: "orchestrator", reason: last.status === "success" ? "INVALID_MANAGER_OUTPUT" : "PROVIDER_FAILED", issues: last.issues };
 }
+
+const storedRoundDecision = z.object({
+  issues: z.array(z.string()),
+  decision: z
+    .object({ decision: z.enum(["continue", "stop"]), steps: z.array(z.object({ agentKey: z.string(), instruction: z.string() })).optional(), rationale: z.string() })
+    .nullable(),
+});
+
+/** A manager_continue step's decision (SPEC 16), as clients read it. */
+export type RoundDecisionView =
+  | { kind: "continue"; steps: { agent: RosterEntry; instruction: string | null }[]; rationale: string }
+  | { kind: "stop"; rationale: string }
+  | { kind: "rejected"; issues: string[] };
+
+export function roundDecisionOfStep(kind: string, stored: unknown, roster: RosterEntry[]): RoundDecisionView | null {
+  if (kind !== "manager_continue") return null;
+  const parsed = storedRoundDecision.safeParse(stored);
+  // Still running: no decision yet.
+  if (!parsed.success) return null;
+  const { issues, decision } = parsed.data;
+  if (!decision) return { kind: "rejected", issues };
+  if (decision.decision === "stop") return { kind: "stop", rationale: decision.rationale };
+  const byKey = new Map(roster.map((agent) => [agent.agentKey, agent]));
+  const steps = (decision.steps ?? []).flatMap((step) => {
+    const agent = byKey.get(step.agentKey);
+    return agent ? [{ agent, instruction: step.instruction }] : [];
+  });
+  return { kind: "continue", steps, rationale: decision.rationale };
+}

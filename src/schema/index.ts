@@ -25,6 +25,7 @@ import "./turnEvents.ts";
 import "./credits.ts";
 import "./accounts.ts";
 import "./roomCredits.ts";
+import "./roomTurnLimits.ts";
 import "./creditAdmin.ts";
 import "./walletEvents.ts";
 

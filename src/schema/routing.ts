@@ -4,7 +4,7 @@ import { InsufficientCreditsError, NotFoundError, NotReadyError, RateLimitedErro
 import { previewRouting, type RoutingDecision } from "../resolvers/previewRouting.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RosterEntryRef, TurnModeEnum } from "./turn.ts";
-import { routingOfStep } from "../resolvers/stepRouting.ts";
+import { roundDecisionOfStep, routingOfStep, type RoundDecisionView } from "../resolvers/stepRouting.ts";
 import { parseRosterSnapshot } from "../turns/roster.ts";
 
 type Route = Extract<RoutingDecision, { kind: "route" }>;
@@ -61,6 +61,41 @@ builder.prismaObjectField("TurnStep", "routing", (t) =>
     description: "Manager routing steps: the agents the manager chose (RouteToAgents) or why it chose none (RoutingRejected). Null for other steps.",
     select: { kind: true, routingDecision: true, turn: { select: { rosterSnapshot: true } } },
     resolve: (step) => routingOfStep(step.kind, step.routingDecision, parseRosterSnapshot(step.turn.rosterSnapshot)),
+  }),
+);
+
+type Continue = Extract<RoundDecisionView, { kind: "continue" }>;
+
+const ContinueRounds = builder.objectRef<Continue>("ContinueRounds").implement({
+  description: "After a round, the manager continued with these agents, in this order.",
+  fields: (t) => ({
+    steps: t.field({ type: [RoutedStep], resolve: (decision) => decision.steps }),
+    rationale: t.exposeString("rationale"),
+  }),
+});
+
+const StopRounds = builder.objectRef<Extract<RoundDecisionView, { kind: "stop" }>>("StopRounds").implement({
+  description: "After a round, the manager stopped: the synthesis followed.",
+  fields: (t) => ({ rationale: t.exposeString("rationale") }),
+});
+
+const RoundDecisionRejected = builder.objectRef<Extract<RoundDecisionView, { kind: "rejected" }>>("RoundDecisionRejected").implement({
+  description: "The manager's answer was not a valid decision (or the call failed): the rounds stopped, nothing was guessed.",
+  fields: (t) => ({ issues: t.exposeStringList("issues") }),
+});
+
+const RoundDecisionUnion = builder.unionType("RoundDecision", {
+  types: [ContinueRounds, StopRounds, RoundDecisionRejected],
+  resolveType: (decision) => ({ continue: "ContinueRounds", stop: "StopRounds", rejected: "RoundDecisionRejected" })[decision.kind],
+});
+
+builder.prismaObjectField("TurnStep", "roundDecision", (t) =>
+  t.field({
+    type: RoundDecisionUnion,
+    nullable: true,
+    description: "MANAGER_CONTINUE steps (orchestrator, after a round): continue with which agents, stop, or why the answer was rejected. Null for other steps.",
+    select: { kind: true, routingDecision: true, turn: { select: { rosterSnapshot: true } } },
+    resolve: (step) => roundDecisionOfStep(step.kind, step.routingDecision, parseRosterSnapshot(step.turn.rosterSnapshot)),
   }),
 );
 

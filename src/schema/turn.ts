@@ -18,18 +18,18 @@ export const TurnStopReasonEnum = builder.enumType("TurnStopReason", {
   description: "Why a turn ended (set on every ended turn).",
   values: {
     DONE: { value: "done", description: "Its plan ran to the end; the steps' statuses say how each went." },
-    MAX_ROUNDS: { value: "max_rounds", description: "Orchestrator: the room's limit of rounds was reached." },
-    MAX_INVOCATIONS: { value: "max_invocations", description: "Orchestrator: the room's limit of agent invocations was reached." },
+    MAX_ROUNDS: { value: "max_rounds", description: "Orchestrator: the room's last round ran (the manager is not asked to continue after it)." },
+    MAX_INVOCATIONS: { value: "max_invocations", description: "Orchestrator: the manager's next round would pass the room's limit of agent steps (in all, or of one agent)." },
     BUDGET: { value: "budget", description: "The next call could not be held: not enough credits in the wallet or the room's budget." },
     LOOP: { value: "loop", description: "Orchestrator: the manager repeated a selection with nothing new in between." },
-    TIMEOUT: { value: "timeout", description: "The turn's wall-clock limit was reached." },
-    CANCELLED: { value: "cancelled", description: "Its owner stopped it." },
+    TIMEOUT: { value: "timeout", description: "The room's wall-clock limit for a turn passed (the call in flight was stopped)." },
+    CANCELLED: { value: "cancelled", description: "Its owner stopped it (cancelTurn)." },
     INTERRUPTED: { value: "interrupted", description: "Its server stopped, was shut down, or lost the database before it finished." },
-    ERROR: { value: "error", description: "It could not go on: an invalid routing decision, or an internal error." },
+    ERROR: { value: "error", description: "It could not go on: an invalid routing or round decision, or an internal error." },
   } as const,
 });
 export const StepKindEnum = builder.enumType("StepKind", {
-  values: { AGENT: { value: "agent" }, MANAGER_ROUTE: { value: "manager_route" }, MANAGER_SYNTHESIS: { value: "manager_synthesis" } } as const,
+  values: { AGENT: { value: "agent" }, MANAGER_ROUTE: { value: "manager_route" }, MANAGER_SYNTHESIS: { value: "manager_synthesis" }, MANAGER_CONTINUE: { value: "manager_continue" } } as const,
 });
 export const StepStatusEnum = builder.enumType("StepStatus", {
   values: { RUNNING: { value: "running" }, COMPLETED: { value: "completed" }, FAILED: { value: "failed" } } as const,
@@ -76,6 +76,7 @@ builder.prismaObject("TurnStep", {
     allowedTools: t.exposeStringList("allowedTools", { description: "Tools this agent was permitted to use in this step." }),
     output: t.exposeString("output", { nullable: true }),
     error: t.exposeString("error", { nullable: true }),
+    round: t.exposeInt("round", { description: "The orchestrator round the step belongs to, from 1 (1 in other modes)." }),
     routingDecision: t.expose("routingDecision", {
       type: "JSON",
       nullable: true,
@@ -109,6 +110,7 @@ export const TurnRef = builder.prismaObject("Turn", {
     userContent: t.exposeString("userContent"),
     error: t.exposeString("error", { nullable: true }),
     stopReason: t.expose("stopReason", { type: TurnStopReasonEnum, nullable: true, description: "Why the turn ended; null exactly while it runs." }),
+    cancelRequestedAt: t.expose("cancelRequestedAt", { type: "DateTime", nullable: true, description: "When cancelTurn asked it to stop; null if it never did." }),
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     completedAt: t.expose("completedAt", { type: "DateTime", nullable: true }),
     roster: t.field({

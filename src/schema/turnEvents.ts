@@ -107,8 +107,21 @@ builder.objectFields(TurnFailed, (t) => ({
   error: t.exposeString("error", { deprecationReason: "Use turnError (error differs in type on StepCompleted)." }),
 }));
 
+const RoundStarted = eventType("RoundStarted", "Orchestrator: a round began (1: the routing and the agents it chose; later ones: the agents the manager chose to continue with).");
+builder.objectFields(RoundStarted, (t) => ({
+  round: t.exposeInt("round", { description: "From 1." }),
+}));
+const RoundCompleted = eventType(
+  "RoundCompleted",
+  "Orchestrator: a round ended, with the manager's decision to continue or stop (if it was asked), and what the turn cost so far.",
+);
+builder.objectFields(RoundCompleted, (t) => ({
+  round: t.exposeInt("round"),
+  usage: t.field({ type: EventUsage, description: "The whole turn's calls so far.", resolve: (event) => event.usage }),
+}));
+
 const TurnEventUnion = builder.unionType("TurnEvent", {
-  types: [TurnStarted, StepStarted, StepDelta, StepCompleted, TurnCompleted, TurnFailed],
+  types: [TurnStarted, RoundStarted, StepStarted, StepDelta, StepCompleted, RoundCompleted, TurnCompleted, TurnFailed],
   resolveType: (event) => event.type,
 });
 

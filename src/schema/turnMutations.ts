@@ -7,6 +7,8 @@ import { requiresReady } from "./readinessDirective.ts";
 import { TurnRef } from "./turn.ts";
 import { CONNECTION_SIZES } from "./queryHelpers.ts";
 import { viewerId } from "../resolvers/viewer.ts";
+import { cancelTurn } from "../resolvers/cancelTurn.ts";
+import { mutationResult } from "./mutationResult.ts";
 
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
@@ -30,6 +32,30 @@ builder.mutationField("sendMessage", (t) =>
     },
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
     resolve: (_root, { input }, context) => context.services.turns.send(viewerId(context), input),
+  }),
+);
+
+builder.mutationField("cancelTurn", (t) =>
+  t.field({
+    type: TurnRef,
+    description:
+      "Stops one of your running turns, from any server instance: the call in flight stops (metered with what it used), no call starts after, and the turn ends PARTIAL or FAILED with stopReason CANCELLED within about a second (follow turnEvents for the ending). A turn that already ended is returned unchanged.",
+    authScopes: { authenticated: true },
+    directives: requiresReady,
+    errors: {
+      ...mutationResult("CancelTurn", "turn"),
+      result: {
+        name: "CancelTurnSuccess",
+        fields: (r) => ({
+          cancelled: r.boolean({
+            description: "True when the turn is asked to stop (by this request or an earlier one); false when it had already ended and nothing changed.",
+            resolve: (turn) => turn.cancelRequestedAt !== null,
+          }),
+        }),
+      },
+    },
+    args: { turnId: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => cancelTurn(String(args.turnId), context),
   }),
 );
 

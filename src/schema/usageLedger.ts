@@ -15,7 +15,7 @@ const LlmCallEventRef = builder.objectRef<LedgerRow>("LlmCallEvent").implement({
     modelAlias: t.exposeString("model_alias"),
     providerModel: t.exposeString("provider_model"),
     status: t.exposeString("status", { description: "success, error, timeout, rate_limited, invalid_response." }),
-    stepKind: t.exposeString("call_kind", { nullable: true, description: "agent, manager_route, repair, synthesis or summary." }),
+    stepKind: t.exposeString("call_kind", { nullable: true, description: "agent, manager_route, repair, manager_continue, synthesis or summary." }),
     mode: t.exposeString("turn_mode", { nullable: true }),
     roomId: t.exposeID("room_id", { nullable: true }),
     sessionId: t.exposeID("session_id", { nullable: true, description: "The room session or direct chat the call belongs to." }),

@@ -7,7 +7,7 @@ import type { UsageAmounts } from "../usage/measures.ts";
 import { USAGE_DIMENSIONS, type UsageGroup, type UsageReport, type UsageTotals } from "../usage/userUsage.ts";
 
 export const UsageDimensionEnum = builder.enumType("UsageDimension", {
-  description: "What usage groups by. DAY is the UTC day of the call; STEP_KIND is the call's purpose (agent, manager_route, repair, synthesis, summary).",
+  description: "What usage groups by. DAY is the UTC day of the call; STEP_KIND is the call's purpose (agent, manager_route, repair, manager_continue, synthesis, summary).",
   values: USAGE_DIMENSIONS,
 });
 
@@ -54,7 +54,7 @@ const UsageGroupRef = builder.objectRef<UsageGroup>("UsageGroup").implement({
       resolve: (group, _args, context) => (group.key.agentId ? viewerAgent(group.key.agentId, context) : null),
     }),
     mode: t.string({ nullable: true, description: "manual, roundtable, orchestrator or direct.", resolve: (group) => group.key.mode }),
-    stepKind: t.string({ nullable: true, description: "agent, manager_route, repair, synthesis or summary.", resolve: (group) => group.key.stepKind }),
+    stepKind: t.string({ nullable: true, description: "agent, manager_route, repair, manager_continue, synthesis or summary.", resolve: (group) => group.key.stepKind }),
     totals: t.field({ type: UsageTotalsRef, resolve: (group) => group }),
   }),
 });

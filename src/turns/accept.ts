@@ -114,6 +114,7 @@ async function insertTurn(
       agentKey: firstStep.agent.agentKey,
       modelAlias: firstStep.modelAlias,
       allowedTools: firstStep.agent.toolPermissions,
+      round: 1,
     },
     hold,
   );
@@ -133,6 +134,7 @@ async function insertTurn(
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ownerInstance: owner.instanceId,
+    cancelRequestedAt: null,
     leaseExpiresAt: row.lease_expires_at,
     stopReason: null,
   };

@@ -8,7 +8,7 @@ import { raw, sql, type Sql, empty, join } from "../db/sql.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
 import { rateWindowsSql, type WindowUsage } from "./rateLimit.ts";
-import { ROSTER_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
+import { ROSTER_COLUMNS, SCOPE_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
@@ -42,7 +42,7 @@ export function acceptRead(userId: string, sessionId: string, lock = true): Sql 
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
   SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry, u.suspended,
-         s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode, ${ROSTER_COLUMNS},
+         ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
          -- Shared messages of finished turns after the summary (a stale running turn is ended by this accept);
          -- found through the turns after the summary, so the cost does not grow with the session. The lateral

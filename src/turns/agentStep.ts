@@ -1,14 +1,14 @@
 // One agent step: fit the context into the agent's budget (summary, prune,
 // overflow), call the agent's model, then commit output, transcript message,
 // context audit and ledger row together. A call that cannot be held ends the
-// step, and the turn stops with BUDGET (SPEC 14).
+// step, and the turn stops with BUDGET (SPEC 14); so does a halted turn
+// (cancel, time limit: halt.ts).
 import { budgetFor } from "../context-budget/budget.ts";
 import { fitContext, planContext, summaryDue } from "../context-budget/plan.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { CallUnfunded } from "../credits/callFunding.ts";
 import { agentRequest, agentSources, summaryRequest } from "./requests.ts";
 import { summarizerFor } from "./summarizer.ts";
-import { callForStep, finishStep, finishUnfunded, startStep } from "./steps.ts";
+import { callForStep, finishNotStarted, finishStep, isCallNotStarted, startStep, stepErrorOf } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
@@ -31,13 +31,13 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
     }
     const attempt = await callForStep(run, step, agentRequest(agent.modelAlias, plan.messages, outputLimits));
     const ok = attempt.status === "success";
-    const result = ok ? { status: "completed" as const, output: attempt.text, error: null } : { status: "failed" as const, output: null, error: attempt.errorMessage };
+    const result = ok ? { status: "completed" as const, output: attempt.text, error: null } : { status: "failed" as const, output: null, error: stepErrorOf(run, attempt) };
     await finishStep(run, step, attempt, result, { audit, message: ok ? { role: "agent", content: attempt.text } : undefined });
     if (ok) run.outputs.push({ id: step.id, role: "agent", agentKey: agent.agentKey, content: attempt.text });
     return ok;
   } catch (error) {
-    if (!(error instanceof CallUnfunded)) throw error;
-    await finishUnfunded(run, step, error);
+    if (!isCallNotStarted(error)) throw error;
+    await finishNotStarted(run, step, error);
     return false;
   }
 }

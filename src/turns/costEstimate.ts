@@ -7,8 +7,9 @@
 //     history, each once (a retry or a routing repair is held on its own when
 //     it happens): each planned agent's call, with a summary call where one
 //     is due, reading the earlier answers of the turn at their output cap;
-//     orchestrator: routing, up to MAX_INVOCATIONS_PER_TURN calls of the
-//     costliest roster agent, and the synthesis. An earlier answer or a
+//     orchestrator: routing, the room's maxInvocations calls of the costliest
+//     roster agent, a continue-or-stop call after each round but the last
+//     (each reading every answer), and the synthesis. An earlier answer or a
 //     summary is counted at BYTES_PER_OUTPUT_TOKEN bytes per token of its
 //     cap: answers longer than that in bytes (rare outside code and unusual
 //     scripts) make the later calls' real bounds, and holds, larger.
@@ -31,9 +32,8 @@ import { callBound, chargeOf } from "../metering/callBound.ts";
 import { outputCapOf, outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
 import type { SessionScope } from "./planning.ts";
 import { managerRoutingPrompt } from "./prompts.ts";
-import { agentRequest, agentSources, firstCallOf, NO_HISTORY, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
+import { agentRequest, agentSources, firstCallOf, NO_HISTORY, roundDecisionRequest, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
 import type { RosterEntry } from "./roster.ts";
-import { MAX_INVOCATIONS_PER_TURN } from "./routingContract.ts";
 import type { SessionHistory } from "./run.ts";
 
 const Decimal = Prisma.Decimal;
@@ -122,10 +122,15 @@ function maxCost(input: EstimateInputs): Decimal {
     for (const agent of input.agents) simulation.run(agent);
     return simulation.total;
   }
-  for (let invocation = 0; invocation < MAX_INVOCATIONS_PER_TURN; invocation++) simulation.runCostliest(input.scope.roster);
   const { managerAlias, scope, content, limits } = input;
+  const { turnLimits } = scope;
+  for (let invocation = 0; invocation < turnLimits.maxInvocations; invocation++) simulation.runCostliest(scope.roster);
+  // Every decision is counted as reading every answer: none reads more.
+  const standing = { round: 1, invocationsLeft: turnLimits.maxInvocations, perAgentLeft: new Map(scope.roster.map((agent) => [agent.agentKey, turnLimits.maxPerAgent])) };
+  const decision = callBound(roundDecisionRequest(managerAlias, scope.roster, content, simulation.answers, standing, turnLimits, limits)).credits;
   return simulation.total
-    .add(callBound(routingRequest(managerAlias, scope.roster, content, limits)).credits)
+    .add(callBound(routingRequest(managerAlias, scope.roster, content, limits, turnLimits)).credits)
+    .add(decision.mul(turnLimits.maxRounds - 1))
     .add(callBound(synthesisRequest(managerAlias, content, simulation.answers, limits)).credits);
 }
 
@@ -158,7 +163,7 @@ export function estimateTurnCost(input: EstimateInputs): CostEstimate {
   }
   if (!input.agents) {
     const manager = input.managerAlias;
-    const managerPinned = estimateTokens(managerRoutingPrompt(scope.roster)) + estimateTokens(content);
+    const managerPinned = estimateTokens(managerRoutingPrompt(scope.roster, scope.turnLimits)) + estimateTokens(content);
     const routing = charge(manager, managerPinned, Math.min(outputCapOf("manager_route", manager, limits), 200));
     expected = expected.add(routing).add(charge(manager, managerPinned + earlierAnswers, likely(manager, outputCapOf("synthesis", manager, limits))));
     return { min: Decimal.min(charge(manager, managerPinned, 1), max), expected: Decimal.min(expected, max), max, firstCall, required };

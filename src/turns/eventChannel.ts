@@ -10,7 +10,18 @@ import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { TurnEvent } from "./events.ts";
 import { logger } from "../observability/logger.ts";
 
-export type TurnEventPubSub = PubSub<Record<string, [TurnEvent]>>;
+/** A request to the instance running a turn (SPEC 16): cancelTurn on any instance reaches it here. */
+export interface TurnControl {
+  type: "cancel";
+  turnId: string;
+}
+
+export const TURN_CONTROL_TOPIC = "turn-control";
+
+/** A turn's events on `turn:<id>`; control messages for every instance on TURN_CONTROL_TOPIC. */
+export type TurnChannelTopics = { [topic: `turn:${string}`]: [TurnEvent] } & { [TURN_CONTROL_TOPIC]: [TurnControl] };
+
+export type TurnEventPubSub = PubSub<TurnChannelTopics>;
 
 export interface EventChannel {
   pubsub: TurnEventPubSub;
@@ -38,18 +49,38 @@ function redisClient(url: string): Redis {
 }
 
 export function createEventChannel(redisUrl: string | undefined): EventChannel {
-  if (!redisUrl) return { pubsub: createPubSub<Record<string, [TurnEvent]>>(), connected: () => true, close: async () => undefined };
+  if (!redisUrl) return { pubsub: createPubSub<TurnChannelTopics>(), connected: () => true, close: async () => undefined };
   const publisher = redisClient(redisUrl);
   const subscriber = redisClient(redisUrl);
   const publishFailed = reportingOnce("publish");
   const subscribeFailed = reportingOnce("subscribe");
+  // A subscribe sent while Redis is away fails (no offline queue) and ioredis
+  // only re-subscribes what succeeded: such channels are subscribed again as
+  // soon as the connection is back (the control channel is subscribed at start,
+  // possibly before the first connection).
+  const unsubscribed = new Set<string>();
+  const subscribe = (channel: string) =>
+    subscriber.subscribe(channel).then(
+      () => void unsubscribed.delete(channel),
+      (error: unknown) => {
+        unsubscribed.add(channel);
+        subscribeFailed(error);
+      },
+    );
+  subscriber.on("ready", () => {
+    for (const channel of unsubscribed) void subscribe(channel);
+  });
   // The event target does not await Redis's answers: every promise it leaves is handled here.
   const eventTarget = createRedisEventTarget({
     publishClient: { publish: (channel: string, message: string) => publisher.publish(channel, message).catch(publishFailed) } as unknown as Redis,
     subscribeClient: new Proxy(subscriber, {
       get(target, property, receiver) {
-        if (property === "subscribe" || property === "unsubscribe") {
-          return (channel: string) => target[property](channel).catch(subscribeFailed);
+        if (property === "subscribe") return subscribe;
+        if (property === "unsubscribe") {
+          return (channel: string) => {
+            unsubscribed.delete(channel);
+            return target.unsubscribe(channel).catch(subscribeFailed);
+          };
         }
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -57,7 +88,7 @@ export function createEventChannel(redisUrl: string | undefined): EventChannel {
     }),
   });
   return {
-    pubsub: createPubSub<Record<string, [TurnEvent]>>({ eventTarget: eventTarget as never }),
+    pubsub: createPubSub<TurnChannelTopics>({ eventTarget: eventTarget as never }),
     connected: () => publisher.status === "ready" && subscriber.status === "ready",
     async close() {
       publisher.disconnect();

@@ -34,7 +34,7 @@ interface CaughtUp {
   ended: boolean;
 }
 
-export const turnTopic = (turnId: string) => `turn:${turnId}`;
+export const turnTopic = (turnId: string) => `turn:${turnId}` as const;
 
 export interface EventStreamDeps {
   pubsub: TurnEventPubSub;

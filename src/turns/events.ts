@@ -15,6 +15,8 @@ export type TurnEventPayload =
   | { type: "StepStarted"; stepId: string; stepSeq: number; kind: string; agentKey: string | null; modelAlias: string }
   | { type: "StepDelta"; stepId: string; delta: string }
   | { type: "StepCompleted"; stepId: string; agentKey?: string | null; status: string; output: string | null; error: string | null; usage: UsageSums }
+  | { type: "RoundStarted"; round: number }
+  | { type: "RoundCompleted"; round: number; usage: UsageSums }
   | { type: "TurnCompleted"; status: string; usage: UsageSums; stopReason?: string }
   | { type: "TurnFailed"; error: string; usage: UsageSums; stopReason?: string };
 
@@ -35,6 +37,11 @@ export class EventNumbers {
     this.kept += 1;
     this.deltas = 0;
     return this.kept * KEPT_STRIDE;
+  }
+
+  /** Gives back the number nextKept just gave, when the event it was for was not written (a step refused to start). */
+  unuseKept(): void {
+    this.kept -= 1;
   }
 
   /** Null once a step has sent KEPT_STRIDE − 1 deltas: its later text arrives whole with StepCompleted. */

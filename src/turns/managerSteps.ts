@@ -1,13 +1,15 @@
 // The orchestrator's manager steps inside a turn: the routing step (with its
-// repair re-ask) and the final synthesis. Each call is held before it starts;
-// one that cannot be held ends its step and the turn stops with BUDGET.
+// repair re-ask), the continue-or-stop decision after a round (SPEC 16), and
+// the final synthesis. Each call is held before it starts; one that cannot
+// be held ends its step and the turn stops with BUDGET, and a halted turn
+// (cancel, time limit) ends it the same way.
 import type { Prisma } from "../generated/prisma/client.ts";
-import { CallUnfunded } from "../credits/callFunding.ts";
 import { requestRouting, type AttemptVerdict } from "./routing.ts";
-import type { RoutingPlan } from "./routingContract.ts";
-import { routingRequest, synthesisRequest } from "./requests.ts";
+import { validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
+import { validateRoundDecision, type RoundDecision, type RoundStanding } from "./roundDecision.ts";
+import { roundDecisionRequest, routingRequest, synthesisRequest } from "./requests.ts";
 import { routingDecisionCte } from "./stepSql.ts";
-import { callForStep, finishStep, finishUnfunded, meterCall, startStep, turnCallHooks } from "./steps.ts";
+import { callForStep, finishNotStarted, finishStep, isCallNotStarted, meterCall, startStep, stepErrorOf, turnCallHooks } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
 
 function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Prisma.InputJsonValue {
@@ -20,20 +22,22 @@ function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Pri
 /** Runs the routing step; returns the plan, or null when routing failed (the step records why). */
 export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> {
   const step = await startStep(run, "manager_route", null, run.managerAlias);
+  const keys = run.roster.map((agent) => agent.agentKey);
+  const request = routingRequest(run.managerAlias, run.roster, run.userContent, run.services.outputLimits, run.turnLimits);
   let outcome;
   try {
-    outcome = await requestRouting(run.services.gateway, routingRequest(run.managerAlias, run.roster, run.userContent, run.services.outputLimits), run.roster, {
+    outcome = await requestRouting(run.services.gateway, request, (text) => validateRoutingOutput(text, keys, run.turnLimits), {
       ...turnCallHooks(run, step),
       // A rejected output is a result too: its verdict commits with its ledger row.
       recordRejected: (attempt, verdicts) => meterCall(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
     });
   } catch (error) {
-    if (!(error instanceof CallUnfunded)) throw error;
-    await finishUnfunded(run, step, error);
+    if (!isCallNotStarted(error)) throw error;
+    await finishNotStarted(run, step, error);
     return null;
   }
   const plan = outcome.ok ? outcome.plan : null;
-  const error = outcome.ok ? null : `Routing ${outcome.reason === "invalid_output" ? "rejected" : "failed"}: ${outcome.issues.join("; ")}`;
+  const error = outcome.ok ? null : outcome.reason === "provider_failed" ? `Routing failed: ${stepErrorOf(run, outcome.finalAttempt)}` : `Routing rejected: ${outcome.issues.join("; ")}`;
   await finishStep(run, step, outcome.finalAttempt, {
     status: outcome.ok ? "completed" : "failed",
     output: plan ? plan.rationale : null,
@@ -43,6 +47,46 @@ export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> 
   return plan;
 }
 
+/** What the round decision step found: the manager's decision, or why there is none. */
+export type RoundDecisionOutcome = { ok: true; decision: RoundDecision } | { ok: false; invalid: boolean };
+
+/**
+ * Asks the manager, after a round, to stop or to continue with a selection
+ * (one call, no re-ask: an invalid answer stops the rounds). The step keeps
+ * the decision, or the issues, in its routing_decision.
+ */
+export async function runRoundDecisionStep(run: TurnRun, standing: RoundStanding): Promise<RoundDecisionOutcome> {
+  const { outputLimits } = run.services;
+  const request = roundDecisionRequest(run.managerAlias, run.roster, run.userContent, run.outputs, standing, run.turnLimits, outputLimits);
+  const step = await startStep(run, "manager_continue", null, run.managerAlias, request);
+  let attempt;
+  try {
+    attempt = await callForStep(run, step, request);
+  } catch (error) {
+    if (!isCallNotStarted(error)) throw error;
+    await finishNotStarted(run, step, error);
+    return { ok: false, invalid: false };
+  }
+  if (attempt.status !== "success") {
+    const error = stepErrorOf(run, attempt) ?? "the call failed";
+    await finishStep(run, step, attempt, { status: "failed", output: null, error: `Round decision failed: ${error}`, routingDecision: { issues: [error], decision: null } });
+    return { ok: false, invalid: false };
+  }
+  const validation = validateRoundDecision(attempt.text, run.roster.map((agent) => agent.agentKey), run.turnLimits.maxInvocations);
+  if (!validation.ok) {
+    await finishStep(run, step, attempt, {
+      status: "failed",
+      output: null,
+      error: `Round decision rejected: ${validation.issues.join("; ")}`,
+      routingDecision: { issues: validation.issues, decision: null },
+    });
+    return { ok: false, invalid: true };
+  }
+  const { decision } = validation;
+  await finishStep(run, step, attempt, { status: "completed", output: decision.rationale, error: null, routingDecision: { issues: [], decision: { ...decision } } });
+  return { ok: true, decision };
+}
+
 export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
   const request = synthesisRequest(run.managerAlias, run.userContent, run.outputs, run.services.outputLimits);
   const step = await startStep(run, "manager_synthesis", null, run.managerAlias, request);
@@ -50,8 +94,8 @@ export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
   try {
     attempt = await callForStep(run, step, request);
   } catch (error) {
-    if (!(error instanceof CallUnfunded)) throw error;
-    await finishUnfunded(run, step, error);
+    if (!isCallNotStarted(error)) throw error;
+    await finishNotStarted(run, step, error);
     return false;
   }
   const ok = attempt.status === "success";
@@ -59,7 +103,7 @@ export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
     run,
     step,
     attempt,
-    ok ? { status: "completed", output: attempt.text, error: null } : { status: "failed", output: null, error: attempt.errorMessage },
+    ok ? { status: "completed", output: attempt.text, error: null } : { status: "failed", output: null, error: stepErrorOf(run, attempt) },
     { message: ok ? { role: "synthesis", content: attempt.text } : undefined },
   );
   return ok;

@@ -4,6 +4,7 @@
 // The scope is read by sessionScopeSql.ts.
 import type { RoomMode, TurnMode } from "../generated/prisma/enums.ts";
 import type { RosterEntry } from "./roster.ts";
+import type { TurnLimits } from "./turnLimits.ts";
 
 const TAG_PATTERN = /@([a-z0-9_]{2,32})\b/g;
 
@@ -13,6 +14,8 @@ export interface SessionScope {
   directAgentId: string | null;
   mode: TurnMode;
   roster: RosterEntry[];
+  /** The room's turn limits when the message was accepted (defaults for a direct chat). */
+  turnLimits: TurnLimits;
 }
 
 /** @agentKey tags in order of first appearance, each once. */

@@ -1,6 +1,8 @@
 // System layers of every call (SPEC section 6 assembly order): global, mode,
 // agent role — the role layer states which tools the agent may use.
 import type { RosterEntry } from "./roster.ts";
+import type { RoundStanding } from "./roundDecision.ts";
+import type { TurnLimits } from "./turnLimits.ts";
 
 const GLOBAL_LAYER =
   "You are an agent in Pantheon, a council of AI agents. Answer the user directly and concisely. Do not claim to have used tools you were not given.";
@@ -30,13 +32,27 @@ export function roomFrame(room: { name: string; goal: string } | null, mode: str
   return `Room "${room.name}" (mode ${mode}).${room.goal ? ` Goal: ${room.goal}` : ""}`;
 }
 
-export function managerRoutingPrompt(roster: RosterEntry[]): string {
-  const lines = roster.map((agent) => `- ${agent.agentKey}: ${agent.name} (${agent.modelAlias}). ${agent.rolePrompt.slice(0, 300)}`);
+function agentLines(roster: RosterEntry[]): string {
+  return roster.map((agent) => `- ${agent.agentKey}: ${agent.name} (${agent.modelAlias}). ${agent.rolePrompt.slice(0, 300)}`).join("\n");
+}
+
+export function managerRoutingPrompt(roster: RosterEntry[], limits: TurnLimits): string {
   return [
     "You are the manager of a council of agents. Decide which agents answer the user's message and in what order.",
     "Answer with one JSON object only, matching the given schema: steps (agentKey from the list, instruction) and rationale.",
-    "An agent may appear at most 3 times, and there are at most 12 steps.",
-    `Agents:\n${lines.join("\n")}`,
+    `An agent may appear at most ${limits.maxPerAgent} times, and there are at most ${limits.maxInvocations} steps.`,
+    `Agents:\n${agentLines(roster)}`,
+  ].join("\n");
+}
+
+export function roundDecisionPrompt(roster: RosterEntry[], standing: RoundStanding, limits: TurnLimits): string {
+  const perAgent = [...standing.perAgentLeft].map(([key, left]) => `${key} ${left}`).join(", ");
+  return [
+    `You are the manager of a council of agents. Round ${standing.round} of at most ${limits.maxRounds} is done: decide whether the agents' answers so far are enough.`,
+    'Answer with one JSON object only, matching the given schema: decision "stop" (the answers are enough; you will write the final answer next) with no steps,',
+    'or decision "continue" with the steps of the next round (agentKey from the list, instruction), and a rationale.',
+    `Continue only for something new: steps left in this turn ${standing.invocationsLeft}; per agent: ${perAgent}.`,
+    `Agents:\n${agentLines(roster)}`,
   ].join("\n");
 }
 

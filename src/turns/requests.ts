@@ -9,9 +9,11 @@ import { transcriptOf, SUMMARY_SCHEMA_NAME, summaryJsonSchema } from "../context
 import type { ModelAliasName } from "../llm/models.ts";
 import type { ChatMessage, LlmRequest } from "../llm/types.ts";
 import { outputCapOf, type OutputLimits } from "../metering/callKinds.ts";
-import { agentLayers, managerRoutingPrompt, roomFrame, SUMMARIZER_PROMPT, SYNTHESIS_PROMPT } from "./prompts.ts";
+import { agentLayers, managerRoutingPrompt, roomFrame, roundDecisionPrompt, SUMMARIZER_PROMPT, SYNTHESIS_PROMPT } from "./prompts.ts";
 import type { RosterEntry } from "./roster.ts";
 import { ROUTING_SCHEMA_NAME, routingJsonSchema } from "./routingContract.ts";
+import { ROUND_DECISION_SCHEMA_NAME, roundDecisionJsonSchema, type RoundStanding } from "./roundDecision.ts";
+import { DEFAULT_TURN_LIMITS, type TurnLimits } from "./turnLimits.ts";
 import type { SessionHistory } from "./run.ts";
 import type { SessionScope } from "./planning.ts";
 
@@ -34,16 +36,39 @@ export function summaryRequest(alias: ModelAliasName, turns: HistoryTurn[], limi
   };
 }
 
-export function routingRequest(managerAlias: ModelAliasName, roster: RosterEntry[], content: string, limits: OutputLimits): TurnRequest {
+export function routingRequest(managerAlias: ModelAliasName, roster: RosterEntry[], content: string, limits: OutputLimits, turnLimits: TurnLimits = DEFAULT_TURN_LIMITS): TurnRequest {
   return {
     modelAlias: managerAlias,
     callKind: "manager_route",
     maxOutputTokens: outputCapOf("manager_route", managerAlias, limits),
     messages: [
-      { role: "system", content: managerRoutingPrompt(roster) },
+      { role: "system", content: managerRoutingPrompt(roster, turnLimits) },
       { role: "user", content },
     ],
-    structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(roster.map((agent) => agent.agentKey)) },
+    structured: { name: ROUTING_SCHEMA_NAME, schema: routingJsonSchema(roster.map((agent) => agent.agentKey), turnLimits) },
+  };
+}
+
+/** The manager's continue-or-stop call after a round (SPEC 16): it reads the message and every answer so far. */
+export function roundDecisionRequest(
+  managerAlias: ModelAliasName,
+  roster: RosterEntry[],
+  content: string,
+  answers: { agentKey: string | null; content: string }[],
+  standing: RoundStanding,
+  turnLimits: TurnLimits,
+  limits: OutputLimits,
+): TurnRequest {
+  const text = answers.map((answer) => `@${answer.agentKey}: ${answer.content}`).join("\n\n");
+  return {
+    modelAlias: managerAlias,
+    callKind: "manager_continue",
+    maxOutputTokens: outputCapOf("manager_continue", managerAlias, limits),
+    messages: [
+      { role: "system", content: roundDecisionPrompt(roster, standing, turnLimits) },
+      { role: "user", content: `User message:\n${content}\n\nAgents' answers so far:\n${text}` },
+    ],
+    structured: { name: ROUND_DECISION_SCHEMA_NAME, schema: roundDecisionJsonSchema(roster.map((agent) => agent.agentKey), turnLimits.maxInvocations) },
   };
 }
 
@@ -114,6 +139,6 @@ export interface FirstCallInput {
 /** The turn's first call, whose bound accept holds: the routing call, or the first agent's (its summary when one is due). */
 export function firstCallOf(input: FirstCallInput): TurnRequest | null {
   const { scope, history, content, limits } = input;
-  if (!input.agents) return routingRequest(input.managerAlias, scope.roster, content, limits);
+  if (!input.agents) return routingRequest(input.managerAlias, scope.roster, content, limits, scope.turnLimits);
   return firstAgentCall(input.agents[0]!, { mode: scope.mode, room: scope.room, history, content }, limits);
 }

@@ -5,8 +5,7 @@
 import type { AttemptHooks, LlmGateway } from "../llm/gateway.ts";
 import type { ProviderAttempt } from "../llm/types.ts";
 import { repairPrompt } from "./prompts.ts";
-import type { RosterEntry } from "./roster.ts";
-import { validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
+import type { RoutingPlan, RoutingValidation } from "./routingContract.ts";
 import type { TurnRequest } from "./requests.ts";
 
 /** `finalAttempt` is the last call: the caller commits its ledger row with the outcome. */
@@ -30,15 +29,18 @@ export interface RoutingHooks extends AttemptHooks {
 /** A single call: no gateway retry and no repair re-ask (a preview may cost one metered call, SPEC 11). */
 export const SINGLE_CALL = { maxRetries: 0, repair: false } as const;
 
-/** Asks the manager with `request` (routingRequest in requests.ts), re-asking once with the issues when the answer is invalid. */
+/**
+ * Asks the manager with `request` (routingRequest in requests.ts), checks the
+ * answer with `validate` (validateRoutingOutput with the room's caps), and
+ * re-asks once with the issues when it is invalid.
+ */
 export async function requestRouting(
   gateway: LlmGateway,
   request: TurnRequest,
-  roster: RosterEntry[],
+  validate: (text: string) => RoutingValidation,
   hooks: RoutingHooks,
   limits: { maxRetries?: number; repair: boolean } = { repair: true },
 ): Promise<RoutingOutcome> {
-  const keys = roster.map((agent) => agent.agentKey);
   const messages = [...request.messages];
   const verdicts: AttemptVerdict[] = [];
   let callKind: AttemptVerdict["callKind"] = "manager_route";
@@ -48,7 +50,7 @@ export async function requestRouting(
       verdicts.push({ callKind, status: attempt.status, accepted: false, issues: [attempt.errorMessage ?? "the call failed"] });
       return { ok: false, reason: "provider_failed", issues: verdicts.at(-1)!.issues, attempts: verdicts, finalAttempt: attempt };
     }
-    const validation = validateRoutingOutput(attempt.text, keys);
+    const validation = validate(attempt.text);
     verdicts.push({ callKind, status: attempt.status, accepted: validation.ok, issues: validation.ok ? [] : validation.issues });
     if (validation.ok) return { ok: true, plan: validation.plan, attempts: verdicts, finalAttempt: attempt };
     if (callKind === "repair" || !limits.repair) return { ok: false, reason: "invalid_output", issues: validation.issues, attempts: verdicts, finalAttempt: attempt };

@@ -3,10 +3,12 @@
 // comma-separated names, unknown keys or caps exceeded are rejected.
 import { z } from "zod";
 import { parseStorableJson } from "../db/storableText.ts";
+import { DEFAULT_TURN_LIMITS, type TurnLimits } from "./turnLimits.ts";
 
-export const MAX_INVOCATIONS_PER_AGENT = 3;
-export const MAX_INVOCATIONS_PER_TURN = 12;
 export const ROUTING_SCHEMA_NAME = "routing_decision";
+
+/** The caps a first round's plan must respect: the room's (turnLimits.ts). */
+export type PlanCaps = Pick<TurnLimits, "maxInvocations" | "maxPerAgent">;
 
 export interface RoutingStep {
   agentKey: string;
@@ -18,7 +20,7 @@ export interface RoutingPlan {
   rationale: string;
 }
 
-export function routingDecisionSchema(agentKeys: string[]) {
+export function routingDecisionSchema(agentKeys: string[], caps: PlanCaps = DEFAULT_TURN_LIMITS) {
   const keys = new Set(agentKeys);
   return z
     .object({
@@ -30,7 +32,7 @@ export function routingDecisionSchema(agentKeys: string[]) {
           }),
         )
         .min(1, "must name at least one agent")
-        .max(MAX_INVOCATIONS_PER_TURN, `at most ${MAX_INVOCATIONS_PER_TURN} invocations per turn`),
+        .max(caps.maxInvocations, `at most ${caps.maxInvocations} invocations per turn`),
       rationale: z.string().max(2000),
     })
     .strict()
@@ -38,15 +40,15 @@ export function routingDecisionSchema(agentKeys: string[]) {
       const counts = new Map<string, number>();
       for (const step of plan.steps) counts.set(step.agentKey, (counts.get(step.agentKey) ?? 0) + 1);
       for (const [key, count] of counts) {
-        if (count > MAX_INVOCATIONS_PER_AGENT) {
-          ctx.addIssue({ code: "custom", path: ["steps"], message: `${key} is invoked ${count} times; at most ${MAX_INVOCATIONS_PER_AGENT}` });
+        if (count > caps.maxPerAgent) {
+          ctx.addIssue({ code: "custom", path: ["steps"], message: `${key} is invoked ${count} times; at most ${caps.maxPerAgent}` });
         }
       }
     });
 }
 
 /** The JSON schema sent as response_format, mirroring the zod schema. */
-export function routingJsonSchema(agentKeys: string[]): Record<string, unknown> {
+export function routingJsonSchema(agentKeys: string[], caps: PlanCaps = DEFAULT_TURN_LIMITS): Record<string, unknown> {
   return {
     type: "object",
     additionalProperties: false,
@@ -55,7 +57,7 @@ export function routingJsonSchema(agentKeys: string[]): Record<string, unknown> 
       steps: {
         type: "array",
         minItems: 1,
-        maxItems: MAX_INVOCATIONS_PER_TURN,
+        maxItems: caps.maxInvocations,
         items: {
           type: "object",
           additionalProperties: false,
@@ -71,14 +73,14 @@ export function routingJsonSchema(agentKeys: string[]): Record<string, unknown> 
 export type RoutingValidation = { ok: true; plan: RoutingPlan } | { ok: false; issues: string[] };
 
 /** Parses the manager's raw text strictly: it must be one JSON object, no fences, no prose. */
-export function validateRoutingOutput(text: string, agentKeys: string[]): RoutingValidation {
+export function validateRoutingOutput(text: string, agentKeys: string[], caps: PlanCaps = DEFAULT_TURN_LIMITS): RoutingValidation {
   let json: unknown;
   try {
     json = parseStorableJson(text);
   } catch {
     return { ok: false, issues: ["the output is not a JSON object (no prose, no code fences)"] };
   }
-  const parsed = routingDecisionSchema(agentKeys).safeParse(json);
+  const parsed = routingDecisionSchema(agentKeys, caps).safeParse(json);
   if (parsed.success) return { ok: true, plan: parsed.data };
   return { ok: false, issues: parsed.error.issues.map((issue) => `${issue.path.join(".") || "output"}: ${issue.message}`) };
 }

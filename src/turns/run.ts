@@ -15,6 +15,7 @@ import type { UsageSums } from "../metering/usageSums.ts";
 import type { EventNumbers, TurnEventPayload } from "./events.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { RosterEntry } from "./roster.ts";
+import type { TurnLimits } from "./turnLimits.ts";
 
 export interface TurnEngineServices {
   prisma: Db;
@@ -71,6 +72,12 @@ export interface TurnRun {
   usage: { byStep: Map<string, UsageSums>; total: UsageSums };
   /** Holds each call's bound before it starts (SPEC 14). */
   funding: CallFunding;
-  /** Set when the turn must stop before its plan is done (BUDGET: a call could not be held). */
+  /** The room's limits when the message was accepted (turnLimits.ts). */
+  turnLimits: TurnLimits;
+  /** The orchestrator round running, from 1; every step records it. */
+  round: number;
+  /** Set when the turn must stop before its plan is done: BUDGET (a call could not be held), CANCELLED, TIMEOUT (halt.ts). */
   stopped: TurnStopReason | null;
+  /** Aborted with CANCELLED or TIMEOUT: the call in flight stops, and no call starts after (halt.ts). */
+  control: AbortController;
 }

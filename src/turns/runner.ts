@@ -8,12 +8,14 @@ import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { runAgentStep } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
-import { endTurnStatement } from "./stepSql.ts";
+import { endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE, type TurnEventPayload } from "./events.ts";
 import { keptEventCte, type KeptPayload } from "./eventSql.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
-import { runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
+import { runRoundDecisionStep, runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
+import { haltMessage, haltTurn, TurnHalted } from "./halt.ts";
+import { sameSelection } from "./roundDecision.ts";
 import { planAgents } from "./planning.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
@@ -25,40 +27,129 @@ export interface Ending {
   stopReason: TurnStopReason;
 }
 
-const BUDGET_ERROR = "Stopped: not enough credits for the next call.";
+/** Why a turn that stopped early says it stopped. */
+function stoppedError(run: TurnRun, reason: TurnStopReason): string {
+  if (reason === "cancelled" || reason === "timeout") return haltMessage(run, reason);
+  return "Stopped: not enough credits for the next call.";
+}
 
-/** Agents in order; one failing does not stop the others, a call that cannot be held stops them all. */
-async function runAgents(run: TurnRun, agents: { agent: RosterEntry; instruction: string | null }[]): Promise<{ succeeded: number; failed: number }> {
-  let succeeded = 0;
-  let ran = 0;
-  for (const { agent, instruction } of agents) {
-    ran++;
-    if (await runAgentStep(run, agent, instruction)) succeeded++;
-    if (run.stopped) break;
+interface StepCounts {
+  succeeded: number;
+  failed: number;
+}
+
+/** Runs one step; a step refused at its start because the turn was halted counts as not run. */
+async function unlessHalted<T>(step: () => Promise<T>): Promise<T | null> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof TurnHalted) return null;
+    throw error;
   }
-  return { succeeded, failed: ran - succeeded };
 }
 
-/** The ending of the steps that ran: a turn stopped early (BUDGET) is PARTIAL when a step completed, FAILED otherwise. */
-function endingOf(run: TurnRun, counts: { succeeded: number; failed: number }): Ending {
-  if (run.stopped) return { status: counts.succeeded > 0 ? "partial" : "failed", error: BUDGET_ERROR, stopReason: run.stopped };
-  if (counts.failed === 0) return { status: "completed", error: null, stopReason: "done" };
-  if (counts.succeeded === 0) return { status: "failed", error: "Every agent step failed.", stopReason: "done" };
-  return { status: "partial", error: `${counts.failed} of ${counts.succeeded + counts.failed} agent steps failed.`, stopReason: "done" };
+/** Agents in order; one failing does not stop the others, a call that cannot be held (or a halt) stops them all. */
+async function runAgents(run: TurnRun, agents: { agent: RosterEntry; instruction: string | null }[], counts: StepCounts = { succeeded: 0, failed: 0 }): Promise<StepCounts> {
+  for (const { agent, instruction } of agents) {
+    if (run.stopped) break;
+    const ok = await unlessHalted(() => runAgentStep(run, agent, instruction));
+    if (ok === null) break;
+    if (ok) counts.succeeded++;
+    else counts.failed++;
+  }
+  return counts;
 }
 
+/** The ending of the steps that ran: a turn stopped early is PARTIAL when a step completed, FAILED otherwise. */
+function endingOf(run: TurnRun, counts: StepCounts, planned: TurnStopReason = "done"): Ending {
+  if (run.stopped) return { status: counts.succeeded > 0 ? "partial" : "failed", error: stoppedError(run, run.stopped), stopReason: run.stopped };
+  if (counts.failed === 0) return { status: "completed", error: null, stopReason: planned };
+  if (counts.succeeded === 0) return { status: "failed", error: "Every agent step failed.", stopReason: planned };
+  return { status: "partial", error: `${counts.failed} of ${counts.succeeded + counts.failed} agent steps failed.`, stopReason: planned };
+}
+
+/** Why an orchestrator turn's rounds ended, and what the ending adds to say so. */
+type RoundsEnd = { reason: TurnStopReason; note: string | null };
+
+/** Keeps a round event (RoundStarted, RoundCompleted) and publishes it. */
+async function keepRoundEvent(run: TurnRun, payload: Extract<KeptPayload, { type: "RoundStarted" | "RoundCompleted" }>): Promise<void> {
+  const sequence = run.numbers.nextKept();
+  const at = new Date();
+  const { rows } = await writeForTurn<{ kept: number }>(run, ownedTurnEvent(run.turnId, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "owned_turn")));
+  if (rows[0]?.kept !== 1) throw new TurnLostError(run.turnId);
+  run.services.publish(run.turnId, sequence, payload, at);
+}
+
+/**
+ * Orchestrator (SPEC 16): round 1 runs the agents the manager routes to;
+ * after each round but the last the manager decides to stop or continue
+ * with another selection, within the room's limits. The synthesis runs when
+ * at least one specialist succeeded and nothing halted the turn.
+ */
 async function runOrchestrated(run: TurnRun): Promise<Ending> {
-  const plan = await runRoutingStep(run);
+  const limits = run.turnLimits;
+  await keepRoundEvent(run, { type: "RoundStarted", round: 1 });
+  const plan = await unlessHalted(() => runRoutingStep(run));
   if (!plan) {
+    await keepRoundEvent(run, { type: "RoundCompleted", round: 1, usage: run.usage.total });
     if (run.stopped) return endingOf(run, { succeeded: 0, failed: 0 });
     return { status: "failed", error: "The manager's routing decision was not valid; no agent ran.", stopReason: "error" };
   }
   const byKey = new Map(run.roster.map((agent) => [agent.agentKey, agent]));
-  const counts = await runAgents(run, plan.steps.map((step) => ({ agent: byKey.get(step.agentKey)!, instruction: step.instruction })));
-  if (counts.succeeded === 0 || run.stopped) return endingOf(run, counts);
-  const synthesized = await runSynthesisStep(run);
-  const ending = endingOf(run, counts);
-  return synthesized ? ending : { ...ending, status: "partial", error: [ending.error, "The synthesis step failed."].filter(Boolean).join(" ") };
+  const perAgent = new Map(run.roster.map((agent) => [agent.agentKey, 0]));
+  const counts: StepCounts = { succeeded: 0, failed: 0 };
+  const answered = new Set<string>();
+  let selection = plan.steps;
+  let end: RoundsEnd;
+  for (;;) {
+    for (const step of selection) perAgent.set(step.agentKey, perAgent.get(step.agentKey)! + 1);
+    const before = answered.size;
+    await runAgents(run, selection.map((step) => ({ agent: byKey.get(step.agentKey)!, instruction: step.instruction })), counts);
+    for (const output of run.outputs) answered.add(output.content);
+    const somethingNew = answered.size > before;
+    if (run.stopped) {
+      end = { reason: run.stopped, note: null };
+      break;
+    }
+    if (run.round >= limits.maxRounds) {
+      end = { reason: "max_rounds", note: null };
+      break;
+    }
+    const invocations = counts.succeeded + counts.failed;
+    const standing = { round: run.round, invocationsLeft: limits.maxInvocations - invocations, perAgentLeft: new Map([...perAgent].map(([key, used]) => [key, limits.maxPerAgent - used])) };
+    const decided = await unlessHalted(() => runRoundDecisionStep(run, standing));
+    if (!decided || !decided.ok) {
+      end = run.stopped ? { reason: run.stopped, note: null } : { reason: "error", note: decided?.invalid ? "The manager's round decision was not valid; the rounds stopped." : "The manager's round decision failed; the rounds stopped." };
+      break;
+    }
+    if (decided.decision.decision === "stop") {
+      end = { reason: "done", note: null };
+      break;
+    }
+    const next = decided.decision.steps;
+    if (sameSelection(next, selection) && !somethingNew) {
+      end = { reason: "loop", note: "The manager chose the same agents again after a round with nothing new." };
+      break;
+    }
+    const overAgent = next.find((step) => next.filter((other) => other.agentKey === step.agentKey).length + perAgent.get(step.agentKey)! > limits.maxPerAgent);
+    if (invocations + next.length > limits.maxInvocations || overAgent) {
+      end = { reason: "max_invocations", note: overAgent ? `${overAgent.agentKey} would run more than ${limits.maxPerAgent} times.` : `The next round would pass ${limits.maxInvocations} agent steps.` };
+      break;
+    }
+    await keepRoundEvent(run, { type: "RoundCompleted", round: run.round, usage: run.usage.total });
+    run.round += 1;
+    await keepRoundEvent(run, { type: "RoundStarted", round: run.round });
+    selection = next;
+  }
+  await keepRoundEvent(run, { type: "RoundCompleted", round: run.round, usage: run.usage.total });
+  const ending = endingOf(run, counts, end.reason);
+  if (run.stopped || counts.succeeded === 0) return ending;
+  const synthesized = await unlessHalted(() => runSynthesisStep(run));
+  // A halt during the synthesis ends the turn with its reason.
+  const final = run.stopped ? endingOf(run, counts) : ending;
+  const notes = [final.error, end.note, synthesized ? null : "The synthesis step failed."].filter(Boolean);
+  const failedOnRounds = end.reason === "error" || !synthesized;
+  return { ...final, status: failedOnRounds && final.status === "completed" ? "partial" : final.status, error: notes.length > 0 ? notes.join(" ") : null };
 }
 
 async function execute(run: TurnRun): Promise<Ending> {
@@ -71,11 +162,16 @@ async function execute(run: TurnRun): Promise<Ending> {
 export async function runTurn(run: TurnRun): Promise<Ending> {
   // Kept with the turn at accept, as its first event.
   run.services.publish(run.turnId, KEPT_STRIDE, { type: "TurnStarted", mode: run.mode, roster: run.roster }, run.acceptedAt);
+  // The wall-clock limit counts from accept.
+  const remainingMs = run.acceptedAt.getTime() + run.turnLimits.timeLimitSeconds * 1000 - Date.now();
+  const deadline = setTimeout(() => haltTurn(run, "timeout"), Math.max(0, remainingMs));
   let outcome: Ending | Interruption;
   try {
     outcome = await execute(run);
   } catch (error) {
     outcome = interruptionOf(run, error);
+  } finally {
+    clearTimeout(deadline);
   }
   return recordEnding(run, outcome);
 }

@@ -14,10 +14,12 @@ import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
 import { TurnStreams, publishTurnEvent } from "./eventStream.ts";
-import type { EventChannel } from "./eventChannel.ts";
+import { TURN_CONTROL_TOPIC, type EventChannel } from "./eventChannel.ts";
+import { cancelRequestedAmong, requestCancel, type CancelRequestRow } from "./cancelSql.ts";
+import { haltTurn } from "./halt.ts";
 import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
 import { NotReadyError } from "../errors.ts";
-import { publishEnding, runTurn, type Ending } from "./runner.ts";
+import { publishEnding, runTurn } from "./runner.ts";
 import type { TurnEngineServices, TurnRun } from "./run.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -27,6 +29,9 @@ import { CallFunding } from "../credits/callFunding.ts";
 import { releaseStaleHolds } from "../credits/callHolds.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { turnSpan } from "../observability/spans.ts";
+
+/** How often an instance reads cancel requests from the database while the live channel is down. */
+const CANCEL_POLL_MS = 500;
 
 export interface TurnServiceDeps {
   prisma: Db;
@@ -47,8 +52,9 @@ export interface TurnServiceDeps {
 export class TurnService {
   readonly owner: TurnOwner;
   private readonly active = new Set<Promise<void>>();
-  /** Turns this instance runs: their leases are renewed. */
-  private readonly running = new Set<string>();
+  /** Turns this instance runs: their leases are renewed, and cancelTurn reaches them here. */
+  private readonly running = new Map<string, TurnRun>();
+  private control: AsyncIterator<unknown> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private accepting = true;
   private readonly closingStreams = new AbortController();
@@ -77,6 +83,49 @@ export class TurnService {
     };
     every(this.owner.leaseMs / 3, () => this.renewLeases());
     every(this.owner.leaseMs / 2, () => this.sweepLapsedLeases());
+    every(CANCEL_POLL_MS, () => this.pollCancelRequests());
+    void this.followControl();
+  }
+
+  /** Cancel requests from any instance, live; a turn run elsewhere is ignored here. */
+  private async followControl(): Promise<void> {
+    const messages = this.deps.channel.pubsub.subscribe(TURN_CONTROL_TOPIC)[Symbol.asyncIterator]();
+    this.control = messages;
+    for (;;) {
+      const { value, done } = await messages.next();
+      if (done) return;
+      const run = this.running.get(value.turnId);
+      if (run && value.type === "cancel") haltTurn(run, "cancelled");
+    }
+  }
+
+  /**
+   * While the live channel is down (Redis away), cancel requests are read
+   * from the database instead, so one reaches its turn within a poll.
+   */
+  private async pollCancelRequests(): Promise<void> {
+    if (this.running.size === 0 || this.deps.channel.connected()) return;
+    for (const { id } of await this.query<{ id: string }>(cancelRequestedAmong([...this.running.keys()]))) {
+      const run = this.running.get(id);
+      if (run) haltTurn(run, "cancelled");
+    }
+  }
+
+  /**
+   * cancelTurn (SPEC 16): asks the user's turn to stop. The request is written
+   * on the turn (no step starts after it), then reaches the instance running
+   * it: this one directly, another through the live channel, or its database
+   * poll when the channel is down. Null when the turn is not the user's;
+   * `requested` false when it had already ended (nothing changed).
+   */
+  async cancel(userId: string, turnId: string): Promise<{ requested: boolean } | null> {
+    const row = (await this.query<CancelRequestRow>(requestCancel(userId, turnId)))[0];
+    if (!row) return null;
+    if (row.requested === 0) return { requested: false };
+    const local = this.running.get(turnId);
+    if (local) haltTurn(local, "cancelled");
+    else this.deps.channel.pubsub.publish(TURN_CONTROL_TOPIC, { type: "cancel", turnId });
+    return { requested: true };
   }
 
   /** Accepts the user's message and starts the turn; resolves with the turn as accepted (running). */
@@ -84,15 +133,16 @@ export class TurnService {
     if (!this.accepting) throw new NotReadyError("shutdown", ["this instance is shutting down"], "This server is shutting down: send the message again; another instance takes it.");
     const { pool, statements, config, readiness } = this.deps;
     const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner, outputLimits: this.outputLimits }, userId, input);
-    this.running.add(accepted.turnId);
+    const run = this.runOf(accepted, userId, accepted.managerAlias);
+    this.running.set(accepted.turnId, run);
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId, mode: accepted.scope.mode };
     logger.info({ ...turnFields, agents: accepted.scope.roster.length }, "turn started");
     // Started inside the request's operation span, so the turn's span (and everything the turn does) joins its trace.
-    const running = turnSpan({ turnId: accepted.turnId, mode: accepted.scope.mode }, () => this.execute(accepted, userId))
+    const running = turnSpan({ turnId: accepted.turnId, mode: accepted.scope.mode }, () => runTurn(run))
       .then((ending) => {
         this.deps.metrics.turns.inc({ mode: accepted.scope.mode, status: ending.status });
-        logger.info({ ...turnFields, status: ending.status, durationMs: Math.round(performance.now() - started), ...(ending.error ? { reason: ending.error } : {}) }, "turn ended");
+        logger.info({ ...turnFields, status: ending.status, stopReason: ending.stopReason, durationMs: Math.round(performance.now() - started), ...(ending.error ? { reason: ending.error } : {}) }, "turn ended");
       })
       .catch((error: unknown) => logger.error({ ...turnFields, ...errorFields(error) }, "turn could not be finished"))
       .finally(() => {
@@ -129,7 +179,7 @@ export class TurnService {
 
   /** Shutdown, past the deadline: this instance's running turns end as interrupted (their calls so far stay metered). */
   async interruptRunning(): Promise<number> {
-    const ended = await this.query<EndedTurn>(endOwnTurnsInterrupted([...this.running], this.owner.instanceId, INTERRUPTED_SHUTDOWN_ERROR));
+    const ended = await this.query<EndedTurn>(endOwnTurnsInterrupted([...this.running.keys()], this.owner.instanceId, INTERRUPTED_SHUTDOWN_ERROR));
     for (const turn of ended) publishEnding({ services: this.services, turnId: turn.id }, turn);
     return ended.length;
   }
@@ -156,12 +206,9 @@ export class TurnService {
   stop(): void {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    void this.control?.return?.();
+    this.control = null;
   }
-
-  private async execute(accepted: AcceptedTurn, userId: string): Promise<Ending> {
-    return runTurn(this.runOf(accepted, userId, accepted.managerAlias));
-  }
-
 
   private runOf(accepted: AcceptedTurn, userId: string, managerAlias: TurnRun["managerAlias"]): TurnRun {
     const { scope } = accepted;
@@ -184,13 +231,16 @@ export class TurnService {
       numbers: new EventNumbers(accepted.firstStep ? 2 : 1),
       usage: { byStep: new Map(), total: emptyUsage() },
       funding: new CallFunding({ db: this.deps.pool, prepared: this.deps.statements, limits: this.outputLimits }, accepted.holdScope, accepted.heldAtAccept),
+      turnLimits: scope.turnLimits,
+      round: 1,
       stopped: null,
+      control: new AbortController(),
     };
   }
 
   private async renewLeases(): Promise<void> {
     if (this.running.size === 0) return;
-    await this.query(renewLeases([...this.running], this.owner.instanceId, this.owner.leaseMs));
+    await this.query(renewLeases([...this.running.keys()], this.owner.instanceId, this.owner.leaseMs));
   }
 
   /** Ends turns whose lease lapsed, and releases holds nobody will release any more (a metered preview whose process died). */

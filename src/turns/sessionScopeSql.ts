@@ -5,17 +5,23 @@ import { empty, queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { SessionScope } from "./planning.ts";
 import { snapshotAgent, type AgentRecord } from "./roster.ts";
+import { DEFAULT_TURN_LIMITS } from "./turnLimits.ts";
 
 /** The user's session: missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
 export function sessionSelect(userId: string, sessionId: string, lock: boolean): Sql {
   return sql`
-    SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode
+    SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode,
+           r.max_rounds, r.max_invocations, r.max_per_agent, r.turn_time_limit_seconds
       FROM sessions s
       LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
       LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
      WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
      ${lock ? sql`FOR UPDATE OF s` : empty}`;
 }
+
+/** The columns sessionScopeOf reads, for a query whose session row (sessionSelect) is `s`. */
+export const SCOPE_COLUMNS = sql`s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode,
+  s.max_rounds, s.max_invocations, s.max_per_agent, s.turn_time_limit_seconds`;
 
 const AGENT_JSON = sql`json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions`;
@@ -27,7 +33,7 @@ export const ROSTER_COLUMNS = sql`
   (SELECT ${AGENT_JSON}, 'position', 0) FROM agents a WHERE a.id = s.agent_id) AS direct_agent`;
 
 const sessionScope = (userId: string, sessionId: string) =>
-  sql`WITH session AS (${sessionSelect(userId, sessionId, false)}) SELECT s.id AS session_id, s.*, ${ROSTER_COLUMNS} FROM session s`;
+  sql`WITH session AS (${sessionSelect(userId, sessionId, false)}) SELECT ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS} FROM session s`;
 
 type AgentJson = AgentRecord & { position: number };
 
@@ -40,6 +46,10 @@ export interface SessionScopeRow {
   goal: string | null;
   current_mode: RoomMode | null;
   pending_mode: RoomMode | null;
+  max_rounds: number | null;
+  max_invocations: number | null;
+  max_per_agent: number | null;
+  turn_time_limit_seconds: number | null;
   room_roster: AgentJson[] | null;
   direct_agent: AgentJson | null;
 }
@@ -48,9 +58,15 @@ export function sessionScopeOf(row: SessionScopeRow | undefined, sessionId: stri
   if (!row?.session_id) return null;
   const agents = row.agent_id ? (row.direct_agent ? [row.direct_agent] : []) : (row.room_roster ?? []);
   const roster = agents.map((agent) => snapshotAgent(agent, agent.position));
-  if (row.agent_id) return { sessionId, room: null, directAgentId: row.agent_id, mode: "direct", roster };
+  if (row.agent_id) return { sessionId, room: null, directAgentId: row.agent_id, mode: "direct", roster, turnLimits: DEFAULT_TURN_LIMITS };
   return {
     sessionId,
+    turnLimits: {
+      maxRounds: row.max_rounds ?? DEFAULT_TURN_LIMITS.maxRounds,
+      maxInvocations: row.max_invocations ?? DEFAULT_TURN_LIMITS.maxInvocations,
+      maxPerAgent: row.max_per_agent ?? DEFAULT_TURN_LIMITS.maxPerAgent,
+      timeLimitSeconds: row.turn_time_limit_seconds ?? DEFAULT_TURN_LIMITS.timeLimitSeconds,
+    },
     room: { id: row.room_id!, name: row.name!, goal: row.goal!, currentMode: row.current_mode!, pendingMode: row.pending_mode },
     directAgentId: null,
     mode: row.pending_mode ?? row.current_mode!,

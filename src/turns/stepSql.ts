@@ -26,21 +26,25 @@ export interface StepInsert {
   agentKey: string | null;
   modelAlias: string;
   allowedTools: string[];
+  /** The orchestrator round (1 for every other step). */
+  round: number;
 }
 
 /** Inserts the running step. */
 export function stepInsertCte(step: StepInsert): Sql {
   return sql`started_step AS (
-      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, updated_at)
+      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
       VALUES (${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
-              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now())
+              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now())
       RETURNING id)`;
 }
 
 /**
- * Starts a step only while the turn is still running under this owner, and
- * renews the lease. Returns one row, `owned`: 0 means another instance ended
- * the turn (its lease had lapsed) and the step must not run.
+ * Starts a step only while the turn is still running under this owner and
+ * its owner has not asked to cancel it, and renews the lease. Returns one
+ * row: `owned` 0 means the step must not run, because another instance ended
+ * the turn (its lease had lapsed) or, with `cancel_requested`, because the
+ * turn was cancelled (cancelTurn, on any instance).
  */
 export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql, hold: Sql | null = null): Sql {
   // The hold of the step's first call (credits/callFunding.ts) rides on the start, only while the turn is this owner's.
@@ -49,15 +53,31 @@ export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEv
   return sql`
     WITH touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
-       WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
+       WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} AND cancel_requested_at IS NULL RETURNING id),
     started_step AS (
-      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, updated_at)
+      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
       SELECT ${step.id}::uuid, id, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
-             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], now()
+             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
         FROM touched_turn
       ON CONFLICT (id) DO NOTHING RETURNING id),
     ${startedEvent}${holdCte}
-    SELECT count(*)::int AS owned, ${holdColumn} AS hold FROM touched_turn`;
+    SELECT count(*)::int AS owned, ${holdColumn} AS hold,
+           (SELECT cancel_requested_at IS NOT NULL FROM turns WHERE id = ${step.turnId}::uuid) AS cancel_requested
+      FROM touched_turn`;
+}
+
+/**
+ * A kept event that belongs to no step (a round's start or end), written only
+ * while the turn runs under this owner; renews the lease. Selects `kept`: 0
+ * means another instance ended the turn.
+ */
+export function ownedTurnEvent(turnId: string, owner: TurnOwner, keptEvent: Sql): Sql {
+  return sql`
+    WITH owned_turn AS (
+      UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
+       WHERE id = ${turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
+    ${keptEvent}
+    SELECT (SELECT count(*) FROM kept_event)::int AS kept`;
 }
 
 /**

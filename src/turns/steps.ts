@@ -18,7 +18,8 @@ import { finishStepCtes, startStepStatement } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
-import type { CallUnfunded } from "../credits/callFunding.ts";
+import { CallUnfunded } from "../credits/callFunding.ts";
+import { haltMessage, haltTurn, throwIfHalted, TurnHalted } from "./halt.ts";
 import type { HoldRow } from "../credits/callHolds.ts";
 
 export function attributionFor(run: TurnRun, stepId: string | null, agentId: string | null): CallAttribution {
@@ -37,7 +38,8 @@ function takeAcceptedStep(run: TurnRun, kind: StepKind, agent: RosterEntry | nul
 /**
  * Starts a step, with the hold of `firstCall` (the step's first provider
  * call) in the same statement; throws TurnLostError when another instance
- * ended the turn (its lease lapsed), so no call is made for it.
+ * ended the turn (its lease lapsed), and TurnHalted when the turn was halted
+ * or its owner asked to cancel it, so no call is made for it.
  */
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName, firstCall: LlmRequest | null = null): Promise<StartedStep> {
   const accepted = takeAcceptedStep(run, kind, agent);
@@ -47,19 +49,27 @@ export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry
     run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
     return accepted;
   }
+  throwIfHalted(run);
   const seq = run.nextStepSeq++;
   const id = randomUUID();
-  const insert = { id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [] };
+  const insert = { id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [], round: run.round };
   const payload = { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias } as const;
   const sequence = run.numbers.nextKept();
   const at = new Date();
   // A start sent again after a lost answer may hold twice: the extra is held until the turn ends, never spent.
   const hold = firstCall ? run.funding.holdAhead(firstCall) : null;
-  const { rows } = await writeForTurn<{ owned: number; hold: HoldRow | null }>(
+  const { rows } = await writeForTurn<{ owned: number; hold: HoldRow | null; cancel_requested: boolean | null }>(
     run,
     startStepStatement(insert, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "touched_turn"), hold?.statement ?? null),
   );
-  if (rows[0]?.owned !== 1) throw new TurnLostError(run.turnId);
+  if (rows[0]?.owned !== 1) {
+    // Its StepStarted was not written: the numbers it took are given back.
+    run.nextStepSeq--;
+    run.numbers.unuseKept();
+    if (!rows[0]?.cancel_requested) throw new TurnLostError(run.turnId);
+    haltTurn(run, "cancelled");
+    throw new TurnHalted("cancelled");
+  }
   hold?.record(rows[0].hold ?? undefined);
   run.services.publish(run.turnId, sequence, payload, at);
   return { id, agent, modelAlias };
@@ -109,15 +119,33 @@ function publishDelta(run: TurnRun, step: StartedStep, delta: string): void {
   if (sequence !== null) run.services.publish(run.turnId, sequence, { type: "StepDelta", stepId: step.id, delta }, new Date());
 }
 
-/** The hooks of every call a turn makes: each attempt is held before it starts, and each retried one metered before the retry. */
+/**
+ * The hooks of every call a turn makes: no attempt starts once the turn is
+ * halted, each is held before it starts and carries the turn's abort signal,
+ * and each retried one is metered before the retry.
+ */
 export function turnCallHooks(run: TurnRun, step: StartedStep) {
-  return { beforeAttempt: (request: LlmRequest) => run.funding.fund(request), recordRetried: (failed: ProviderAttempt) => meterCall(run, step, failed) };
+  return {
+    beforeAttempt: async (request: LlmRequest): Promise<LlmRequest> => {
+      throwIfHalted(run);
+      const funded = await run.funding.fund(request);
+      return { ...funded, signal: run.control.signal };
+    },
+    recordRetried: (failed: ProviderAttempt) => meterCall(run, step, failed),
+  };
+}
+
+/** A step's error for a call that did not succeed: an aborted call says why its turn was halted. */
+export function stepErrorOf(run: TurnRun, attempt: ProviderAttempt): string | null {
+  if (attempt.status === "cancelled" && (run.stopped === "cancelled" || run.stopped === "timeout")) return haltMessage(run, run.stopped);
+  return attempt.errorMessage;
 }
 
 /**
  * Calls the gateway, each attempt held first; the call's kind says whether
  * its output streams as StepDelta events. Throws CallUnfunded when an attempt
- * cannot be held (attempts before it are metered).
+ * cannot be held, TurnHalted when the turn was halted before it (attempts
+ * before it are metered).
  */
 export async function callForStep(run: TurnRun, step: StartedStep, request: Omit<LlmRequest, "onDelta">): Promise<ProviderAttempt> {
   const deltas = CALL_KINDS[request.callKind].streamsDeltas ? deltaBuffer((delta) => publishDelta(run, step, delta)) : null;
@@ -169,8 +197,17 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
   run.services.publish(run.turnId, sequence, payload, at);
 }
 
-/** A call of the step could not be held: the step fails without it, and the turn stops here with BUDGET (SPEC 14). */
-export async function finishUnfunded(run: TurnRun, step: StartedStep, unfunded: CallUnfunded): Promise<void> {
-  run.stopped = "budget";
-  await finishStep(run, step, null, { status: "failed", output: null, error: `Stopped before this call: ${unfunded.message}.` });
+/** A call that was not made: it could not be held (SPEC 14), or its turn was halted (halt.ts). */
+export function isCallNotStarted(error: unknown): error is CallUnfunded | TurnHalted {
+  return error instanceof CallUnfunded || error instanceof TurnHalted;
+}
+
+/**
+ * A call of the step was not made: the step fails without it, and the turn
+ * stops here, with BUDGET when it could not be held (SPEC 14).
+ */
+export async function finishNotStarted(run: TurnRun, step: StartedStep, notStarted: CallUnfunded | TurnHalted): Promise<void> {
+  const error = notStarted instanceof TurnHalted ? haltMessage(run, notStarted.reason) : `Stopped before this call: ${notStarted.message}.`;
+  if (notStarted instanceof CallUnfunded) run.stopped ??= "budget";
+  await finishStep(run, step, null, { status: "failed", output: null, error });
 }

@@ -86,10 +86,14 @@ export interface LedgerAudit {
   overspend: number;
   /** Credits still held by wallets (0 once every turn has ended). */
   held: string;
+  /** Ended turns without a stop reason (SPEC 16: never). */
+  endedWithoutReason: number;
+  /** How many ended turns stopped for each reason. */
+  stopReasons: Record<string, number>;
 }
 
 export async function auditLedger(db: pg.Pool | pg.Client, answeredIds: string[]): Promise<LedgerAudit> {
-  const { rows } = await db.query<{ rows: number; unmetered: number; duplicates: number; stuck: number; overspend: number; held: string }>(
+  const { rows } = await db.query<{ rows: number; unmetered: number; duplicates: number; stuck: number; overspend: number; held: string; no_reason: number; reasons: Record<string, number> | null }>(
     `SELECT (SELECT count(*)::int FROM llm_call_events) AS rows,
             (SELECT count(*)::int FROM llm_call_events WHERE credits_burned > hold_credits)
               + (SELECT count(*)::int FROM credit_wallets w WHERE credit_available(w) < 0) AS overspend,
@@ -97,11 +101,23 @@ export async function auditLedger(db: pg.Pool | pg.Client, answeredIds: string[]
             (SELECT count(*)::int FROM unnest($1::text[]) AS answered(id)
               WHERE NOT EXISTS (SELECT 1 FROM llm_call_events e WHERE e.request_id = answered.id)) AS unmetered,
             (SELECT count(*)::int FROM (SELECT request_id FROM llm_call_events WHERE request_id IS NOT NULL GROUP BY request_id HAVING count(*) > 1) d) AS duplicates,
-            (SELECT count(*)::int FROM turns WHERE status = 'running' AND lease_expires_at < now()) AS stuck`,
+            (SELECT count(*)::int FROM turns WHERE status = 'running' AND lease_expires_at < now()) AS stuck,
+            (SELECT count(*)::int FROM turns WHERE status <> 'running' AND stop_reason IS NULL) AS no_reason,
+            (SELECT jsonb_object_agg(reason, n) FROM (SELECT stop_reason::text AS reason, count(*)::int AS n FROM turns WHERE status <> 'running' GROUP BY 1) r) AS reasons`,
     [answeredIds],
   );
   const row = rows[0]!;
-  return { answered: answeredIds.length, rows: row.rows, unmetered: row.unmetered, duplicates: row.duplicates, stuckTurns: row.stuck, overspend: row.overspend, held: row.held };
+  return {
+    answered: answeredIds.length,
+    rows: row.rows,
+    unmetered: row.unmetered,
+    duplicates: row.duplicates,
+    stuckTurns: row.stuck,
+    overspend: row.overspend,
+    held: row.held,
+    endedWithoutReason: row.no_reason,
+    stopReasons: row.reasons ?? {},
+  };
 }
 
 /** Waits until no turn is running (every lease ran out and was swept, or turns ended), up to `timeoutMs`. */

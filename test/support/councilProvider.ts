@@ -12,6 +12,8 @@ export interface CouncilScript {
   failing: Set<string>;
   /** Routing answers, consumed in order; when empty, a valid decision naming every agent once. */
   routing: string[];
+  /** The manager's answers after a round (continue or stop), consumed in order; when empty, a valid "stop". */
+  rounds: string[];
   /** Delay before an agent answers, to keep a turn running. */
   agentDelayMs: number;
   /** Resolves to hold agent calls until released. */
@@ -25,7 +27,7 @@ export interface CouncilScript {
 }
 
 export function newScript(): CouncilScript {
-  return { failing: new Set(), routing: [], agentDelayMs: 0, hold: null, holds: new Map(), outputs: new Map(), summaryOutput: null };
+  return { failing: new Set(), routing: [], rounds: [], agentDelayMs: 0, hold: null, holds: new Map(), outputs: new Map(), summaryOutput: null };
 }
 
 export function agentKeyOf(call: FakeCall): string | null {
@@ -33,9 +35,10 @@ export function agentKeyOf(call: FakeCall): string | null {
   return /\(@([a-z0-9_]+)\)/.exec(system)?.[1] ?? null;
 }
 
-export function callPurpose(call: FakeCall): "routing" | "summary" | "synthesis" | "agent" {
+export function callPurpose(call: FakeCall): "routing" | "round" | "summary" | "synthesis" | "agent" {
   const schemaName = call.body.response_format?.json_schema.name;
   if (schemaName === "routing_decision") return "routing";
+  if (schemaName === "round_decision") return "round";
   if (schemaName === "session_summary") return "summary";
   return agentKeyOf(call) ? "agent" : "synthesis";
 }
@@ -51,6 +54,10 @@ export function councilHandler(script: CouncilScript) {
     if (purpose === "routing") {
       const scripted = script.routing.shift();
       const content = scripted ?? JSON.stringify({ steps: routingKeys(call).map((agentKey) => ({ agentKey, instruction: "help" })), rationale: "everyone" });
+      return { kind: "stream", content, usage: REFERENCE_USAGE };
+    }
+    if (purpose === "round") {
+      const content = script.rounds.shift() ?? JSON.stringify({ decision: "stop", steps: [], rationale: "enough" });
       return { kind: "stream", content, usage: REFERENCE_USAGE };
     }
     if (purpose === "summary") {
