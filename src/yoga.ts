@@ -16,6 +16,7 @@ import { metricsPlugin } from "./http/metricsEndpoint.ts";
 import { observabilityPlugin } from "./http/observabilityPlugin.ts";
 import { tracingPlugins } from "./http/tracingPlugin.ts";
 import { yogaLogger } from "./http/yogaLogger.ts";
+import { compiledExecution } from "./http/compiledExecution.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -52,6 +53,7 @@ export function createApp(services: AppServices) {
       observabilityPlugin(services.metrics),
       requestIdOnMaskedErrors(),
       ...tracingPlugins(),
+      ...(config.graphqlExecution === "compiled" ? [compiledExecution(services.metrics)] : []),
     ],
   });
 }

@@ -114,8 +114,8 @@ describe("ledger writer", () => {
     let journalDir: string;
     let journal: LedgerJournal<LedgerRow>;
     let writer: LedgerWriter;
-    /** What the disk buffer and the journal held for the watched row at the moment each statement was sent. */
-    let atStatements: { onDisk: boolean; unacknowledged: boolean }[];
+    /** Whether the journal held the watched row, unacknowledged, at the moment each statement was sent (its disk write runs alongside). */
+    let atStatements: { unacknowledged: boolean }[];
     let watchedRowId = "";
     const instanceId = randomUUID();
 
@@ -123,8 +123,7 @@ describe("ledger writer", () => {
     const watchedPool = (): pg.Pool =>
       ({
         query: (config: pg.QueryConfig) => {
-          const segment = readFileSync(path.join(journalDir, `${instanceId}.ledger.jsonl`), "utf8");
-          atStatements.push({ onDisk: segment.includes(watchedRowId), unacknowledged: journal.unacknowledged().some((row) => row.id === watchedRowId) });
+          atStatements.push({ unacknowledged: journal.unacknowledged().some((row) => row.id === watchedRowId) });
           return db.pool.query(config);
         },
       }) as unknown as pg.Pool;
@@ -159,7 +158,9 @@ describe("ledger writer", () => {
 
     const stepState = (stepId: string) => queryOne<{ status: string; output: string | null }>(db.pool, sql`SELECT status, output FROM turn_steps WHERE id = ${stepId}::uuid`);
 
-    test("a row commits in the same statement as its step's result: on disk before, acknowledged after", async () => {
+    const onDisk = (rowId: string) => readFileSync(path.join(journalDir, `${instanceId}.ledger.jsonl`), "utf8").includes(rowId);
+
+    test("a row commits in the same statement as its step's result while it is written to disk; acknowledged once both are done", async () => {
       const { stepId, row } = await runningStep();
       const completeStep = sql`step_result AS (UPDATE turn_steps SET status = 'completed', output = ${"Done."}, completed_at = now() WHERE id = ${stepId}::uuid RETURNING id)`;
       const committedBefore = writer.committed();
@@ -169,7 +170,8 @@ describe("ledger writer", () => {
       // Written by one transaction: the row and the step it belongs to carry the same xmin.
       const written = sql`SELECT e.xmin::text = s.xmin::text AS together, e.step_id FROM llm_call_events e JOIN turn_steps s ON s.id = ${stepId}::uuid WHERE e.id = ${row.id}::uuid`;
       expect(await queryRows(db.pool, written)).toEqual([{ together: true, step_id: stepId }]);
-      expect(atStatements).toEqual([{ onDisk: true, unacknowledged: true }]);
+      expect(atStatements).toEqual([{ unacknowledged: true }]);
+      expect(onDisk(row.id)).toBe(true);
       expect(await stepState(stepId)).toEqual({ status: "completed", output: "Done." });
       expect(journal.unacknowledged().map((buffered) => buffered.id)).not.toContain(row.id);
       expect(writer.committed()).toBe(committedBefore + 1);
@@ -186,7 +188,8 @@ describe("ledger writer", () => {
       expect(await stepState(stepId)).toEqual({ status: "running", output: null });
       expect(await queryRows(db.pool, sql`SELECT step_id FROM llm_call_events WHERE id = ${row.id}::uuid`)).toEqual([{ step_id: stepId }]);
       expect(atStatements.length).toBeGreaterThanOrEqual(2);
-      expect(atStatements.every((seen) => seen.onDisk && seen.unacknowledged)).toBe(true);
+      expect(atStatements.every((seen) => seen.unacknowledged)).toBe(true);
+      expect(onDisk(row.id)).toBe(true);
       expect(journal.unacknowledged().map((buffered) => buffered.id)).not.toContain(row.id);
       expect(writer.backlogSize()).toBe(0);
     });

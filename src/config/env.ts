@@ -70,6 +70,7 @@ const envSchema = z
     READINESS_RECHECK_MS: positiveInt(5_000),
     READINESS_REFRESH_MS: positiveInt(60_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
+    GRAPHQL_EXECUTION: z.enum(["compiled", "standard"]).default("compiled"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
@@ -171,6 +172,8 @@ export interface AppConfig {
   /** Re-check interval once every gate passes (picks up a migration rolled back by hand, rotations, settings). */
   readinessRefreshMs: number;
   graphiqlEnabled: boolean;
+  /** compiled: queries, mutations and subscriptions run as graphql-jit functions, cached per document (src/http/compiledExecution.ts); standard: graphql-js's executor for every operation. */
+  graphqlExecution: "compiled" | "standard";
   logLevel: "debug" | "info" | "warn" | "error";
   /** Bearer token for GET /metrics; without it /metrics is off in production and open elsewhere. */
   metricsToken: string | undefined;
@@ -273,6 +276,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     readinessRecheckMs: env.READINESS_RECHECK_MS,
     readinessRefreshMs: env.READINESS_REFRESH_MS,
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
+    graphqlExecution: env.GRAPHQL_EXECUTION,
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
     tracing: tracingConfig(env),

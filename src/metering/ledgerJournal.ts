@@ -65,6 +65,8 @@ export class LedgerJournal<Row extends { id: string }> {
   /** Bytes and row lines in the own segment; writes are positional at `size` so a failed write can be cut off. */
   private size: number;
   private rowsInFile = 0;
+  /** Durable writes of rows (one fsync each, however many rows a batch holds) and the rows they carried. */
+  private readonly syncStats = { syncs: 0, rows: 0 };
 
   private constructor(
     private readonly settings: Settings,
@@ -125,6 +127,11 @@ export class LedgerJournal<Row extends { id: string }> {
       this.kick();
     }, ACK_FLUSH_DELAY_MS);
     this.ackTimer.unref();
+  }
+
+  /** How many fsyncs made rows durable, and how many rows they carried: concurrent calls share one (metrics). */
+  syncs(): { syncs: number; rows: number } {
+    return { ...this.syncStats };
   }
 
   unacknowledged(): Row[] {
@@ -188,6 +195,8 @@ export class LedgerJournal<Row extends { id: string }> {
       this.size = start + bytes.length;
       if (rows.length > 0) {
         await this.handle.datasync();
+        this.syncStats.syncs += 1;
+        this.syncStats.rows += rows.length;
         this.rowsInFile += rows.length;
         await this.ensureSegmentIsOurs();
       }

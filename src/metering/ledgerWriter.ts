@@ -2,9 +2,11 @@
 // as log shippers move events through a disk buffer:
 //
 //   produce      ledgerRowFor(): the row, with its final id, when the call returns
-//   buffer       journal.append(): on local disk, fsync'd, before anything else
-//   commit       one statement: the row with what it paid for (a step's result),
-//                retried with backoff while the database is briefly away
+//   buffer       journal.append(): on local disk, fsync'd, while
+//   commit       one statement, at the same time: the row with what it paid for
+//                (a step's result), retried with backoff while the database is
+//                briefly away. The row is safe once either is durable, so a
+//                step waits for the slower of the two, not for their sum.
 //   acknowledge  journal.acknowledge(): the disk copy is no longer needed
 //
 // When the commit cannot happen in time, the caller's work fails but its row
@@ -61,15 +63,18 @@ export class LedgerWriter {
    */
   async record(rows: LedgerRow[], companions: Sql[] = [], select?: Sql): Promise<Record<string, unknown> | undefined> {
     // A buffer that cannot be written (disk full) must not stop the commit: the row is then only in memory until it commits.
-    await this.options.journal.append(rows).catch((error: unknown) => this.options.log(`ledger: the disk buffer refused rows (${describe(error)})`));
+    const buffered = this.options.journal.append(rows).catch((error: unknown) => this.options.log(`ledger: the disk buffer refused rows (${describe(error)})`));
     const statement = statementOf([sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions], select);
     let result: pg.QueryResult;
     try {
       result = await retryWithBackoff(() => this.execute(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
     } catch (error) {
+      await buffered;
       this.defer(rows);
       throw error;
     }
+    // The acknowledgement follows the row into the file, never the other way round.
+    await buffered;
     this.acknowledge(rows);
     // The database answers: replay what waits now rather than at the next backoff.
     if (this.backlog.size > 0) this.wake?.();
@@ -89,6 +94,11 @@ export class LedgerWriter {
   /** Of those, rows whose provider report exceeded the call's bound (exceeds_bound). */
   committedAboveBound(): number {
     return this.aboveBoundRows;
+  }
+
+  /** Rows this process's disk buffer made durable, and the fsyncs that did (metrics). */
+  bufferSyncs(): { syncs: number; rows: number } {
+    return this.options.journal.syncs();
   }
 
   /** Waits until the backlog is empty (tests, shutdown). */

@@ -11,7 +11,7 @@ export interface MetricSources {
   pool: pg.Pool;
   /** The gates as they stand (gates/readiness.ts). */
   readiness: { gates(): readonly { gate: string; required: boolean; ok: boolean }[] };
-  ledger: { backlogSize(): number; committed(): number; committedAboveBound(): number };
+  ledger: { backlogSize(): number; committed(): number; committedAboveBound(): number; bufferSyncs(): { syncs: number; rows: number } };
 }
 
 export class Metrics {
@@ -28,6 +28,12 @@ export class Metrics {
     help: "GraphQL operation execution time by operation name and type.",
     labelNames: ["operation", "type"] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly graphqlExecutions = new Counter({
+    name: "pantheon_graphql_executions_total",
+    help: "GraphQL operations executed while GRAPHQL_EXECUTION=compiled, by executor (standard: a document that did not compile) and operation type.",
+    labelNames: ["executor", "type"] as const,
     registers: [this.registry],
   });
   readonly turns = new Counter({ name: "pantheon_turns_total", help: "Turns ended, by mode and status.", labelNames: ["mode", "status"] as const, registers: [this.registry] });
@@ -87,6 +93,8 @@ export class Metrics {
       },
     });
     this.counterOf("pantheon_ledger_rows_written_total", "Ledger rows this process committed.", () => ledger.committed());
+    this.counterOf("pantheon_ledger_buffer_syncs_total", "fsyncs of the disk buffer that made ledger rows durable; concurrent calls' rows share one.", () => ledger.bufferSyncs().syncs);
+    this.counterOf("pantheon_ledger_buffer_rows_total", "Ledger rows the disk buffer made durable (rows ÷ syncs: rows per fsync).", () => ledger.bufferSyncs().rows);
     this.counterOf(
       "pantheon_llm_calls_above_bound_total",
       "Ledger rows this process committed whose provider report exceeded the call's bound (SPEC 14): stored as reported, listed by callsAboveBound.",

@@ -1,5 +1,5 @@
 // Imports every schema file and builds the executable schema.
-import { GraphQLSchema, assertValidSchema } from "graphql";
+import { GraphQLSchema, assertValidSchema, specifiedDirectives } from "graphql";
 import { builder } from "../builder.ts";
 import { applyReadinessDirective, requiresReadyDirective } from "./readinessDirective.ts";
 import "./scalars.ts";
@@ -43,7 +43,9 @@ Every mutation returns a <Name>Result union: <Name>Success or a typed error impl
 Lists are Relay connections. Fields marked @requiresReady answer NOT_READY until the database is migrated.
 Sign in with a Supabase access token: Authorization: Bearer <token>.`;
 
-const built = builder.toSchema({ directives: [requiresReadyDirective], sortSchema: true });
+// The specified directives (@include, @skip, @deprecated, @specifiedBy, @oneOf) are listed with ours:
+// a directives list given here replaces graphql's default one, and clients lose @include and @skip.
+const built = builder.toSchema({ directives: [...specifiedDirectives, requiresReadyDirective], sortSchema: true });
 
 export const schema = applyReadinessDirective(new GraphQLSchema({ ...built.toConfig(), description: SCHEMA_DESCRIPTION }));
 

@@ -1,0 +1,123 @@
+// Operations run as compiled functions: graphql-jit turns a document into
+// plain JavaScript once (field resolution, abstract types, serialization
+// unrolled for that selection), and every later request with the same
+// document calls it. The standard executor walks the document anew on each
+// request; on the rooms page that walk is most of what GraphQL costs (see
+// docs/development.md, benchmarks).
+//
+// Everything around execution is unchanged: Yoga parses, validates (armor's
+// limits included) and masks errors; the schema's resolvers, with their
+// @requiresReady checks, Pothos error unions and per-request loaders, are the
+// ones the compiled code calls. A document graphql-jit cannot compile runs on
+// the standard executor, counted in /metrics with executor="standard".
+//
+// Compiled functions are cached per parsed document (Yoga's parse cache hands
+// the same DocumentNode to every request with the same text) and operation
+// name, at most MAX_COMPILED_DOCUMENTS, least recently used out first.
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import { LRUCache } from "lru-cache";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+
+/** Enough for every document a client ships (this API's own test suite has ~80) and for GraphiQL's many. */
+export const MAX_COMPILED_DOCUMENTS = 1_000;
+
+type Compiled = CompiledQuery | "standard";
+
+/** A document's compiled operations by operation name ("" for the only one). */
+type CompiledOperations = Map<string, Compiled>;
+
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled {
+  try {
+    const compiled = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true });
+    if (isCompiledQuery(compiled)) return compiled;
+    // An operation name that is not in the document, say: the standard executor answers it as it always did.
+    logger.warn({ operation: operationName ?? null, reason: compiled.errors?.[0]?.message }, "graphql: a document did not compile; it runs on the standard executor");
+  } catch (error) {
+    logger.warn({ operation: operationName ?? null, reason: error instanceof Error ? error.message : String(error) }, "graphql: a document did not compile; it runs on the standard executor");
+  }
+  return "standard";
+}
+
+/**
+ * graphql-jit's errors are GraphQLErrors by prototype only: without an
+ * originalError carrying extensions they have none, and their fields cannot
+ * be written. Every hook after execution (typed argument errors, masking,
+ * request ids) expects graphql's own, so each becomes one, unchanged in what
+ * it says: message, locations, path, the error it wraps and its extensions.
+ */
+function asGraphQLError(error: GraphQLError): GraphQLError {
+  if (error.constructor === GraphQLError) return error;
+  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError, extensions: error.extensions });
+  if (error.locations) (rebuilt as { locations?: GraphQLError["locations"] }).locations = error.locations;
+  return rebuilt;
+}
+
+function normalized(result: ExecutionResult): ExecutionResult {
+  return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+}
+
+/** Each event of a compiled subscription with graphql's errors; return() reaches the source at once, even while a next() waits. */
+function normalizedEvents(events: AsyncIterableIterator<ExecutionResult>): AsyncIterableIterator<ExecutionResult> {
+  return {
+    next: () => events.next().then((step) => (step.done ? step : { done: false, value: normalized(step.value) })),
+    return: (value?: unknown) => events.return?.(value) ?? Promise.resolve({ done: true, value: undefined }),
+    throw: (error?: unknown) => events.throw?.(error) ?? Promise.reject(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === "function";
+}
+
+/** No data: the compiled function refused to start (variables that are not values of their types). */
+function refusedToStart(result: ExecutionResult): boolean {
+  return !("data" in result);
+}
+
+export function compiledExecution(metrics: Pick<Metrics, "graphqlExecutions">): Plugin {
+  const cache = new LRUCache<DocumentNode, CompiledOperations>({ max: MAX_COMPILED_DOCUMENTS });
+
+  function compiledFor(args: ExecutionArgs): Compiled {
+    const key = args.operationName ?? "";
+    let operations = cache.get(args.document);
+    if (!operations) cache.set(args.document, (operations = new Map()));
+    let compiled = operations.get(key);
+    if (!compiled) operations.set(key, (compiled = compile(args.schema, args.document, args.operationName ?? undefined)));
+    return compiled;
+  }
+
+  function typeOf(args: ExecutionArgs): string {
+    return getOperationAST(args.document, args.operationName)?.operation ?? "unknown";
+  }
+
+  return {
+    onExecute: ({ args, executeFn, setExecuteFn }) => {
+      const compiled = compiledFor(args);
+      metrics.graphqlExecutions.inc({ executor: compiled === "standard" ? "standard" : "compiled", type: typeOf(args) });
+      if (compiled === "standard") return;
+      setExecuteFn((final) => {
+        const result = compiled.query(final.rootValue, final.contextValue, final.variableValues);
+        if (isThenable(result)) return Promise.resolve(result).then(normalized);
+        // A refusal reads exactly as the standard executor words and codes it; nothing ran, so nothing runs twice.
+        return refusedToStart(result) ? executeFn(final) : normalized(result);
+      });
+    },
+    onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => {
+      const compiled = compiledFor(args);
+      const subscribe = compiled === "standard" ? undefined : compiled.subscribe;
+      metrics.graphqlExecutions.inc({ executor: subscribe ? "compiled" : "standard", type: "subscription" });
+      if (!subscribe) return;
+      setSubscribeFn(async (final) => {
+        const result = await subscribe(final.rootValue, final.contextValue, final.variableValues);
+        if (isAsyncIterable(result)) return normalizedEvents(result);
+        return refusedToStart(result) ? subscribeFn(final) : normalized(result);
+      });
+    },
+  };
+}

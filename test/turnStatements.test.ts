@@ -1,0 +1,76 @@
+// What a turn costs the database, counted: every statement the server sends
+// from a 3-agent roundtable message's sendMessage to the turn's end, credits
+// enforced (each call held, SPEC 14). The ceiling keeps a change that adds
+// round trips to the turn path from landing unnoticed; the figures are in
+// docs/development.md (performance notes).
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
+import { startTestServer, type TestServer } from "./support/server.ts";
+import { graphqlClient } from "./support/graphqlClient.ts";
+import { createTestUser } from "./fixtures/users.ts";
+import { createCouncil, sendAccepted } from "./fixtures/turns.ts";
+
+/**
+ * Statements for one 3-agent roundtable turn, transaction control included:
+ * the accept's transaction (BEGIN, the user's lock, the read, the turn's
+ * insert with the first step and its hold, COMMIT), each step's ledger row
+ * with its result (3), each later step's start with its hold (2), the end.
+ */
+const MAX_STATEMENTS_PER_TURN = 11;
+
+let database: TestDatabase;
+let server: TestServer;
+let poller: pg.Client;
+const recorded: string[] = [];
+const originalQuery = pg.Client.prototype.query;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase("turn_statements");
+  server = await startTestServer(database.url, { CREDIT_ENFORCEMENT: "enforce" });
+  poller = new pg.Client({ connectionString: database.url });
+  await poller.connect();
+  // Every statement of the server's pg clients (it runs in this process); the test's own poller is not counted.
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    if (this !== poller) {
+      const first = args[0];
+      recorded.push(typeof first === "string" ? first : String((first as { text?: string })?.text ?? ""));
+    }
+    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof originalQuery;
+});
+afterAll(async () => {
+  pg.Client.prototype.query = originalQuery;
+  await poller?.end();
+  await server?.close();
+  await database?.drop();
+});
+
+async function ended(turnId: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    const { rows } = await poller.query("SELECT status FROM turns WHERE id = $1", [turnId]);
+    if (rows[0]?.status !== "running") return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`turn ${turnId} did not end`);
+}
+
+function summary(statements: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const text of statements) {
+    const head = text.replace(/\s+/g, " ").trim().slice(0, 60);
+    counts[head] = (counts[head] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test("a 3-agent roundtable turn, credits enforced, costs a bounded number of statements", async () => {
+  const user = await createTestUser();
+  const client = graphqlClient(server.graphqlUrl, user.token);
+  const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
+  await ended(await sendAccepted(client, council.sessionId, "Warm up: statements get prepared, the user is cached."));
+  recorded.length = 0;
+  await ended(await sendAccepted(client, council.sessionId, "How should we launch?"));
+  const statements = [...recorded];
+  expect(statements.length, JSON.stringify(summary(statements), null, 2)).toBeLessThanOrEqual(MAX_STATEMENTS_PER_TURN);
+});
