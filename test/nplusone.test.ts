@@ -1,34 +1,28 @@
 // Nested selections cost a bounded number of SQL statements: rooms(first: 20)
 // with their agents costs the same for 2 rooms as for 20, and a session's
 // turns with their messages the same for 2 turns as for 8.
-import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { RoomsWithAgentsDocument, SessionTurnsWithMessagesDocument, ViewerDocument } from "./generated/graphql.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { dataOf, graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
+import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
 import { seedRoomsWithAgents } from "./fixtures/seed.ts";
 import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
 const MAX_STATEMENTS = 1; // the rooms page with each room's agents (json_agg)
 let database: TestDatabase;
 let server: TestServer;
-const recorded: string[] = [];
-const originalQuery = pg.Client.prototype.query;
+let recorder: StatementRecorder;
 
 beforeAll(async () => {
   database = await createMigratedDatabase("nplusone");
   server = await startTestServer(database.url);
-  // Every statement of this process's pg clients (the server runs in-process).
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const first = args[0];
-    recorded.push(typeof first === "string" ? first : String((first as { text?: string })?.text ?? ""));
-    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof originalQuery;
+  recorder = recordStatements();
 });
 afterAll(async () => {
-  pg.Client.prototype.query = originalQuery;
+  recorder?.stop();
   await server?.close();
   await database?.drop();
 });
@@ -36,9 +30,9 @@ afterAll(async () => {
 async function statementsFor(user: TestUser): Promise<{ statements: string[]; rooms: number; agents: number }> {
   const client = graphqlClient(server.graphqlUrl, user.token);
   dataOf(await client(ViewerDocument)); // the user row is created and cached first
-  recorded.length = 0;
+  recorder.clear();
   const rooms = dataOf(await client(RoomsWithAgentsDocument, { first: 20 })).rooms.edges;
-  const statements = [...recorded];
+  const statements = [...recorder.statements];
   return { statements, rooms: rooms.length, agents: rooms.reduce((sum, edge) => sum + edge.node.agents.length, 0) };
 }
 
@@ -63,9 +57,9 @@ test("a session's turns with their messages: same statement count for 2 and 8 tu
     const client = graphqlClient(server.graphqlUrl, user.token);
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
     for (let index = 0; index < turns; index++) await waitForTurn(client, await sendAccepted(client, council.sessionId, `Question ${index}`));
-    recorded.length = 0;
+    recorder.clear();
     const edges = dataOf(await client(SessionTurnsWithMessagesDocument, { id: council.sessionId })).session!.turns.edges;
-    counts.push({ statements: recorded.length, turns: edges.length, messages: edges.reduce((sum, edge) => sum + edge.node.messages.length, 0) });
+    counts.push({ statements: recorder.statements.length, turns: edges.length, messages: edges.reduce((sum, edge) => sum + edge.node.messages.length, 0) });
   }
   expect(counts.map(({ turns, messages }) => [turns, messages])).toEqual([
     [2, 6],

@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from "./support/server.ts";
 import { graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted } from "./fixtures/turns.ts";
+import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
 
 /**
  * Statements for one 3-agent roundtable turn, transaction control included:
@@ -22,25 +23,18 @@ const MAX_STATEMENTS_PER_TURN = 11;
 let database: TestDatabase;
 let server: TestServer;
 let poller: pg.Client;
-const recorded: string[] = [];
-const originalQuery = pg.Client.prototype.query;
+let recorder: StatementRecorder;
 
 beforeAll(async () => {
   database = await createMigratedDatabase("turn_statements");
   server = await startTestServer(database.url, { CREDIT_ENFORCEMENT: "enforce" });
   poller = new pg.Client({ connectionString: database.url });
   await poller.connect();
-  // Every statement of the server's pg clients (it runs in this process); the test's own poller is not counted.
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    if (this !== poller) {
-      const first = args[0];
-      recorded.push(typeof first === "string" ? first : String((first as { text?: string })?.text ?? ""));
-    }
-    return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof originalQuery;
+  // The server runs in this process; the test's own poller is not counted.
+  recorder = recordStatements(poller);
 });
 afterAll(async () => {
-  pg.Client.prototype.query = originalQuery;
+  recorder?.stop();
   await poller?.end();
   await server?.close();
   await database?.drop();
@@ -69,8 +63,8 @@ test("a 3-agent roundtable turn, credits enforced, costs a bounded number of sta
   const client = graphqlClient(server.graphqlUrl, user.token);
   const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
   await ended(await sendAccepted(client, council.sessionId, "Warm up: statements get prepared, the user is cached."));
-  recorded.length = 0;
+  recorder.clear();
   await ended(await sendAccepted(client, council.sessionId, "How should we launch?"));
-  const statements = [...recorded];
+  const statements = [...recorder.statements];
   expect(statements.length, JSON.stringify(summary(statements), null, 2)).toBeLessThanOrEqual(MAX_STATEMENTS_PER_TURN);
 });

@@ -8,7 +8,7 @@ import { fitContext, planContext, summaryDue } from "../context-budget/plan.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
 import { agentRequest, agentSources, summaryRequest } from "./requests.ts";
 import { summarizerFor } from "./summarizer.ts";
-import { callForStep, finishNotStarted, finishStep, isCallNotStarted, startStep, stepErrorOf } from "./steps.ts";
+import { callForStep, finishStep, startStep, stepErrorOf, unlessNotStarted } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
@@ -21,7 +21,7 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
   const fitted = due ? null : fitContext(sources, limits);
   const firstCall = due ? summaryRequest(agent.modelAlias, due, outputLimits) : fitted && !fitted.audit.overflow ? agentRequest(agent.modelAlias, fitted.messages, outputLimits) : null;
   const step = await startStep(run, "agent", agent, agent.modelAlias, firstCall);
-  try {
+  const ran = await unlessNotStarted(run, step, async () => {
     const plan = fitted ?? (await planContext(sources, limits, summarizerFor(run, step)));
     const audit = plan.audit;
     if (audit.overflow) {
@@ -35,9 +35,6 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
     await finishStep(run, step, attempt, result, { audit, message: ok ? { role: "agent", content: attempt.text } : undefined });
     if (ok) run.outputs.push({ id: step.id, role: "agent", agentKey: agent.agentKey, content: attempt.text });
     return ok;
-  } catch (error) {
-    if (!isCallNotStarted(error)) throw error;
-    await finishNotStarted(run, step, error);
-    return false;
-  }
+  });
+  return ran ?? false;
 }

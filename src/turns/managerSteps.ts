@@ -9,7 +9,7 @@ import { validateRoutingOutput, type RoutingPlan } from "./routingContract.ts";
 import { validateRoundDecision, type RoundDecision, type RoundStanding } from "./roundDecision.ts";
 import { roundDecisionRequest, routingRequest, synthesisRequest } from "./requests.ts";
 import { routingDecisionCte } from "./stepSql.ts";
-import { callForStep, finishNotStarted, finishStep, isCallNotStarted, meterCall, startStep, stepErrorOf, turnCallHooks } from "./steps.ts";
+import { callForStep, finishStep, meterCall, startStep, stepErrorOf, turnCallHooks, unlessNotStarted } from "./steps.ts";
 import type { TurnRun } from "./run.ts";
 
 function decisionJson(verdicts: AttemptVerdict[], plan: RoutingPlan | null): Prisma.InputJsonValue {
@@ -24,18 +24,14 @@ export async function runRoutingStep(run: TurnRun): Promise<RoutingPlan | null> 
   const step = await startStep(run, "manager_route", null, run.managerAlias);
   const keys = run.roster.map((agent) => agent.agentKey);
   const request = routingRequest(run.managerAlias, run.roster, run.userContent, run.services.outputLimits, run.turnLimits);
-  let outcome;
-  try {
-    outcome = await requestRouting(run.services.gateway, request, (text) => validateRoutingOutput(text, keys, run.turnLimits), {
+  const outcome = await unlessNotStarted(run, step, () =>
+    requestRouting(run.services.gateway, request, (text) => validateRoutingOutput(text, keys, run.turnLimits), {
       ...turnCallHooks(run, step),
       // A rejected output is a result too: its verdict commits with its ledger row.
       recordRejected: (attempt, verdicts) => meterCall(run, step, attempt, [routingDecisionCte(step.id, decisionJson(verdicts, null))]),
-    });
-  } catch (error) {
-    if (!isCallNotStarted(error)) throw error;
-    await finishNotStarted(run, step, error);
-    return null;
-  }
+    }),
+  );
+  if (!outcome) return null;
   const plan = outcome.ok ? outcome.plan : null;
   const error = outcome.ok ? null : outcome.reason === "provider_failed" ? `Routing failed: ${stepErrorOf(run, outcome.finalAttempt)}` : `Routing rejected: ${outcome.issues.join("; ")}`;
   await finishStep(run, step, outcome.finalAttempt, {
@@ -59,14 +55,8 @@ export async function runRoundDecisionStep(run: TurnRun, standing: RoundStanding
   const { outputLimits } = run.services;
   const request = roundDecisionRequest(run.managerAlias, run.roster, run.userContent, run.outputs, standing, run.turnLimits, outputLimits);
   const step = await startStep(run, "manager_continue", null, run.managerAlias, request);
-  let attempt;
-  try {
-    attempt = await callForStep(run, step, request);
-  } catch (error) {
-    if (!isCallNotStarted(error)) throw error;
-    await finishNotStarted(run, step, error);
-    return { ok: false, invalid: false };
-  }
+  const attempt = await unlessNotStarted(run, step, () => callForStep(run, step, request));
+  if (!attempt) return { ok: false, invalid: false };
   if (attempt.status !== "success") {
     const error = stepErrorOf(run, attempt) ?? "the call failed";
     await finishStep(run, step, attempt, { status: "failed", output: null, error: `Round decision failed: ${error}`, routingDecision: { issues: [error], decision: null } });
@@ -90,14 +80,8 @@ export async function runRoundDecisionStep(run: TurnRun, standing: RoundStanding
 export async function runSynthesisStep(run: TurnRun): Promise<boolean> {
   const request = synthesisRequest(run.managerAlias, run.userContent, run.outputs, run.services.outputLimits);
   const step = await startStep(run, "manager_synthesis", null, run.managerAlias, request);
-  let attempt;
-  try {
-    attempt = await callForStep(run, step, request);
-  } catch (error) {
-    if (!isCallNotStarted(error)) throw error;
-    await finishNotStarted(run, step, error);
-    return false;
-  }
+  const attempt = await unlessNotStarted(run, step, () => callForStep(run, step, request));
+  if (!attempt) return false;
   const ok = attempt.status === "success";
   await finishStep(
     run,

@@ -5,7 +5,7 @@
 // invalid answer stops the rounds: nothing is guessed.
 import { z } from "zod";
 import { parseStorableJson } from "../db/storableText.ts";
-import type { RoutingStep } from "./routingContract.ts";
+import { stepJsonSchema, type RoutingStep } from "./routingContract.ts";
 
 export const ROUND_DECISION_SCHEMA_NAME = "round_decision";
 
@@ -54,12 +54,7 @@ export function roundDecisionJsonSchema(agentKeys: string[], maxSteps: number): 
       steps: {
         type: "array",
         maxItems: maxSteps,
-        items: {
-          type: "object",
-          additionalProperties: false,
-          required: ["agentKey", "instruction"],
-          properties: { agentKey: { type: "string", enum: agentKeys }, instruction: { type: "string" } },
-        },
+        items: stepJsonSchema(agentKeys),
       },
       rationale: { type: "string" },
     },

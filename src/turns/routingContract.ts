@@ -47,6 +47,16 @@ export function routingDecisionSchema(agentKeys: string[], caps: PlanCaps = DEFA
     });
 }
 
+/** One step of a selection in a JSON schema (routing and round decisions alike): one of the roster's agents and its instruction. */
+export function stepJsonSchema(agentKeys: string[]): Record<string, unknown> {
+  return {
+    type: "object",
+    additionalProperties: false,
+    required: ["agentKey", "instruction"],
+    properties: { agentKey: { type: "string", enum: agentKeys }, instruction: { type: "string" } },
+  };
+}
+
 /** The JSON schema sent as response_format, mirroring the zod schema. */
 export function routingJsonSchema(agentKeys: string[], caps: PlanCaps = DEFAULT_TURN_LIMITS): Record<string, unknown> {
   return {
@@ -58,12 +68,7 @@ export function routingJsonSchema(agentKeys: string[], caps: PlanCaps = DEFAULT_
         type: "array",
         minItems: 1,
         maxItems: caps.maxInvocations,
-        items: {
-          type: "object",
-          additionalProperties: false,
-          required: ["agentKey", "instruction"],
-          properties: { agentKey: { type: "string", enum: agentKeys }, instruction: { type: "string" } },
-        },
+        items: stepJsonSchema(agentKeys),
       },
       rationale: { type: "string" },
     },

@@ -198,15 +198,29 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
 }
 
 /** A call that was not made: it could not be held (SPEC 14), or its turn was halted (halt.ts). */
-export function isCallNotStarted(error: unknown): error is CallUnfunded | TurnHalted {
+function isCallNotStarted(error: unknown): error is CallUnfunded | TurnHalted {
   return error instanceof CallUnfunded || error instanceof TurnHalted;
+}
+
+/**
+ * Runs the step's calls; when one was not made (it could not be held, or the
+ * turn was halted), the step is finished without it and the answer is null.
+ */
+export async function unlessNotStarted<T>(run: TurnRun, step: StartedStep, calls: () => Promise<T>): Promise<T | null> {
+  try {
+    return await calls();
+  } catch (error) {
+    if (!isCallNotStarted(error)) throw error;
+    await finishNotStarted(run, step, error);
+    return null;
+  }
 }
 
 /**
  * A call of the step was not made: the step fails without it, and the turn
  * stops here, with BUDGET when it could not be held (SPEC 14).
  */
-export async function finishNotStarted(run: TurnRun, step: StartedStep, notStarted: CallUnfunded | TurnHalted): Promise<void> {
+async function finishNotStarted(run: TurnRun, step: StartedStep, notStarted: CallUnfunded | TurnHalted): Promise<void> {
   const error = notStarted instanceof TurnHalted ? haltMessage(run, notStarted.reason) : `Stopped before this call: ${notStarted.message}.`;
   if (notStarted instanceof CallUnfunded) run.stopped ??= "budget";
   await finishStep(run, step, null, { status: "failed", output: null, error });
