@@ -46,15 +46,12 @@ export async function sendMessage(agent: Agent, url: URL, user: LeanUser, conten
 }
 
 /** Follows the turn's events to the end; returns how many events arrived, after checking the last one ends the turn. */
-/** Follows a turn's events to its end; returns how many events came and in how many socket reads (the server's writes, coalesced). */
-export async function followTurn(agent: Agent, url: URL, user: LeanUser, turnId: string): Promise<{ events: number; reads: number }> {
+export async function followTurn(agent: Agent, url: URL, user: LeanUser, turnId: string): Promise<number> {
   let buffer = "";
   let events = 0;
-  let reads = 0;
   let last = "";
   const status = await post(agent, url, user.token, JSON.stringify({ query: TURN_EVENTS, variables: { turnId, afterSequence: 0 } }), "text/event-stream", (chunk) => {
     buffer += chunk;
-    reads++;
     let boundary = buffer.indexOf("\n\n");
     while (boundary !== -1) {
       const block = buffer.slice(0, boundary);
@@ -67,7 +64,7 @@ export async function followTurn(agent: Agent, url: URL, user: LeanUser, turnId:
     }
   });
   if (status !== 200 || !last.includes('"__typename":"TurnCompleted"')) throw new Error(`turn ${turnId} did not complete over SSE (${status}): ${last.slice(0, 300)}`);
-  return { events, reads };
+  return events;
 }
 
 export function userAgent(): Agent {

@@ -65,9 +65,8 @@ interface SentTurn {
   /** Wall clock when the client started sendMessage. */
   sentAt: number;
   sendMs: number;
-  /** Events the client received, and in how many socket reads. */
+  /** Events the client received. */
   events: number;
-  reads: number;
 }
 
 /** One user's loop: send, follow the turn over SSE to its end, repeat; returns the turn ids and client-seen times. */
@@ -81,8 +80,8 @@ async function userLoop(server: TestServer, user: UserRun, until: number): Promi
       const started = performance.now();
       const turnId = await sendMessage(agent, url, user, "How should we launch?");
       const sendMs = performance.now() - started;
-      const followed = await followTurn(agent, url, user, turnId);
-      turns.push({ turnId, sentAt, sendMs, ...followed });
+      const events = await followTurn(agent, url, user, turnId);
+      turns.push({ turnId, sentAt, sendMs, events });
     }
   } finally {
     agent.destroy();
@@ -109,7 +108,7 @@ async function measureServer(server: TestServer, users: UserRun[], pool: pg.Pool
   const syncs = (await counter(server, "pantheon_ledger_buffer_syncs_total")) - syncsBefore;
   const buffered = (await counter(server, "pantheon_ledger_buffer_rows_total")) - bufferedBefore;
   const perTurn = (count: (turn: SentTurn) => number) => results.reduce((sum, turn) => sum + count(turn), 0) / Math.max(1, results.length);
-  return { ...summary, rowsPerSync: buffered / Math.max(1, syncs), eventsPerTurn: perTurn((turn) => turn.events), readsPerTurn: perTurn((turn) => turn.reads) };
+  return { ...summary, rowsPerSync: buffered / Math.max(1, syncs), eventsPerTurn: perTurn((turn) => turn.events) };
 }
 
 /** One user at a time: the per-turn overhead without queueing behind other users. */
@@ -308,7 +307,7 @@ export async function runTurnsBench(): Promise<void> {
     console.log(`pool      DATABASE_POOL_MODE=${serverEnv.DATABASE_POOL_MODE}`);
     console.log(`server    ${full.turnsPerSecond.toFixed(1)} turns/s  ${full.rowsPerSecond.toFixed(1)} ledger rows/s  overhead p50 ${full.p50.toFixed(1)} ms  p99 ${full.p99.toFixed(1)} ms  (${full.turns} turns; p50 sendMessage ${full.sendP50.toFixed(1)} ms, p50 execution ${full.runP50.toFixed(1)} ms; server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn)`);
     console.log(
-      `per turn  ${full.eventsPerTurn.toFixed(1)} events in ${full.readsPerTurn.toFixed(1)} socket reads by the client; ${full.rowsPerSync.toFixed(2)} ledger rows per disk-buffer fsync (concurrent calls share one)`,
+      `per turn  ${full.eventsPerTurn.toFixed(1)} events to the client; ${full.rowsPerSync.toFixed(2)} ledger rows per disk-buffer fsync (concurrent calls share one)`,
     );
     console.log(`1 user    ${sequential.turnsPerSecond.toFixed(1)} turns/s  overhead p50 ${sequential.p50.toFixed(1)} ms  p99 ${sequential.p99.toFixed(1)} ms  (p50 sendMessage ${sequential.sendP50.toFixed(1)} ms, p50 execution ${sequential.runP50.toFixed(1)} ms; server CPU ${sequential.cpuMsPerTurn.toFixed(2)} ms/turn)`);
     console.log(`baseline  ${baseline.turnsPerSecond.toFixed(1)} turns/s  ${baseline.rowsPerSecond.toFixed(1)} ledger rows/s  time per turn p50 ${baseline.p50.toFixed(1)} ms  p99 ${baseline.p99.toFixed(1)} ms (plain pg, one transaction per turn, ${USERS} users on ${POOL_MAX} connections)`);

@@ -4,8 +4,9 @@
 // status for documents that exercise what compilation could get wrong:
 // connections with nested lists, fragments, aliases, @include/@skip, typed
 // error unions, custom scalars, refused variables (wording and code), null
-// for a missing object, an operation name the document lacks. /metrics counts
-// executions by executor.
+// for a missing object, an operation name the document lacks; subscriptions
+// over SSE too (they run on the standard executor: see compiledExecution.ts).
+// /metrics counts executions by executor and the documents held compiled.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
@@ -13,6 +14,7 @@ import { startTestServer, type TestServer } from "./support/server.ts";
 import { graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
+import { MAX_COMPILED_DOCUMENTS } from "../src/http/compiledExecution.ts";
 
 let database: TestDatabase;
 let compiled: TestServer;
@@ -42,10 +44,10 @@ interface Exchange {
   body: string;
 }
 
-async function post(server: TestServer, payload: object): Promise<Exchange> {
+async function post(server: TestServer, payload: object, accept = "application/graphql-response+json"): Promise<Exchange> {
   const response = await fetch(server.graphqlUrl, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/graphql-response+json", authorization: `Bearer ${user.token}` },
+    headers: { "content-type": "application/json", accept, authorization: `Bearer ${user.token}` },
     body: JSON.stringify(payload),
   });
   // Masked errors carry their request's id, different on each server by construction.
@@ -83,6 +85,11 @@ const DOCUMENTS: { name: string; payload: () => object; expected: string }[] = [
       variables: { id: council.sessionId },
     }),
   },
+  {
+    name: "a variable named otherwise than its argument, and a literal argument",
+    payload: () => ({ query: "query T($which: ID!) { turn(id: $which) { id steps { seq } } rooms(first: 1) { edges { node { id } } } }", variables: { which: turnId } }),
+    expected: '"steps":[{"seq":1}',
+  },
   { name: "null for a turn that does not exist", expected: '{"data":{"turn":null}}', payload: () => ({ query: "query T($id: ID!) { turn(id: $id) { id } }", variables: { id: randomUUID() } }) },
   {
     name: "a typed error union member (ValidationError with issues), nothing written", expected: '"__typename":"ValidationError"',
@@ -112,6 +119,35 @@ test.each(DOCUMENTS)("compiled and standard answer alike: $name", async ({ paylo
   expect(fromCompiled.body).not.toContain("GRAPHQL_VALIDATION_FAILED");
 });
 
+const SUBSCRIPTIONS: { name: string; payload: () => object; expected: string }[] = [
+  {
+    name: "an ended turn's events, replayed from the database",
+    payload: () => ({ query: "subscription E($id: ID!) { turnEvents(turnId: $id, afterSequence: 0) { __typename ... on TurnProgressEvent { sequence } } }", variables: { id: turnId } }),
+    expected: '"__typename":"TurnCompleted"',
+  },
+  {
+    name: "a literal argument and a variable named otherwise than its argument (graphql-jit would lose both)",
+    payload: () => ({ query: "subscription E($which: ID!) { turnEvents(turnId: $which, afterSequence: 300000) { __typename ... on TurnProgressEvent { sequence } } }", variables: { which: turnId } }),
+    expected: '"sequence":400000',
+  },
+  {
+    name: "a turn that does not exist: refused by the resolver",
+    payload: () => ({ query: "subscription E($id: ID!) { turnEvents(turnId: $id) { __typename } }", variables: { id: randomUUID() } }),
+    expected: '"code":"NOT_FOUND"',
+  },
+  {
+    name: "a refused Int variable: the same words and code",
+    payload: () => ({ query: "subscription E($id: ID!, $after: Int) { turnEvents(turnId: $id, afterSequence: $after) { __typename } }", variables: { id: turnId, after: "abc" } }),
+    expected: '"code":"VALIDATION_FAILED"',
+  },
+];
+
+test.each(SUBSCRIPTIONS)("subscriptions over SSE, compiled and standard alike: $name", async ({ payload, expected }) => {
+  const [fromCompiled, fromStandard] = [await post(compiled, payload(), "text/event-stream"), await post(standard, payload(), "text/event-stream")];
+  expect(fromCompiled).toEqual(fromStandard);
+  expect(fromCompiled.body, fromCompiled.body).toContain(expected);
+});
+
 test("/metrics counts executions by executor; the standard server compiles nothing", async () => {
   const counted = async (server: TestServer) => {
     const text = await (await fetch(server.url + "/metrics")).text();
@@ -125,3 +161,15 @@ test("/metrics counts executions by executor; the standard server compiles nothi
   expect(ours.compiledMutations).toBeGreaterThan(0);
   expect(await counted(standard)).toEqual({ compiledQueries: 0, compiledMutations: 0 });
 });
+
+test("at most MAX_COMPILED_DOCUMENTS stay compiled: past it the least recently used go, and every document still answers", async () => {
+  const gauge = async () => Number((await (await fetch(compiled.url + "/metrics")).text()).match(/^pantheon_graphql_compiled_documents (\d+)$/m)?.[1]);
+  const distinct = (index: number) => ({ query: `query Distinct${index} { viewer { id } }` });
+  for (let index = 0; index < MAX_COMPILED_DOCUMENTS + 10; index++) {
+    expect((await post(compiled, distinct(index))).status).toBe(200);
+  }
+  expect(await gauge()).toBe(MAX_COMPILED_DOCUMENTS);
+  // The first one was dropped long ago: compiled again, answered the same.
+  expect(await post(compiled, distinct(0))).toEqual(await post(standard, distinct(0)));
+  expect(await gauge()).toBe(MAX_COMPILED_DOCUMENTS);
+}, 60_000);

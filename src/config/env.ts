@@ -172,7 +172,7 @@ export interface AppConfig {
   /** Re-check interval once every gate passes (picks up a migration rolled back by hand, rotations, settings). */
   readinessRefreshMs: number;
   graphiqlEnabled: boolean;
-  /** compiled: queries, mutations and subscriptions run as graphql-jit functions, cached per document (src/http/compiledExecution.ts); standard: graphql-js's executor for every operation. */
+  /** compiled: queries and mutations run as graphql-jit functions, cached per document (src/http/compiledExecution.ts); standard: graphql-js's executor for every operation. */
   graphqlExecution: "compiled" | "standard";
   logLevel: "debug" | "info" | "warn" | "error";
   /** Bearer token for GET /metrics; without it /metrics is off in production and open elsewhere. */

@@ -36,6 +36,8 @@ export class Metrics {
     labelNames: ["executor", "type"] as const,
     registers: [this.registry],
   });
+  /** Documents held compiled (src/http/compiledExecution.ts), read at scrape time. */
+  private compiledDocuments: () => number = () => 0;
   readonly turns = new Counter({ name: "pantheon_turns_total", help: "Turns ended, by mode and status.", labelNames: ["mode", "status"] as const, registers: [this.registry] });
   readonly llmCalls = new Counter({ name: "pantheon_llm_calls_total", help: "Provider calls by model alias and ledger status.", labelNames: ["model_alias", "status"] as const, registers: [this.registry] });
   readonly llmLatency = new Histogram({
@@ -60,6 +62,11 @@ export class Metrics {
     if (Number.isFinite(cost) && cost > 0) this.llmCost.inc({ model_alias: attempt.modelAlias }, cost);
   }
 
+  /** The compiled-document cache reports its size here (one per app). */
+  observeCompiledDocuments(size: () => number): void {
+    this.compiledDocuments = size;
+  }
+
   /** Gauges that read the runtime's state at scrape time. */
   observe(sources: MetricSources): void {
     const { pool, readiness, ledger } = sources;
@@ -82,6 +89,15 @@ export class Metrics {
       collect() {
         this.reset();
         for (const state of readiness.gates()) this.set({ gate: state.gate, required: String(state.required) }, state.ok ? 1 : 0);
+      },
+    });
+    const compiledDocuments = () => this.compiledDocuments();
+    new Gauge({
+      name: "pantheon_graphql_compiled_documents",
+      help: "GraphQL documents held compiled, at most 1,000 (least recently used out first).",
+      registers: [this.registry],
+      collect() {
+        this.set(compiledDocuments());
       },
     });
     new Gauge({
