@@ -25,12 +25,16 @@ import type { Metrics } from "../observability/metrics.ts";
 /** Enough for every document a client ships (this API's own test suite has ~80) and for GraphiQL's many. */
 export const MAX_COMPILED_DOCUMENTS = 1_000;
 
-type Compiled = CompiledQuery | "standard";
+/** An operation as compiled (or "standard" when it did not compile), with its type for the metric. */
+interface CompiledOperation {
+  query: CompiledQuery | "standard";
+  type: string;
+}
 
-/** A document's compiled operations by operation name ("" for the only one). */
-type CompiledOperations = Map<string, Compiled>;
+/** A document's operations by operation name ("" for the only one). */
+type CompiledOperations = Map<string, CompiledOperation>;
 
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled {
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | "standard" {
   try {
     const compiled = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true });
     if (isCompiledQuery(compiled)) return compiled;
@@ -73,26 +77,25 @@ export function compiledExecution(metrics: Pick<Metrics, "graphqlExecutions" | "
   const cache = new LRUCache<DocumentNode, CompiledOperations>({ max: MAX_COMPILED_DOCUMENTS });
   metrics.observeCompiledDocuments(() => cache.size);
 
-  function compiledFor(args: ExecutionArgs): Compiled {
+  function compiledFor(args: ExecutionArgs): CompiledOperation {
     const key = args.operationName ?? "";
     let operations = cache.get(args.document);
     if (!operations) cache.set(args.document, (operations = new Map()));
     let compiled = operations.get(key);
-    if (!compiled) operations.set(key, (compiled = compile(args.schema, args.document, args.operationName ?? undefined)));
+    if (!compiled) {
+      compiled = { query: compile(args.schema, args.document, args.operationName ?? undefined), type: getOperationAST(args.document, args.operationName)?.operation ?? "unknown" };
+      operations.set(key, compiled);
+    }
     return compiled;
-  }
-
-  function typeOf(args: ExecutionArgs): string {
-    return getOperationAST(args.document, args.operationName)?.operation ?? "unknown";
   }
 
   return {
     onExecute: ({ args, executeFn, setExecuteFn }) => {
-      const compiled = compiledFor(args);
-      metrics.graphqlExecutions.inc({ executor: compiled === "standard" ? "standard" : "compiled", type: typeOf(args) });
-      if (compiled === "standard") return;
+      const { query, type } = compiledFor(args);
+      metrics.graphqlExecutions.inc({ executor: query === "standard" ? "standard" : "compiled", type });
+      if (query === "standard") return;
       setExecuteFn((final) => {
-        const result = compiled.query(final.rootValue, final.contextValue, final.variableValues);
+        const result = query.query(final.rootValue, final.contextValue, final.variableValues);
         if (isThenable(result)) return Promise.resolve(result).then(normalized);
         // A refusal reads exactly as the standard executor words and codes it; nothing ran, so nothing runs twice.
         return refusedToStart(result) ? executeFn(final) : normalized(result);

@@ -4,6 +4,15 @@ import { z } from "zod";
 import type { RosterEntry } from "../turns/roster.ts";
 import type { RoutingDecision } from "./previewRouting.ts";
 
+/** A stored selection's steps with the turn's roster entries (a key no longer on it is left out). */
+function onRoster(roster: RosterEntry[], steps: { agentKey: string; instruction?: string | null }[]): { agent: RosterEntry; instruction: string | null }[] {
+  const byKey = new Map(roster.map((agent) => [agent.agentKey, agent]));
+  return steps.flatMap((step) => {
+    const agent = byKey.get(step.agentKey);
+    return agent ? [{ agent, instruction: step.instruction ?? null }] : [];
+  });
+}
+
 const storedDecision = z.object({
   attempts: z.array(z.object({ status: z.string(), accepted: z.boolean(), issues: z.array(z.string()) })),
   plan: z.object({ steps: z.array(z.object({ agentKey: z.string(), instruction: z.string().nullable().optional() })), rationale: z.string().nullable().optional() }).nullable(),
@@ -14,14 +23,7 @@ export function routingOfStep(kind: string, stored: unknown, roster: RosterEntry
   const parsed = storedDecision.safeParse(stored);
   if (!parsed.success) return null;
   const { attempts, plan } = parsed.data;
-  if (plan) {
-    const byKey = new Map(roster.map((agent) => [agent.agentKey, agent]));
-    const steps = plan.steps.flatMap((step) => {
-      const agent = byKey.get(step.agentKey);
-      return agent ? [{ agent, instruction: step.instruction ?? null }] : [];
-    });
-    return { kind: "route", mode: "orchestrator", steps, metered: true, rationale: plan.rationale ?? null };
-  }
+  if (plan) return { kind: "route", mode: "orchestrator", steps: onRoster(roster, plan.steps), metered: true, rationale: plan.rationale ?? null };
   const last = attempts.at(-1);
   // Still running (the repair re-ask is in flight): no decision yet.
   if (!last) return null;
@@ -49,10 +51,5 @@ export function roundDecisionOfStep(kind: string, stored: unknown, roster: Roste
   const { issues, decision } = parsed.data;
   if (!decision) return { kind: "rejected", issues };
   if (decision.decision === "stop") return { kind: "stop", rationale: decision.rationale };
-  const byKey = new Map(roster.map((agent) => [agent.agentKey, agent]));
-  const steps = (decision.steps ?? []).flatMap((step) => {
-    const agent = byKey.get(step.agentKey);
-    return agent ? [{ agent, instruction: step.instruction }] : [];
-  });
-  return { kind: "continue", steps, rationale: decision.rationale };
+  return { kind: "continue", steps: onRoster(roster, decision.steps ?? []), rationale: decision.rationale };
 }

@@ -6,15 +6,14 @@
 // re-subscribes by itself.
 import { Redis } from "ioredis";
 import { createPubSub, type PubSub } from "graphql-yoga";
+import { z } from "zod";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import type { TurnEvent } from "./events.ts";
 import { logger } from "../observability/logger.ts";
 
 /** A request to the instance running a turn (SPEC 16): cancelTurn on any instance reaches it here. */
-export interface TurnControl {
-  type: "cancel";
-  turnId: string;
-}
+export const turnControl = z.object({ type: z.literal("cancel"), turnId: z.string().uuid() });
+export type TurnControl = z.infer<typeof turnControl>;
 
 export const TURN_CONTROL_TOPIC = "turn-control";
 

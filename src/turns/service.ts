@@ -14,7 +14,7 @@ import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
 import { TurnStreams, publishTurnEvent } from "./eventStream.ts";
-import { TURN_CONTROL_TOPIC, type EventChannel } from "./eventChannel.ts";
+import { TURN_CONTROL_TOPIC, turnControl, type EventChannel } from "./eventChannel.ts";
 import { cancelRequestedAmong, requestCancel, type CancelRequestRow } from "./cancelSql.ts";
 import { haltTurn } from "./halt.ts";
 import { INTERRUPTED_SHUTDOWN_ERROR, endAllRunningTurns, endLapsedTurn, endLapsedTurns, endOwnTurnsInterrupted, renewLeases, type EndedTurn } from "./leaseSql.ts";
@@ -91,11 +91,18 @@ export class TurnService {
   private async followControl(): Promise<void> {
     const messages = this.deps.channel.pubsub.subscribe(TURN_CONTROL_TOPIC)[Symbol.asyncIterator]();
     this.control = messages;
-    for (;;) {
-      const { value, done } = await messages.next();
-      if (done) return;
-      const run = this.running.get(value.turnId);
-      if (run && value.type === "cancel") haltTurn(run, "cancelled");
+    try {
+      for (;;) {
+        const { value, done } = await messages.next();
+        if (done) return;
+        // From Redis: another instance wrote it, but it is parsed like any input that crosses a boundary.
+        const message = turnControl.safeParse(value);
+        const run = message.success ? this.running.get(message.data.turnId) : undefined;
+        if (run) haltTurn(run, "cancelled");
+      }
+    } catch (error) {
+      // The database poll still reaches turns while no live channel does.
+      logger.error({ ...errorFields(error) }, "turn control channel stopped; cancel requests arrive by database poll only");
     }
   }
 
@@ -133,7 +140,7 @@ export class TurnService {
     if (!this.accepting) throw new NotReadyError("shutdown", ["this instance is shutting down"], "This server is shutting down: send the message again; another instance takes it.");
     const { pool, statements, config, readiness } = this.deps;
     const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner, outputLimits: this.outputLimits }, userId, input);
-    const run = this.runOf(accepted, userId, accepted.managerAlias);
+    const run = this.runOf(accepted, userId);
     this.running.set(accepted.turnId, run);
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId, mode: accepted.scope.mode };
@@ -210,7 +217,7 @@ export class TurnService {
     this.control = null;
   }
 
-  private runOf(accepted: AcceptedTurn, userId: string, managerAlias: TurnRun["managerAlias"]): TurnRun {
+  private runOf(accepted: AcceptedTurn, userId: string): TurnRun {
     const { scope } = accepted;
     return {
       services: this.services,
@@ -221,7 +228,7 @@ export class TurnService {
       roster: scope.roster,
       userContent: accepted.content,
       room: scope.room ? { name: scope.room.name, goal: scope.room.goal } : null,
-      managerAlias,
+      managerAlias: accepted.managerAlias,
       nextStepSeq: accepted.firstStep ? 2 : 1,
       outputs: [],
       history: accepted.history,
