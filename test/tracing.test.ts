@@ -72,9 +72,8 @@ test("a SendMessage span has its SQL as children; the turn's span has the turn's
   expect(operation).toMatchObject({ name: "mutation SendMessage", service: "pantheon-api", parentSpanId: undefined });
   expect(operation!.attributes).toMatchObject({ "graphql.operation.type": "mutation", "pantheon.request.id": "traced-request-1" });
   const operationSql = descendants(operation!, spans).filter(isSql);
-  // acceptMessage's transaction, on a checked-out client.
-  expect(operationSql.map((span) => span.name)).toEqual(expect.arrayContaining(["BEGIN", "COMMIT"]));
-  expect(operationSql.length).toBeGreaterThan(2);
+  // acceptMessage's two statements: the read and the turn's insert.
+  expect(operationSql.length).toBeGreaterThanOrEqual(2);
 
   expect(turn).toMatchObject({ traceId: operation!.traceId, parentSpanId: operation!.spanId, statusCode: 0 });
   expect(turn.attributes).toMatchObject({ "turn.mode": "roundtable", "turn.status": "completed" });

@@ -8,7 +8,7 @@ import { introspectTable } from "./introspectTable.ts";
 import { compareTableContract } from "./compareContract.ts";
 import { ledgerContract } from "./ledgerContract.ts";
 import { missingTables } from "./expectedTables.ts";
-import { creditFunctionReasons } from "./creditFunctions.ts";
+import { sqlFunctionReasons } from "./sqlFunctions.ts";
 
 interface AppliedRow {
   migration_name: string;
@@ -68,6 +68,6 @@ export async function checkMigrationGate(db: Queryable, local?: LocalMigration[]
     if (table !== ledgerContract.table) reasons.push(`table ${table} missing although its migrations are recorded as applied`);
   }
   reasons.push(...compareTableContract(ledgerContract, await introspectTable(db, ledgerContract.table)));
-  reasons.push(...(await creditFunctionReasons(db)));
+  reasons.push(...(await sqlFunctionReasons(db)));
   return reasons;
 }

@@ -43,7 +43,7 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
   const userId = viewerId(context);
   const sessionId = decodeId(input.sessionId, "Session");
   const { pool, config, readiness } = context.services;
-  const read = await queryOne<AcceptReadRow>(pool, acceptRead(userId, sessionId, false));
+  const read = await queryOne<AcceptReadRow>(pool, acceptRead(userId, sessionId));
   const scope = sessionScopeOf(read, sessionId);
   if (!read || !scope) throw new NotFoundError("Session");
   const plan = planAgents(scope.mode, scope.roster, content);

@@ -1,9 +1,10 @@
-// Accepting a message: validate, resolve the mode (a pending mode is promoted
-// here) and who answers, check rate limit and context budget, then insert the
-// turn with its roster snapshot and the user's message, and hold its first
-// call's bound (SPEC 14), in one transaction. Rejections write nothing.
-// Execution starts after the commit. Plain pg: this is the hot path of every
-// send.
+// Accepting a message: validate, read, resolve the mode (a pending mode is
+// promoted here) and who answers, check rate limit and context budget, then
+// insert the turn with its roster snapshot and the user's message, and hold
+// its first call's bound (SPEC 14), in one statement that passes the
+// per-user gate first (acceptSql.ts). Rejections write nothing. Execution
+// starts after the commit. Plain pg, two round trips: this is the hot path
+// of every send.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
@@ -16,7 +17,7 @@ import { assertModeAvailable } from "../gates/modeGate.ts";
 import { budgetFor } from "../context-budget/budget.ts";
 import { estimatePinned } from "../context-budget/assembly.ts";
 import { budgetExceeded } from "../context-budget/overflow.ts";
-import { acceptRead, insertTurnStatement, userLock, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
+import { acceptRead, FIRST_CALL_UNHELD, insertTurnStatement, userGate, type AcceptReadRow, type InsertedTurn } from "./acceptSql.ts";
 import { endLapsedTurn } from "./leaseSql.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { StartedStep } from "./run.ts";
@@ -35,7 +36,7 @@ import { CallFunding } from "../credits/callFunding.ts";
 import type { HoldRow, HoldScope } from "../credits/callHolds.ts";
 import type { OutputLimits } from "../metering/callKinds.ts";
 import { Prisma } from "../generated/prisma/client.ts";
-import { inTransaction, queryOne, queryRows, type Sql } from "../db/sql.ts";
+import { queryOne, queryRows, type Sql } from "../db/sql.ts";
 import { agentSources, firstCallOf, NO_HISTORY } from "./requests.ts";
 
 export const MAX_MESSAGE_CHARS = 32_000;
@@ -95,16 +96,41 @@ interface TurnToInsert {
   hold: Sql | null;
 }
 
-async function insertTurn(
-  client: pg.ClientBase,
-  statements: HotStatements,
-  owner: TurnOwner,
-  { turnId: id, scope, userId, content, firstAgent, hold }: TurnToInsert,
-): Promise<{ row: Turn; firstStep: StartedStep | null; acceptedAt: Date; holdRow: HoldRow | null }> {
+/** The hold's outcome a refused send's error carries (sql/turn_refuse_unheld.sql). */
+const unheldOutcome = z.object({
+  placed: z.literal(false),
+  held: z.string(),
+  refused_by: z.enum(["wallet", "room", "ended"]).nullable(),
+  available_before: z.string(),
+  room_available_before: z.string().nullable(),
+  monthly_budget: z.string().nullable(),
+});
+
+interface Inserted {
+  /** Null when the gate refused or the session was gone (inserted.gate and session_live say which). */
+  row: Turn | null;
+  inserted: InsertedTurn;
+  firstStep: StartedStep | null;
+  acceptedAt: Date;
+}
+
+async function insertTurn(deps: AcceptDeps, { turnId: id, scope, userId, content, firstAgent, hold }: TurnToInsert): Promise<Inserted | { unheld: HoldRow }> {
+  const { pool, statements, owner, config } = deps;
   const acceptedAt = new Date();
   const firstStep = firstAgent && { id: randomUUID(), agent: firstAgent, modelAlias: firstAgent.modelAlias };
   const statement = insertTurnStatement(
-    { id, sessionId: scope.sessionId, userId, mode: scope.mode, roster: scope.roster, content, promotedRoomId: scope.room?.pendingMode ? scope.room.id : null, owner, acceptedAt },
+    {
+      id,
+      sessionId: scope.sessionId,
+      userId,
+      mode: scope.mode,
+      roster: scope.roster,
+      content,
+      promotedRoomId: scope.room?.pendingMode ? scope.room.id : null,
+      owner,
+      acceptedAt,
+      gate: userGate(userId, config.rateLimit),
+    },
     firstStep && {
       id: firstStep.id,
       turnId: id,
@@ -118,34 +144,42 @@ async function insertTurn(
     },
     hold,
   );
-  const row = (await queryOne<InsertedTurn>(client, statement, statements))!;
+  let inserted: InsertedTurn | undefined;
+  try {
+    inserted = await queryOne<InsertedTurn>(pool, statement, statements);
+  } catch (error) {
+    if ((error as { code?: string }).code !== FIRST_CALL_UNHELD) throw error;
+    // Refused by its hold: nothing was written; the outcome comes back as the error's detail.
+    return { unheld: unheldOutcome.parse(JSON.parse((error as { detail?: string }).detail ?? "null")) };
+  }
+  if (!inserted) throw new Error("the turn's insert returned no row");
+  if (inserted.seq === null) return { row: null, inserted, firstStep, acceptedAt };
   const turn: Turn = {
     id,
     sessionId: scope.sessionId,
     userId,
-    seq: row.seq,
+    seq: inserted.seq,
     status: "running",
     mode: scope.mode,
     rosterSnapshot: scope.roster,
     userContent: content,
     error: null,
-    startedAt: row.started_at,
+    startedAt: inserted.started_at!,
     completedAt: null,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
+    createdAt: inserted.created_at!,
+    updatedAt: inserted.updated_at!,
     ownerInstance: owner.instanceId,
     cancelRequestedAt: null,
-    leaseExpiresAt: row.lease_expires_at,
+    leaseExpiresAt: inserted.lease_expires_at!,
     stopReason: null,
   };
-  return { row: turn, firstStep, acceptedAt, holdRow: row.hold };
+  return { row: turn, inserted, firstStep, acceptedAt };
 }
 
-/** The per-user lock, then one read, checks, one write and the first call's hold. Rejections write nothing. */
-async function acceptInTransaction(client: pg.ClientBase, sessionId: string, userId: string, content: string, deps: AcceptDeps): Promise<AcceptedTurn> {
-  const { config, statements, owner } = deps;
-  await queryRows(client, userLock(userId), statements);
-  const read = (await queryOne<AcceptReadRow>(client, acceptRead(userId, sessionId), statements))!;
+/** One read, checks, then one write that checks again under its locks and holds the first call. Rejections write nothing. */
+async function accept(sessionId: string, userId: string, content: string, deps: AcceptDeps): Promise<AcceptedTurn> {
+  const { config, statements, pool } = deps;
+  const read = (await queryOne<AcceptReadRow>(pool, acceptRead(userId, sessionId), statements))!;
   assertWithinRateLimit(read, config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
@@ -155,21 +189,32 @@ async function acceptInTransaction(client: pg.ClientBase, sessionId: string, use
   if (plan.kind === "noAgents") throw new ValidationError([{ path: ["sessionId"], message: "The room has no agents; assign one first." }]);
   assertFitsBudget(scope, plan.kind === "agents" ? plan.agents : scope.roster, content, config.contextMaxOutputTokens);
   if (read.running_turn && !read.running_turn.stale) throw runningTurnConflict();
-  if (read.running_turn) await queryRows(client, endLapsedTurn(read.running_turn.id));
-  const managerAlias = plan.kind === "manager" ? await readManagerModel(client) : DEFAULT_MANAGER_MODEL;
+  // Its owner is gone: ending it is what the lease sweep would do, whatever this send's outcome.
+  if (read.running_turn) await queryRows(pool, endLapsedTurn(read.running_turn.id));
+  const managerAlias = plan.kind === "manager" ? await readManagerModel(pool) : DEFAULT_MANAGER_MODEL;
   const turnId = randomUUID();
   const history = sessionHistory(read.summary, read.history ?? []);
   const enforcement = parseEnforcementOverride(read.credit_enforcement) ?? config.credits.enforcement;
   const holdScope: HoldScope | null =
     enforcement === "off" ? null : { userId, turnId, ofTurn: true, roomId: scope.room?.id ?? null, defaultPlan: config.credits.defaultPlan, enforce: enforcement === "enforce" };
-  // The first call's bound is held by the statement that inserts the turn; a refusal rolls both back.
-  const funding = new CallFunding({ db: client, prepared: statements, limits: deps.outputLimits }, holdScope);
+  // The first call's bound is held by the statement that inserts the turn; a refused hold inserts nothing.
+  const funding = new CallFunding({ db: pool, prepared: statements, limits: deps.outputLimits }, holdScope);
   const firstCall = holdScope && firstCallOf({ scope, agents: plan.kind === "agents" ? plan.agents : null, managerAlias, history, content, limits: deps.outputLimits });
   const hold = firstCall ? funding.holdAhead(firstCall) : null;
-  const { row, firstStep, acceptedAt, holdRow } = await insertTurn(client, statements, owner, { turnId, scope, userId, content, firstAgent: plan.kind === "agents" ? plan.agents[0]! : null, hold: hold?.statement ?? null });
-  hold?.record(holdRow ?? undefined);
-  const refused = funding.refusal();
-  if (refused) throw refused.toRefusal();
+  const result = await insertTurn(deps, { turnId, scope, userId, content, firstAgent: plan.kind === "agents" ? plan.agents[0]! : null, hold: hold?.statement ?? null });
+  if ("unheld" in result) {
+    hold?.record(result.unheld);
+    throw funding.refusal()?.toRefusal() ?? new Error("a hold refused by the database, not by its funding");
+  }
+  const { row, inserted, firstStep, acceptedAt } = result;
+  if (!row) {
+    // The gate counted again after the lock: a send that raced this one (or a suspension) took the room left.
+    assertWithinRateLimit(inserted.gate, config.rateLimit);
+    if (!inserted.gate.allowed) throw new Error("the accept gate refused a send its windows allow");
+    if (!inserted.session_live) throw new NotFoundError("Session");
+    throw new Error("the turn was not inserted, yet every check passed");
+  }
+  hold?.record(inserted.hold ?? undefined);
   const heldAtAccept = funding.held();
   return { turnId: row.id, seq: row.seq, content, scope, history, firstStep, row, acceptedAt, managerAlias, holdScope, heldAtAccept };
 }
@@ -182,7 +227,7 @@ export async function acceptMessage(deps: AcceptDeps, userId: string, input: { s
   const { content } = parseInput(sendMessageInput, { content: input.content });
   const sessionId = decodeId(input.sessionId, "Session");
   try {
-    return await inTransaction(deps.pool, (client) => acceptInTransaction(client, sessionId, userId, content, deps));
+    return await accept(sessionId, userId, content, deps);
   } catch (error) {
     // Two first turns racing past the read: the running-turn index decides.
     if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw runningTurnConflict();

@@ -1,43 +1,49 @@
 // The SQL of accepting a message, in as few round trips as its rules allow
-// (it runs on every send): after the per-user lock, one statement reads the
-// rate-limit windows, the locked session with its roster, any running turn
-// and the history the turn will start from; one statement writes the turn
-// (with its first step when the first agent is already known).
+// (it runs on every send): one statement reads the rate-limit windows, the
+// session with its roster, any running turn and the history the turn will
+// start from; one statement writes the turn, after passing the per-user gate
+// (the lock and the rate-limit windows again, sql/turn_accept_gate.sql), with
+// its first step when the first agent is already known and the first call's
+// hold. No transaction spans the two: what the read decided is checked again
+// by the write, under its locks.
 import { createHash, randomUUID } from "node:crypto";
 import { raw, sql, type Sql, empty, join } from "../db/sql.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
 import { rateWindowsSql, type WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, SCOPE_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
-import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
+import type { StepInsert, TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
 import type { HoldRow } from "../credits/callHolds.ts";
 
 /**
- * The per-user lock that makes the rate-limit count, the credit hold and the
- * insert atomic across requests and instances (transaction-scoped:
- * pgbouncer-safe). Taken as the accepting transaction's first statement; the
- * read follows as its own statement, which takes a fresh snapshot: it sees
- * every turn committed before the lock was granted.
+ * The per-user gate: the lock that makes the rate-limit count, the credit
+ * hold and the insert atomic across requests and instances
+ * (transaction-scoped: pgbouncer-safe), then the windows counted after it
+ * was granted. One row; `allowed` false when the account is suspended or a
+ * window is full.
  */
-export function userLock(userId: string): Sql {
+export function userGate(userId: string, limits: { turnsPerMinute: number; turnsPerHour: number }): Sql {
   const key = createHash("sha256").update(`turn-rate:${userId}`).digest().readBigInt64BE(0).toString();
-  return sql`SELECT pg_advisory_xact_lock(${key}::bigint)`;
+  return sql`SELECT allowed, minute_count, minute_retry, hour_count, hour_retry, suspended
+               FROM turn_accept_gate(${userId}::uuid, ${key}::bigint, ${limits.turnsPerMinute}::int, ${limits.turnsPerHour}::int)`;
+}
+
+export interface GateRow extends WindowUsage {
+  allowed: boolean;
 }
 
 /**
  * The rate-limit windows count the user's turns and metered routing previews
  * alike. A running turn whose lease has lapsed is stale: its owner is gone,
- * and this accept ends it. Unlocked, the same read is what an estimate of the
- * turn starts from.
+ * and this accept ends it. An estimate of the turn starts from the same read.
  */
-export function acceptRead(userId: string, sessionId: string, lock = true): Sql {
+export function acceptRead(userId: string, sessionId: string): Sql {
   return sql`
   WITH usage AS (${rateWindowsSql(userId)}),
-  -- Concurrent sends in one session serialize on this row lock.
-  session AS (${sessionSelect(userId, sessionId, lock)}),
+  session AS (${sessionSelect(userId, sessionId)}),
   latest_summary AS (
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
@@ -87,11 +93,11 @@ function acceptedEventsCte(turn: TurnInsert, firstStep: StepInsert | null): Sql 
   const at = turn.acceptedAt.toISOString();
   const started = JSON.stringify({ mode: turn.mode, roster: turn.roster });
   const stepStarted = firstStep
-    ? sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}, 'StepStarted', ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
+    ? sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}::int, 'StepStarted'::text, ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
     : empty;
   return sql`accepted_events AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
-    VALUES (${turn.id}::uuid, ${KEPT_STRIDE}, 'TurnStarted', ${started}::jsonb, ${at}::timestamptz)${stepStarted})`;
+    SELECT e.* FROM turn, (VALUES (${turn.id}::uuid, ${KEPT_STRIDE}::int, 'TurnStarted'::text, ${started}::jsonb, ${at}::timestamptz)${stepStarted}) e)`;
 }
 
 export interface TurnInsert {
@@ -105,23 +111,47 @@ export interface TurnInsert {
   promotedRoomId: string | null;
   owner: TurnOwner;
   acceptedAt: Date;
+  /** The user's gate (userGate): the insert happens only when it allows. */
+  gate: Sql;
 }
 
+/** The first agent's running step, written with the turn. */
+function firstStepCte(step: StepInsert): Sql {
+  return sql`started_step AS (
+      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
+      SELECT ${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
+             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
+        FROM turn)`;
+}
+
+/** SQLSTATE of a send refused because its first call could not be held (sql/turn_refuse_unheld.sql). */
+export const FIRST_CALL_UNHELD = "PA001";
+
 /**
- * The turn, the user's message, the promoted mode and, when the first agent is
- * known at accept, that agent's running step: one statement.
+ * One statement, its writes in a chain, each only when the one before
+ * happened: the user's gate (lock, then the windows counted again); the
+ * session, still live, locked against a concurrent delete or send; the turn;
+ * the user's message, the session's activity, the promoted mode, the first
+ * agent's step when it is known at accept, the first kept events; and the
+ * first call's hold, after the turn since its credit transaction names it.
+ * A refusal by the gate or a session gone writes nothing; its one row says
+ * which (`gate`, `session_live`), and holds the turn's columns when it was
+ * inserted. A hold refused fails the whole statement (FIRST_CALL_UNHELD,
+ * the hold's outcome as its detail), which undoes the turn.
  */
 export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | null, hold: Sql | null = null): Sql {
   const ctes = [
-    sql`promoted AS (
-      UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
-       WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL RETURNING id)`,
+    sql`gate AS (${turn.gate})`,
+    // FOR UPDATE re-reads the newest version after waiting: a session deleted meanwhile is not found.
+    sql`live_session AS (
+      SELECT id FROM sessions WHERE id = ${turn.sessionId}::uuid AND deleted_at IS NULL AND (SELECT allowed FROM gate) FOR UPDATE)`,
     sql`turn AS (
       INSERT INTO turns (id, session_id, user_id, seq, mode, roster_snapshot, user_content, updated_at, owner_instance, lease_expires_at)
-      VALUES (${turn.id}::uuid, ${turn.sessionId}::uuid, ${turn.userId}::uuid,
-              (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ${turn.sessionId}::uuid),
-              ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now(),
-              ${turn.owner.instanceId}, ${leaseFromNow(turn.owner.leaseMs)})
+      SELECT ${turn.id}::uuid, s.id, ${turn.userId}::uuid,
+             (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = ${turn.sessionId}::uuid),
+             ${turn.mode}::turn_mode, ${JSON.stringify(turn.roster)}::jsonb, ${turn.content}, now(),
+             ${turn.owner.instanceId}, ${leaseFromNow(turn.owner.leaseMs)}
+        FROM live_session s
       RETURNING seq, started_at, created_at, updated_at, lease_expires_at)`,
     sql`message AS (
       INSERT INTO messages (id, session_id, turn_id, role, content)
@@ -129,14 +159,24 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
     // Sessions lists are ordered by last activity; an untitled session takes its first message's first line.
     sql`active_session AS (
       UPDATE sessions SET last_activity_at = now(), title = coalesce(title, ${titleFromMessage(turn.content)}), updated_at = now()
-       WHERE id = ${turn.sessionId}::uuid)`,
+       WHERE id = ${turn.sessionId}::uuid AND EXISTS (SELECT 1 FROM turn))`,
+    sql`promoted AS (
+      UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
+       WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL AND EXISTS (SELECT 1 FROM turn))`,
   ];
-  if (firstStep) ctes.push(stepInsertCte(firstStep));
+  if (firstStep) ctes.push(firstStepCte(firstStep));
   ctes.push(acceptedEventsCte(turn, firstStep));
-  // The first call's hold (credits/callFunding.ts), placed with the turn; its outcome comes back with the turn's row.
-  if (hold) ctes.push(sql`first_hold AS (${hold})`);
+  if (hold) {
+    // The first call's hold (credits/callFunding.ts): a lateral subquery on the inserted turn (OFFSET 0: never flattened), so it runs only after it.
+    ctes.push(sql`first_hold AS (SELECT h.* FROM turn t, LATERAL (SELECT * FROM (${hold}) placed WHERE t.seq IS NOT NULL OFFSET 0) h)`);
+    ctes.push(sql`unheld AS (SELECT turn_refuse_unheld(row_to_json(h)) FROM first_hold h WHERE NOT h.placed)`);
+  }
   const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM first_hold h)` : sql`NULL::json`;
-  return sql`WITH ${join(ctes, ", ")} SELECT seq, started_at, created_at, updated_at, lease_expires_at, ${holdColumn} AS hold FROM turn`;
+  const refusal = hold ? sql`(SELECT count(*) FROM unheld)` : sql`0`;
+  return sql`WITH ${join(ctes, ", ")}
+    SELECT (SELECT row_to_json(g) FROM gate g) AS gate, EXISTS (SELECT 1 FROM live_session) AS session_live, ${holdColumn} AS hold, ${refusal} AS refused,
+           t.seq, t.started_at, t.created_at, t.updated_at, t.lease_expires_at
+      FROM (VALUES (1)) AS one LEFT JOIN turn t ON true`;
 }
 
 const TITLE_FROM_MESSAGE_CHARS = 80;
@@ -151,11 +191,16 @@ export function titleFromMessage(content: string): string {
 }
 
 export interface InsertedTurn {
-  seq: number;
-  started_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  lease_expires_at: Date;
+  gate: GateRow;
+  session_live: boolean;
   /** The first call's hold, when the statement placed one. */
   hold: HoldRow | null;
+  /** 0: a refused hold fails the statement instead. */
+  refused: number;
+  /** The turn's columns; null when a link of the chain refused. */
+  seq: number | null;
+  started_at: Date | null;
+  created_at: Date | null;
+  updated_at: Date | null;
+  lease_expires_at: Date | null;
 }

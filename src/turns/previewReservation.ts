@@ -16,8 +16,8 @@ import { CallFunding, type FundingDeps } from "../credits/callFunding.ts";
 import type { HoldScope } from "../credits/callHolds.ts";
 import type { LlmRequest } from "../llm/types.ts";
 import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
-import { userLock } from "./acceptSql.ts";
-import { rateWindowsSql, assertWithinRateLimit, type WindowUsage } from "./rateLimit.ts";
+import { userGate, type GateRow } from "./acceptSql.ts";
+import { assertWithinRateLimit } from "./rateLimit.ts";
 
 /** The preview's call, the plan a new wallet opens on, the instance's CREDIT_ENFORCEMENT and the session's room. */
 export interface PreviewCredits {
@@ -43,8 +43,8 @@ export async function reservePreview(
   credits: PreviewCredits,
 ): Promise<ReservedPreview> {
   return inTransaction(pool, async (client) => {
-    await queryRows(client, userLock(userId));
-    assertWithinRateLimit((await queryOne<WindowUsage>(client, rateWindowsSql(userId)))!, limits);
+    // The lock, held to the commit, and the windows counted after it (sql/turn_accept_gate.sql).
+    assertWithinRateLimit((await queryOne<GateRow>(client, userGate(userId, limits)))!, limits);
     const id = randomUUID();
     await queryRows(client, sql`INSERT INTO routing_previews (id, user_id, session_id) VALUES (${id}::uuid, ${userId}::uuid, ${sessionId}::uuid)`);
     const enforcement = await readEnforcement(client, credits.configured);

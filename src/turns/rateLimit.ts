@@ -1,7 +1,8 @@
 // Per-user rate limit on metered work: sent messages (turns) and metered
-// routing previews count in the same windows, read inside the accepting
-// transaction after the per-user lock (acceptSql.ts, previewReservation.ts),
-// so it holds across server instances and concurrent requests.
+// routing previews count in the same windows. The accepting read checks them
+// first; the gate that every turn's insert and every preview's reservation
+// passes (sql/turn_accept_gate.sql) counts them again after the per-user
+// lock, so the limit holds across server instances and concurrent requests.
 import { sql, type Sql } from "../db/sql.ts";
 import { ForbiddenError, RateLimitedError } from "../errors.ts";
 
@@ -22,13 +23,5 @@ export function assertWithinRateLimit(usage: WindowUsage, limits: { turnsPerMinu
   if (usage.hour_count >= limits.turnsPerHour) throw new RateLimitedError(Math.max(1, usage.hour_retry ?? 3600));
 }
 
-/** The user's turns and metered previews in the last hour, as the windows above (database clock). */
-export const rateWindowsSql = (userId: string): Sql => sql`
-  SELECT count(*) FILTER (WHERE created_at > now() - interval '60 seconds')::int AS minute_count,
-         ceil(extract(epoch FROM min(created_at) FILTER (WHERE created_at > now() - interval '60 seconds') + interval '60 seconds' - now()))::int AS minute_retry,
-         count(*)::int AS hour_count,
-         ceil(extract(epoch FROM min(created_at) + interval '3600 seconds' - now()))::int AS hour_retry,
-         coalesce((SELECT suspended_at IS NOT NULL FROM users WHERE id = ${userId}::uuid), false) AS suspended
-    FROM (SELECT created_at FROM turns WHERE user_id = ${userId}::uuid AND created_at > now() - interval '3600 seconds'
-          UNION ALL
-          SELECT created_at FROM routing_previews WHERE user_id = ${userId}::uuid AND created_at > now() - interval '3600 seconds') AS metered`;
+/** The user's turns and metered previews in the windows above, and whether the account is suspended (src/turns/sql/turn_rate_windows.sql). */
+export const rateWindowsSql = (userId: string): Sql => sql`SELECT minute_count, minute_retry, hour_count, hour_retry, suspended FROM turn_rate_windows(${userId}::uuid)`;

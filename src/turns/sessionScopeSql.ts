@@ -1,22 +1,22 @@
 // The viewer's live session with its room (or direct agent) and roster in
-// position order, in plain pg and one statement. sendMessage reads it locked,
-// inside its accepting read (acceptSql.ts); previewRouting without locking.
-import { empty, queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
+// position order, in plain pg and one statement. sendMessage reads it inside
+// its accepting read (acceptSql.ts; the turn's insert locks the session);
+// previewRouting on its own.
+import { queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
 import type { RoomMode } from "../generated/prisma/enums.ts";
 import type { SessionScope } from "./planning.ts";
 import { snapshotAgent, type AgentRecord } from "./roster.ts";
 import { DEFAULT_TURN_LIMITS } from "./turnLimits.ts";
 
 /** The user's session: missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
-export function sessionSelect(userId: string, sessionId: string, lock: boolean): Sql {
+export function sessionSelect(userId: string, sessionId: string): Sql {
   return sql`
     SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode,
            r.max_rounds, r.max_invocations, r.max_per_agent, r.turn_time_limit_seconds
       FROM sessions s
       LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
       LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
-     WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)
-     ${lock ? sql`FOR UPDATE OF s` : empty}`;
+     WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)`;
 }
 
 /** The columns sessionScopeOf reads, for a query whose session row (sessionSelect) is `s`. */
@@ -33,7 +33,7 @@ export const ROSTER_COLUMNS = sql`
   (SELECT ${AGENT_JSON}, 'position', 0) FROM agents a WHERE a.id = s.agent_id) AS direct_agent`;
 
 const sessionScope = (userId: string, sessionId: string) =>
-  sql`WITH session AS (${sessionSelect(userId, sessionId, false)}) SELECT ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS} FROM session s`;
+  sql`WITH session AS (${sessionSelect(userId, sessionId)}) SELECT ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS} FROM session s`;
 
 type AgentJson = AgentRecord & { position: number };
 

@@ -30,15 +30,6 @@ export interface StepInsert {
   round: number;
 }
 
-/** Inserts the running step. */
-export function stepInsertCte(step: StepInsert): Sql {
-  return sql`started_step AS (
-      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
-      VALUES (${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
-              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now())
-      RETURNING id)`;
-}
-
 /**
  * Starts a step only while the turn is still running under this owner and
  * its owner has not asked to cancel it, and renews the lease. Returns one
