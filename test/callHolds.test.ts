@@ -173,6 +173,34 @@ test("a turn that runs out of credits mid-way stops before the next call: PARTIA
   }
 });
 
+test("the next agent's step starts with the previous answer's ledger row, yet its hold still gets what that row's debit releases: a balance that covers the next call only after the release completes the turn", async () => {
+  // Calibration on another user: the same council and message give the same two calls.
+  const probe = await newUser();
+  const probeCouncil = await createCouncil(probe.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+  let from = fake.calls.length;
+  expect(await waitForTurn(probe.on(a), await sendAccepted(probe.on(a), probeCouncil.sessionId, "Go"))).toMatchObject({ status: "COMPLETED" });
+  const [firstCall, secondCall] = callsSince(from);
+  const firstBound = boundOfBody(firstCall!).credits;
+  const secondLeast = boundOfBody(secondCall!, MIN_OUTPUT_TOKENS).credits;
+
+  // Held at accept: the first call's whole bound. Beside it, half of what the second call needs at least: only the
+  // first call's unused hold, released by its row's debit, lets the second call start.
+  const user = await newUser();
+  const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+  await setAvailable(user, firstBound.add(secondLeast.div(2)).toFixed(4));
+  from = fake.calls.length;
+  const turn = await waitForTurn(user.on(a), await sendAccepted(user.on(a), council.sessionId, "Go"));
+  expect(turn).toMatchObject({ status: "COMPLETED", stopReason: "DONE" });
+  const calls = callsSince(from);
+  expect(calls).toHaveLength(2);
+  expect(Number(calls[0]!.body.max_tokens)).toBe(2048);
+  expect(Number(calls[1]!.body.max_tokens)).toBeGreaterThanOrEqual(MIN_OUTPUT_TOKENS);
+  const wallet = await walletOf(user.id);
+  expect(wallet.held).toBe("0.0000");
+  expect(new Decimal(wallet.available).gte(0)).toBe(true);
+  expect(await invariantViolations(sql)).toEqual([]);
+});
+
 test("long roundtable turns on both instances racing for one balance: available never below zero, some stop with BUDGET, everything settled after, debits equal ledger credits", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "QWEN"]]);

@@ -19,7 +19,7 @@ import { recordStatements, type StatementRecorder } from "./support/statementRec
  * step's start with its hold (2), the end. 11 before the accept lost its
  * transaction (BEGIN, the lock, COMMIT).
  */
-const MAX_STATEMENTS_PER_TURN = 8;
+const MAX_STATEMENTS_PER_TURN = 6;
 
 let database: TestDatabase;
 let server: TestServer;

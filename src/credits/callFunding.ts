@@ -59,10 +59,18 @@ function holdPlan(request: LlmRequest, held: Decimal, limits: OutputLimits): { b
   return { bound, plan: { amount: bound.credits.sub(held), least: Decimal.max(0, needed.sub(held)), needed } };
 }
 
-/** A hold placed inside another statement: its SQL, and what to do with the row it returns (none: the statement did not get to it). */
+/**
+ * A hold placed inside another statement: its SQL, and what to do with the
+ * row it returns (none: the statement did not get to it). `beforeSettling`:
+ * the statement also commits the previous call's ledger row, whose debit
+ * (a trigger, at the statement's end) releases that call's unused hold only
+ * after this hold has looked at the balance; a refusal is then not final,
+ * and the call is held on its own before it starts (fund), as a partial hold
+ * is topped up there.
+ */
 export interface AheadHold {
   statement: Sql;
-  record(row: HoldRow | undefined): void;
+  record(row: HoldRow | undefined, beforeSettling?: boolean): void;
 }
 
 export class CallFunding {
@@ -92,11 +100,11 @@ export class CallFunding {
     if (!plan) return null;
     return {
       statement: holdCallSql(this.scope, plan.amount, plan.least),
-      record: (row) => {
+      record: (row, beforeSettling = false) => {
         if (!row) return;
         const outcome = holdOutcome(row);
         if (outcome.placed) this.heldForNext = this.heldForNext.add(outcome.held);
-        else this.refusedAhead = new CallUnfunded(plan.needed, outcome);
+        else if (!beforeSettling) this.refusedAhead = new CallUnfunded(plan.needed, outcome);
       },
     };
   }

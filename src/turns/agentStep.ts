@@ -12,7 +12,8 @@ import { callForStep, finishStep, startStep, stepErrorOf, unlessNotStarted } fro
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
-export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null): Promise<boolean> {
+/** What an agent's step is asked, computed before it starts: its first call is held by the start. */
+function prepareAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null) {
   const { outputLimits } = run.services;
   const limits = budgetFor(agent.modelAlias, outputLimits.contextMaxOutputTokens);
   const sources = agentSources(agent, { mode: run.mode, room: run.room, history: run.history, content: run.userContent, answers: run.outputs, instruction });
@@ -20,6 +21,23 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
   const due = summaryDue(sources, limits);
   const fitted = due ? null : fitContext(sources, limits);
   const firstCall = due ? summaryRequest(agent.modelAlias, due, outputLimits) : fitted && !fitted.audit.overflow ? agentRequest(agent.modelAlias, fitted.messages, outputLimits) : null;
+  return { limits, sources, fitted, firstCall };
+}
+
+/** An agent that runs after this one. */
+export interface FollowingAgent {
+  agent: RosterEntry;
+  instruction: string | null;
+}
+
+/**
+ * Runs the agent's step. With `next`, the next agent's step starts in the
+ * statement that records this one's answer (steps.ts finishStep), after that
+ * answer was added to what it sees.
+ */
+export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null, next: FollowingAgent | null = null): Promise<boolean> {
+  const { outputLimits } = run.services;
+  const { limits, sources, fitted, firstCall } = prepareAgentStep(run, agent, instruction);
   const step = await startStep(run, "agent", agent, agent.modelAlias, firstCall);
   const ran = await unlessNotStarted(run, step, async () => {
     const plan = fitted ?? (await planContext(sources, limits, summarizerFor(run, step)));
@@ -32,8 +50,9 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
     const attempt = await callForStep(run, step, agentRequest(agent.modelAlias, plan.messages, outputLimits));
     const ok = attempt.status === "success";
     const result = ok ? { status: "completed" as const, output: attempt.text, error: null } : { status: "failed" as const, output: null, error: stepErrorOf(run, attempt) };
-    await finishStep(run, step, attempt, result, { audit, message: ok ? { role: "agent", content: attempt.text } : undefined });
     if (ok) run.outputs.push({ id: step.id, role: "agent", agentKey: agent.agentKey, content: attempt.text });
+    const following = next && !run.stopped ? { kind: "agent" as const, agent: next.agent, modelAlias: next.agent.modelAlias, firstCall: prepareAgentStep(run, next.agent, next.instruction).firstCall } : null;
+    await finishStep(run, step, attempt, result, { audit, message: ok ? { role: "agent", content: attempt.text } : undefined }, following);
     return ok;
   });
   return ran ?? false;

@@ -9,12 +9,14 @@ export type KeptPayload = Exclude<TurnEventPayload, { type: "StepDelta" }>;
 /**
  * The kept event as a CTE of the statement it belongs to, written only when
  * `onlyIf` (a CTE of the same statement) has a row: the event is true only if
- * the write it describes happened. Idempotent, as the statements are.
+ * the write it describes happened. Idempotent, as the statements are. `name`
+ * tells two kept events of one statement apart (a step's result and the next
+ * step's start).
  */
-export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string): Sql {
+export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string, name = "kept_event"): Sql {
   const { type, ...fields } = payload;
   const guard = onlyIf ? sql`FROM ${raw(onlyIf)} LIMIT 1` : empty;
-  return sql`kept_event AS (
+  return sql`${raw(name)} AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
     SELECT ${turnId}::uuid, ${sequence}, ${type}, ${JSON.stringify(fields)}::jsonb, ${at.toISOString()}::timestamptz ${guard}
     ON CONFLICT (turn_id, sequence) DO NOTHING RETURNING sequence)`;

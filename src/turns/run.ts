@@ -64,6 +64,8 @@ export interface TurnRun {
   history: SessionHistory;
   /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
   acceptedStep: StartedStep | null;
+  /** A step started with the previous step's result (steps.ts finishStep); the runner takes it up next. */
+  startedAhead: StartedStep | null;
   /** When the turn was accepted: the time of its first kept events. */
   acceptedAt: Date;
   /** The sequence numbers of this turn's events (events.ts). */

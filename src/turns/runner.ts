@@ -6,7 +6,7 @@ import { sql } from "../db/sql.ts";
 import { type TurnStatus, type TurnStopReason } from "../generated/prisma/client.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { errorFields, logger } from "../observability/logger.ts";
-import { runAgentStep } from "./agentStep.ts";
+import { runAgentStep, type FollowingAgent } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
 import { endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
@@ -17,7 +17,6 @@ import { runRoundDecisionStep, runRoutingStep, runSynthesisStep } from "./manage
 import { haltMessage, haltTurn, TurnHalted } from "./halt.ts";
 import { sameSelection } from "./roundDecision.ts";
 import { planAgents } from "./planning.ts";
-import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
 
 export interface Ending {
@@ -48,11 +47,16 @@ async function unlessHalted<T>(step: () => Promise<T>): Promise<T | null> {
   }
 }
 
-/** Agents in order; one failing does not stop the others, a call that cannot be held (or a halt) stops them all. */
-async function runAgents(run: TurnRun, agents: { agent: RosterEntry; instruction: string | null }[], counts: StepCounts = { succeeded: 0, failed: 0 }): Promise<StepCounts> {
-  for (const { agent, instruction } of agents) {
-    if (run.stopped) break;
-    const ok = await unlessHalted(() => runAgentStep(run, agent, instruction));
+/**
+ * Agents in order; one failing does not stop the others, a call that cannot
+ * be held (or a halt) stops them all. Each agent's step starts with the
+ * previous one's answer; one started just before a halt finishes without its
+ * call.
+ */
+async function runAgents(run: TurnRun, agents: FollowingAgent[], counts: StepCounts = { succeeded: 0, failed: 0 }): Promise<StepCounts> {
+  for (const [index, { agent, instruction }] of agents.entries()) {
+    if (run.stopped && !run.startedAhead) break;
+    const ok = await unlessHalted(() => runAgentStep(run, agent, instruction, agents[index + 1] ?? null));
     if (ok === null) break;
     if (ok) counts.succeeded++;
     else counts.failed++;

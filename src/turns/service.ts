@@ -233,6 +233,7 @@ export class TurnService {
       outputs: [],
       history: accepted.history,
       acceptedStep: accepted.firstStep,
+      startedAhead: null,
       acceptedAt: accepted.acceptedAt,
       // TurnStarted, and the first StepStarted when known, were kept at accept.
       numbers: new EventNumbers(accepted.firstStep ? 2 : 1),

@@ -5,7 +5,8 @@
 // write here is idempotent (fixed ids, ON CONFLICT DO NOTHING, updates
 // guarded by status), so a write whose outcome was lost with its connection
 // is simply sent again.
-import { empty, sql, type Sql } from "../db/sql.ts";
+import { sql, type Sql } from "../db/sql.ts";
+import { statementOf } from "../db/cteStatement.ts";
 import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
@@ -32,29 +33,39 @@ export interface StepInsert {
 
 /**
  * Starts a step only while the turn is still running under this owner and
- * its owner has not asked to cancel it, and renews the lease. Returns one
- * row: `owned` 0 means the step must not run, because another instance ended
- * the turn (its lease had lapsed) or, with `cancel_requested`, because the
- * turn was cancelled (cancelTurn, on any instance).
+ * its owner has not asked to cancel it, and renews the lease: the CTEs, and
+ * the columns they answer with. `owned` 0 means the step must not run,
+ * because another instance ended the turn (its lease had lapsed) or, with
+ * `cancel_requested`, because the turn was cancelled (cancelTurn, on any
+ * instance). They stand alone (startStepStatement) or ride on the statement
+ * that records the previous step's result (steps.ts).
  */
-export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql, hold: Sql | null = null): Sql {
-  // The hold of the step's first call (credits/callFunding.ts) rides on the start, only while the turn is this owner's.
-  const holdCte = hold ? sql`, step_hold AS (SELECT h.* FROM touched_turn, LATERAL (${hold}) h)` : empty;
-  const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM step_hold h)` : sql`NULL::json`;
-  return sql`
-    WITH touched_turn AS (
+export function startStepParts(step: StepInsert, owner: TurnOwner, startedEvent: Sql, hold: Sql | null = null): { ctes: Sql[]; columns: Sql } {
+  const ctes = [
+    sql`touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
-       WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} AND cancel_requested_at IS NULL RETURNING id),
-    started_step AS (
+       WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} AND cancel_requested_at IS NULL RETURNING id)`,
+    sql`started_step AS (
       INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
       SELECT ${step.id}::uuid, id, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
              ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
         FROM touched_turn
-      ON CONFLICT (id) DO NOTHING RETURNING id),
-    ${startedEvent}${holdCte}
-    SELECT count(*)::int AS owned, ${holdColumn} AS hold,
-           (SELECT cancel_requested_at IS NOT NULL FROM turns WHERE id = ${step.turnId}::uuid) AS cancel_requested
-      FROM touched_turn`;
+      ON CONFLICT (id) DO NOTHING RETURNING id)`,
+    startedEvent,
+  ];
+  // The hold of the step's first call (credits/callFunding.ts), only while the turn is this owner's: a lateral
+  // subquery on touched_turn (OFFSET 0: never flattened into a join), so it runs only for a row of it.
+  if (hold) ctes.push(sql`step_hold AS (SELECT h.* FROM touched_turn t, LATERAL (SELECT * FROM (${hold}) placed WHERE t.id IS NOT NULL OFFSET 0) h)`);
+  const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM step_hold h)` : sql`NULL::json`;
+  const columns = sql`(SELECT count(*) FROM touched_turn)::int AS owned, ${holdColumn} AS hold,
+    (SELECT cancel_requested_at IS NOT NULL FROM turns WHERE id = ${step.turnId}::uuid) AS cancel_requested`;
+  return { ctes, columns };
+}
+
+/** A step's start as a statement of its own. */
+export function startStepStatement(step: StepInsert, owner: TurnOwner, startedEvent: Sql, hold: Sql | null = null): Sql {
+  const { ctes, columns } = startStepParts(step, owner, startedEvent, hold);
+  return statementOf(ctes, columns);
 }
 
 /**

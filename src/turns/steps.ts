@@ -2,7 +2,7 @@
 // while this instance still owns the turn), call the gateway, then record the
 // call's ledger row together with the step's result through the ledger
 // writer (metering/ledgerWriter.ts): one statement per finished call.
-import type { Sql } from "../db/sql.ts";
+import { sql, type Sql } from "../db/sql.ts";
 import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ModelAliasName } from "../llm/models.ts";
@@ -14,11 +14,11 @@ import { statementOf } from "../db/cteStatement.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { StartedStep, TurnRun } from "./run.ts";
-import { finishStepCtes, startStepStatement } from "./stepSql.ts";
+import { finishStepCtes, startStepParts } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE } from "./events.ts";
-import { KEPT_WRITTEN, keptEventCte } from "./eventSql.ts";
-import { CallUnfunded } from "../credits/callFunding.ts";
+import { KEPT_WRITTEN, keptEventCte, type KeptPayload } from "./eventSql.ts";
+import { CallUnfunded, type AheadHold } from "../credits/callFunding.ts";
 import { haltMessage, haltTurn, throwIfHalted, TurnHalted } from "./halt.ts";
 import type { HoldRow } from "../credits/callHolds.ts";
 
@@ -35,11 +35,70 @@ function takeAcceptedStep(run: TurnRun, kind: StepKind, agent: RosterEntry | nul
   return accepted;
 }
 
+/** The step started with the previous one's result (finishStep's `next`), if this is it. */
+function takeStartedAhead(run: TurnRun, kind: StepKind, agent: RosterEntry | null): StartedStep | null {
+  const ahead = run.startedAhead;
+  run.startedAhead = null;
+  if (!ahead) return null;
+  if (kind !== "agent" || ahead.agent?.agentId !== agent?.agentId) throw new Error("the step started ahead is not the one the runner reached");
+  return ahead;
+}
+
+/** A step to start: its kind, agent and model, and its first provider call, whose bound the start holds. */
+export interface NextStep {
+  kind: StepKind;
+  agent: RosterEntry | null;
+  modelAlias: ModelAliasName;
+  firstCall: LlmRequest | null;
+}
+
+/** A start about to be written: the row, its StepStarted, the hold of its first call and its SQL. */
+interface PlannedStart {
+  step: StartedStep;
+  payload: Extract<KeptPayload, { type: "StepStarted" }>;
+  sequence: number;
+  at: Date;
+  hold: AheadHold | null;
+  sql: { ctes: Sql[]; columns: Sql };
+}
+
+interface StartRow {
+  owned: number;
+  hold: HoldRow | null;
+  cancel_requested: boolean | null;
+}
+
+function planStart(run: TurnRun, { kind, agent, modelAlias, firstCall }: NextStep): PlannedStart {
+  const seq = run.nextStepSeq++;
+  const id = randomUUID();
+  const insert = { id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [], round: run.round };
+  const payload = { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias } as const;
+  const sequence = run.numbers.nextKept();
+  const at = new Date();
+  // A start sent again after a lost answer may hold twice: the extra is held until the turn ends, never spent.
+  const hold = firstCall ? run.funding.holdAhead(firstCall) : null;
+  const startedEvent = keptEventCte(run.turnId, sequence, payload, at, "touched_turn", "started_event");
+  return { step: { id, agent, modelAlias }, payload, sequence, at, hold, sql: startStepParts(insert, run.services.owner, startedEvent, hold?.statement ?? null) };
+}
+
+/** The started step (its hold recorded, its StepStarted published), or why it did not start; a refused start gives its numbers back. */
+function startOutcome(run: TurnRun, start: PlannedStart, row: StartRow | undefined, beforeSettling: boolean): StartedStep | "lost" | "cancelled" {
+  if (row?.owned !== 1) {
+    run.nextStepSeq--;
+    run.numbers.unuseKept();
+    return row?.cancel_requested ? "cancelled" : "lost";
+  }
+  start.hold?.record(row.hold ?? undefined, beforeSettling);
+  run.services.publish(run.turnId, start.sequence, start.payload, start.at);
+  return start.step;
+}
+
 /**
  * Starts a step, with the hold of `firstCall` (the step's first provider
- * call) in the same statement; throws TurnLostError when another instance
- * ended the turn (its lease lapsed), and TurnHalted when the turn was halted
- * or its owner asked to cancel it, so no call is made for it.
+ * call) in the same statement, unless it was started already (with the turn,
+ * or with the previous step's result); throws TurnLostError when another
+ * instance ended the turn (its lease lapsed), and TurnHalted when the turn
+ * was halted or its owner asked to cancel it, so no call is made for it.
  */
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName, firstCall: LlmRequest | null = null): Promise<StartedStep> {
   const accepted = takeAcceptedStep(run, kind, agent);
@@ -49,30 +108,18 @@ export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry
     run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
     return accepted;
   }
+  const ahead = takeStartedAhead(run, kind, agent);
+  if (ahead) return ahead;
   throwIfHalted(run);
-  const seq = run.nextStepSeq++;
-  const id = randomUUID();
-  const insert = { id, turnId: run.turnId, seq, kind, agentId: agent?.agentId ?? null, agentKey: agent?.agentKey ?? null, modelAlias, allowedTools: agent?.toolPermissions ?? [], round: run.round };
-  const payload = { type: "StepStarted", stepId: id, stepSeq: seq, kind, agentKey: agent?.agentKey ?? null, modelAlias } as const;
-  const sequence = run.numbers.nextKept();
-  const at = new Date();
-  // A start sent again after a lost answer may hold twice: the extra is held until the turn ends, never spent.
-  const hold = firstCall ? run.funding.holdAhead(firstCall) : null;
-  const { rows } = await writeForTurn<{ owned: number; hold: HoldRow | null; cancel_requested: boolean | null }>(
-    run,
-    startStepStatement(insert, run.services.owner, keptEventCte(run.turnId, sequence, payload, at, "touched_turn"), hold?.statement ?? null),
-  );
-  if (rows[0]?.owned !== 1) {
-    // Its StepStarted was not written: the numbers it took are given back.
-    run.nextStepSeq--;
-    run.numbers.unuseKept();
-    if (!rows[0]?.cancel_requested) throw new TurnLostError(run.turnId);
+  const start = planStart(run, { kind, agent, modelAlias, firstCall });
+  const { rows } = await writeForTurn<StartRow>(run, statementOf(start.sql.ctes, start.sql.columns));
+  const outcome = startOutcome(run, start, rows[0], false);
+  if (outcome === "lost") throw new TurnLostError(run.turnId);
+  if (outcome === "cancelled") {
     haltTurn(run, "cancelled");
     throw new TurnHalted("cancelled");
   }
-  hold?.record(rows[0].hold ?? undefined);
-  run.services.publish(run.turnId, sequence, payload, at);
-  return { id, agent, modelAlias };
+  return outcome;
 }
 
 /**
@@ -170,11 +217,12 @@ export interface StepExtras {
 
 /**
  * Records the step's result, with the ledger row of the call that produced it
- * (and its audit, message and StepCompleted event), in one statement. Throws
- * TurnLostError when another instance ended the turn meanwhile: the row is
- * still committed, the result is not.
+ * (and its audit, message and StepCompleted event), in one statement. With
+ * `next`, the same statement starts the next step (startStep's rules), which
+ * its runner then takes up. Throws TurnLostError when another instance ended
+ * the turn meanwhile: the row is still committed, the result is not.
  */
-export async function finishStep(run: TurnRun, step: StartedStep, attempt: ProviderAttempt | null, result: StepResult, extras: StepExtras = {}): Promise<void> {
+export async function finishStep(run: TurnRun, step: StartedStep, attempt: ProviderAttempt | null, result: StepResult, extras: StepExtras = {}, next: NextStep | null = null): Promise<void> {
   const agentId = step.agent?.agentId ?? null;
   const base = { turnId: run.turnId, stepId: step.id };
   const row = attempt ? rowFor(run, step, attempt) : null;
@@ -191,10 +239,19 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
     }),
     keptEventCte(run.turnId, sequence, payload, at, "finished_step"),
   ];
-  const written = row ? await recordCall(run, step, row, ctes, KEPT_WRITTEN) : (await writeForTurn(run, statementOf(ctes, KEPT_WRITTEN))).rows[0];
+  // The next step rides on the ledger row's statement: one round trip fewer per step.
+  const start = row && next ? planStart(run, next) : null;
+  const select = start ? sql`${KEPT_WRITTEN}, ${start.sql.columns}` : KEPT_WRITTEN;
+  const written = row ? await recordCall(run, step, row, start ? [...ctes, ...start.sql.ctes] : ctes, select) : (await writeForTurn(run, statementOf(ctes, KEPT_WRITTEN))).rows[0];
   // The step was ended as interrupted by another instance (its result would contradict the turn's ending).
   if (written?.kept !== 1) throw new TurnLostError(run.turnId);
   run.services.publish(run.turnId, sequence, payload, at);
+  if (!start) return;
+  // This statement's debit releases the finished call's unused hold after the next call's hold looked: that hold may be retried alone.
+  const outcome = startOutcome(run, start, written as unknown as StartRow, true);
+  if (outcome === "lost") throw new TurnLostError(run.turnId);
+  if (outcome === "cancelled") haltTurn(run, "cancelled");
+  else run.startedAhead = outcome;
 }
 
 /** A call that was not made: it could not be held (SPEC 14), or its turn was halted (halt.ts). */
