@@ -26,22 +26,17 @@ export function attributionFor(run: TurnRun, stepId: string | null, agentId: str
   return { userId: run.userId, scope: run.scope, turnId: run.turnId, stepId, agentId, turnMode: run.mode };
 }
 
-/** The step accepted with the turn, if this is it; it can only be the turn's first. */
-function takeAcceptedStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null): StartedStep | null {
-  const accepted = run.acceptedStep;
-  run.acceptedStep = null;
-  if (!accepted) return null;
-  if (kind !== "agent" || accepted.agent?.agentId !== agent?.agentId) throw new Error("the turn's first step is not the one accepted with it");
-  return accepted;
-}
-
-/** The step started with the previous one's result (finishStep's `next`), if this is it. */
-function takeStartedAhead(run: TurnRun, kind: StepKind, agent: RosterEntry | null): StartedStep | null {
-  const ahead = run.startedAhead;
-  run.startedAhead = null;
-  if (!ahead) return null;
-  if (kind !== "agent" || ahead.agent?.agentId !== agent?.agentId) throw new Error("the step started ahead is not the one the runner reached");
-  return ahead;
+/**
+ * A step already started when the runner reaches it: the turn's first, with
+ * the turn at accept (`acceptedStep`), or one started with the previous
+ * step's result (`startedAhead`); it must be the step the runner is at.
+ */
+function takeStarted(run: TurnRun, which: "acceptedStep" | "startedAhead", kind: StepKind, agent: RosterEntry | null): StartedStep | null {
+  const started = run[which];
+  run[which] = null;
+  if (!started) return null;
+  if (kind !== "agent" || started.agent?.agentId !== agent?.agentId) throw new Error(`the ${which} step is not the one the runner reached`);
+  return started;
 }
 
 /** A step to start: its kind, agent and model, and its first provider call, whose bound the start holds. */
@@ -101,14 +96,14 @@ function startOutcome(run: TurnRun, start: PlannedStart, row: StartRow | undefin
  * was halted or its owner asked to cancel it, so no call is made for it.
  */
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName, firstCall: LlmRequest | null = null): Promise<StartedStep> {
-  const accepted = takeAcceptedStep(run, kind, agent);
+  const accepted = takeStarted(run, "acceptedStep", kind, agent);
   if (accepted) {
     // Kept with the turn at accept, as its second event.
     const payload = { type: "StepStarted", stepId: accepted.id, stepSeq: 1, kind, agentKey: agent?.agentKey ?? null, modelAlias: accepted.modelAlias } as const;
     run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
     return accepted;
   }
-  const ahead = takeStartedAhead(run, kind, agent);
+  const ahead = takeStarted(run, "startedAhead", kind, agent);
   if (ahead) return ahead;
   throwIfHalted(run);
   const start = planStart(run, { kind, agent, modelAlias, firstCall });
