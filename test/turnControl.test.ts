@@ -23,6 +23,7 @@ import { Prisma } from "../src/generated/prisma/client.ts";
 let database: TestDatabase;
 let sql: pg.Pool;
 let redis: TestRedis;
+let env: Record<string, string>;
 let fake: FakeOpenRouter;
 let a: TestServer;
 let b: TestServer;
@@ -44,7 +45,7 @@ beforeAll(async () => {
   await sql.query("INSERT INTO users (id, admin_role) VALUES ($1, 'owner')", [ownerId]);
   redis = await startTestRedis();
   fake = await startFakeOpenRouter(() => ({ kind: "hang" }));
-  const env = {
+  env = {
     OPENROUTER_API_KEY: "sk-or-test-fake",
     OPENROUTER_BASE_URL: fake.baseUrl,
     OPENROUTER_MAX_RETRIES: "0",
@@ -339,6 +340,32 @@ describe("cancelTurn", () => {
       expect((await ledger(turnId)).map((row) => row.status)).toEqual(["cancelled"]);
     } finally {
       await redis.start();
+    }
+  });
+});
+
+describe("cancel requests that miss the live channel", () => {
+  test("a request written on the turn while the owner's channel is up but no message reached it: the owner's lease renewal stops the turn", async () => {
+    // Renewals every second (a third of the lease); the owner shares Redis, so its database poll stays off.
+    const owner3 = await startTestServer(database.url, { ...env, TURN_LEASE_MS: "3000" });
+    try {
+      const user = await newUser();
+      const council = await createCouncil(user.on(owner3), "ROUNDTABLE", [["ada", "QWEN"]]);
+      const agents = councilHandler(script);
+      fake.setHandler((call: FakeCall) => (callPurpose(call) === "agent" ? { kind: "stream", content: "word ".repeat(400), usage: REFERENCE_USAGE, chunkDelayMs: 50 } : agents(call)));
+      const from = fake.calls.length;
+      const turnId = await sendAccepted(user.on(owner3), council.sessionId, "Go");
+      await expect.poll(() => fake.calls.length > from, { timeout: 10_000 }).toBe(true);
+      // What cancelTurn on an instance whose Redis was away leaves: the request on the turn, no message.
+      await sql.query("UPDATE turns SET cancel_requested_at = now() WHERE id = $1", [turnId]);
+      const requestedAt = performance.now();
+      const turn = await waitForTurn(user.on(owner3), turnId);
+      expect(turn).toMatchObject({ status: "FAILED", stopReason: "CANCELLED" });
+      // Well before the 8 s answer would have finished.
+      expect(performance.now() - requestedAt).toBeLessThan(2500);
+      expect((await ledger(turnId)).map((row) => row.status)).toEqual(["cancelled"]);
+    } finally {
+      await owner3.close();
     }
   });
 });

@@ -5,6 +5,7 @@
 // turn's call's ledger row settles its cost from the hold and releases the
 // rest (sql/credit_debit_ledger_row.sql). A metered preview holds its one call
 // when it is reserved and releases the hold once the call's row is recorded.
+import { z } from "zod";
 import { Prisma } from "../generated/prisma/client.ts";
 import type { CreditPlanName } from "../config/credits.ts";
 import { queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
@@ -31,14 +32,17 @@ export type HoldOutcome =
   | { placed: true; held: Decimal }
   | { placed: false; refusedBy: "wallet" | "room" | "ended"; available: string; roomAvailable: string | null; monthlyBudget: string | null };
 
-export interface HoldRow {
-  placed: boolean;
-  held: string;
-  refused_by: "wallet" | "room" | "ended" | null;
-  available_before: string;
-  room_available_before: string | null;
-  monthly_budget: string | null;
-}
+/** What credit_hold_call answers (amounts as text); parsed where it arrives other than as a query's row (a refusal's error detail). */
+export const holdRow = z.object({
+  placed: z.boolean(),
+  held: z.string(),
+  refused_by: z.enum(["wallet", "room", "ended"]).nullable(),
+  available_before: z.string(),
+  room_available_before: z.string().nullable(),
+  monthly_budget: z.string().nullable(),
+});
+
+export type HoldRow = z.infer<typeof holdRow>;
 
 /**
  * The statement that holds up to `amount` for the call, at least `least`

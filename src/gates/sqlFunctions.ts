@@ -14,11 +14,10 @@ import { readFile } from "node:fs/promises";
  * against the files. Listed here, not in turns/, which sits above the gates.
  *
  * Which TypeScript function reaches each rule:
- *   turn_rate_windows   rateWindowsSql (turns/rateLimit.ts): the accepting read, an estimate; and the gate below
  *   turn_accept_gate    userGate (turns/acceptSql.ts): every turn's insert, a preview's reservation (turns/previewReservation.ts)
  *   turn_refuse_unheld  insertTurnStatement (turns/acceptSql.ts): a send whose first call cannot be held fails its insert
  */
-export const TURN_SQL_FUNCTIONS: readonly string[] = ["turn_rate_windows", "turn_accept_gate", "turn_refuse_unheld"];
+export const TURN_SQL_FUNCTIONS: readonly string[] = ["turn_accept_gate", "turn_refuse_unheld"];
 
 /** The file that defines a turn function, as a migration includes it. */
 export function turnSqlSource(name: string): Promise<string> {

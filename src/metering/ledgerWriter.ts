@@ -61,13 +61,13 @@ export class LedgerWriter {
    * selects from them. Throws when that statement cannot commit; the rows are
    * then committed alone, later.
    */
-  async record(rows: LedgerRow[], companions: Sql[] = [], select?: Sql): Promise<Record<string, unknown> | undefined> {
+  async record<Row extends pg.QueryResultRow = Record<string, unknown>>(rows: LedgerRow[], companions: Sql[] = [], select?: Sql): Promise<Row | undefined> {
     // A buffer that cannot be written (disk full) must not stop the commit: the row is then only in memory until it commits.
     const buffered = this.options.journal.append(rows).catch((error: unknown) => this.options.log(`ledger: the disk buffer refused rows (${describe(error)})`));
     const statement = statementOf([sql`ledger_rows AS (${ledgerInsertSql(rows)})`, ...companions], select);
-    let result: pg.QueryResult;
+    let result: pg.QueryResult<Row>;
     try {
-      result = await retryWithBackoff(() => this.execute(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
+      result = await retryWithBackoff(() => this.execute<Row>(statement), isTransientDatabaseError, this.options.commitDeadlineMs);
     } catch (error) {
       await buffered;
       this.defer(rows);
@@ -127,8 +127,8 @@ export class LedgerWriter {
     }
   }
 
-  private execute(statement: Sql): Promise<pg.QueryResult> {
-    return queryResult(this.options.pool, statement, this.options.statements);
+  private execute<Row extends pg.QueryResultRow = pg.QueryResultRow>(statement: Sql): Promise<pg.QueryResult<Row>> {
+    return queryResult<Row>(this.options.pool, statement, this.options.statements);
   }
 
   private acknowledge(rows: LedgerRow[]): void {

@@ -33,7 +33,7 @@ import { DEFAULT_MANAGER_MODEL, type ModelAliasName } from "../llm/models.ts";
 import { readManagerModel } from "../settings/managerModel.ts";
 import { parseEnforcementOverride } from "../credits/enforcement.ts";
 import { CallFunding } from "../credits/callFunding.ts";
-import type { HoldRow, HoldScope } from "../credits/callHolds.ts";
+import { holdRow, type HoldRow, type HoldScope } from "../credits/callHolds.ts";
 import type { OutputLimits } from "../metering/callKinds.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { queryOne, queryRows, type Sql } from "../db/sql.ts";
@@ -96,16 +96,6 @@ interface TurnToInsert {
   hold: Sql | null;
 }
 
-/** The hold's outcome a refused send's error carries (sql/turn_refuse_unheld.sql). */
-const unheldOutcome = z.object({
-  placed: z.literal(false),
-  held: z.string(),
-  refused_by: z.enum(["wallet", "room", "ended"]).nullable(),
-  available_before: z.string(),
-  room_available_before: z.string().nullable(),
-  monthly_budget: z.string().nullable(),
-});
-
 interface Inserted {
   /** Null when the gate refused or the session was gone (inserted.gate and session_live say which). */
   row: Turn | null;
@@ -150,7 +140,7 @@ async function insertTurn(deps: AcceptDeps, { turnId: id, scope, userId, content
   } catch (error) {
     if ((error as { code?: string }).code !== FIRST_CALL_UNHELD) throw error;
     // Refused by its hold: nothing was written; the outcome comes back as the error's detail.
-    return { unheld: unheldOutcome.parse(JSON.parse((error as { detail?: string }).detail ?? "null")) };
+    return { unheld: holdRow.parse(JSON.parse((error as { detail?: string }).detail ?? "null")) };
   }
   if (!inserted) throw new Error("the turn's insert returned no row");
   if (inserted.seq === null) return { row: null, inserted, firstStep, acceptedAt };
@@ -176,11 +166,10 @@ async function insertTurn(deps: AcceptDeps, { turnId: id, scope, userId, content
   return { row: turn, inserted, firstStep, acceptedAt };
 }
 
-/** One read, checks, then one write that checks again under its locks and holds the first call. Rejections write nothing. */
+/** One read, checks, then one write that passes the rate-limit gate, checks again under its locks and holds the first call. Rejections write nothing. */
 async function accept(sessionId: string, userId: string, content: string, deps: AcceptDeps): Promise<AcceptedTurn> {
   const { config, statements, pool } = deps;
   const read = (await queryOne<AcceptReadRow>(pool, acceptRead(userId, sessionId), statements))!;
-  assertWithinRateLimit(read, config.rateLimit);
   const scope = sessionScopeOf(read, sessionId);
   if (!scope) throw new NotFoundError("Session");
   if (scope.mode === "orchestrator") assertModeAvailable(scope.mode, deps.readiness);
@@ -208,7 +197,7 @@ async function accept(sessionId: string, userId: string, content: string, deps: 
   }
   const { row, inserted, firstStep, acceptedAt } = result;
   if (!row) {
-    // The gate counted again after the lock: a send that raced this one (or a suspension) took the room left.
+    // The gate counts the windows after the lock: a suspended account or a full window.
     assertWithinRateLimit(inserted.gate, config.rateLimit);
     if (!inserted.gate.allowed) throw new Error("the accept gate refused a send its windows allow");
     if (!inserted.session_live) throw new NotFoundError("Session");

@@ -1,8 +1,8 @@
 // The SQL of accepting a message, in as few round trips as its rules allow
-// (it runs on every send): one statement reads the rate-limit windows, the
-// session with its roster, any running turn and the history the turn will
-// start from; one statement writes the turn, after passing the per-user gate
-// (the lock and the rate-limit windows again, sql/turn_accept_gate.sql), with
+// (it runs on every send): one statement reads the session with its roster,
+// any running turn and the history the turn will start from; one statement
+// writes the turn, after passing the per-user gate
+// (the lock, then the rate-limit windows, sql/turn_accept_gate.sql), with
 // its first step when the first agent is already known and the first call's
 // hold. No transaction spans the two: what the read decided is checked again
 // by the write, under its locks.
@@ -10,7 +10,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { raw, sql, type Sql, empty, join } from "../db/sql.ts";
 import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
-import { rateWindowsSql, type WindowUsage } from "./rateLimit.ts";
+import type { WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, SCOPE_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import type { StepInsert, TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
@@ -36,19 +36,20 @@ export interface GateRow extends WindowUsage {
 }
 
 /**
- * The rate-limit windows count the user's turns and metered routing previews
- * alike. A running turn whose lease has lapsed is stale: its owner is gone,
- * and this accept ends it. An estimate of the turn starts from the same read.
+ * The session with its roster, any running turn and the history the turn
+ * will start from; one row even when the session is not the user's. A
+ * running turn whose lease has lapsed is stale: its owner is gone, and this
+ * accept ends it. The rate-limit windows are not read here: the gate in the
+ * turn's insert counts them, once, under the lock. An estimate of the turn
+ * starts from the same read.
  */
 export function acceptRead(userId: string, sessionId: string): Sql {
   return sql`
-  WITH usage AS (${rateWindowsSql(userId)}),
-  session AS (${sessionSelect(userId, sessionId)}),
+  WITH session AS (${sessionSelect(userId, sessionId)}),
   latest_summary AS (
     SELECT through_turn_seq, summary_text, key_facts, open_questions, decisions, action_items
       FROM session_summaries WHERE session_id = (SELECT id FROM session) ORDER BY created_at DESC, through_turn_seq DESC LIMIT 1)
-  SELECT u.minute_count, u.minute_retry, u.hour_count, u.hour_retry, u.suspended,
-         ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS},
+  SELECT ${SCOPE_COLUMNS}, ${ROSTER_COLUMNS},
          (SELECT row_to_json(l) FROM latest_summary l) AS summary,
          -- Shared messages of finished turns after the summary (a stale running turn is ended by this accept);
          -- found through the turns after the summary, so the cost does not grow with the session. The lateral
@@ -64,7 +65,7 @@ export function acceptRead(userId: string, sessionId: string): Sql {
          (SELECT json_build_object('id', t.id, 'stale', t.lease_expires_at < now())
             FROM turns t WHERE t.session_id = s.id AND t.status = 'running' LIMIT 1) AS running_turn,
          ${raw(CREDIT_ENFORCEMENT_OVERRIDE_SQL)} AS credit_enforcement
-    FROM usage u LEFT JOIN session s ON true`;
+    FROM (VALUES (1)) AS one LEFT JOIN session s ON true`;
 }
 
 export interface StoredSummaryRow {
@@ -80,7 +81,7 @@ export interface HistoryMessageJson extends HistoryMessage {
   seq: number;
 }
 
-export interface AcceptReadRow extends WindowUsage, SessionScopeRow {
+export interface AcceptReadRow extends SessionScopeRow {
   summary: StoredSummaryRow | null;
   history: HistoryMessageJson[] | null;
   running_turn: { id: string; stale: boolean } | null;
@@ -129,7 +130,7 @@ export const FIRST_CALL_UNHELD = "PA001";
 
 /**
  * One statement, its writes in a chain, each only when the one before
- * happened: the user's gate (lock, then the windows counted again); the
+ * happened: the user's gate (lock, then the rate-limit windows); the
  * session, still live, locked against a concurrent delete or send; the turn;
  * the user's message, the session's activity, the promoted mode, the first
  * agent's step when it is known at accept, the first kept events; and the

@@ -74,12 +74,12 @@ export const endOwnTurnInterrupted = (turnId: string, instanceId: string, error:
 export const endOwnTurnsInterrupted = (turnIds: string[], instanceId: string, error: string) =>
   endInterrupted(sql`t.id = ANY(${turnIds}::uuid[]) AND t.owner_instance = ${instanceId}`, error);
 
-/** Renews the owner's leases; returns the turns still running under this owner (the others were ended elsewhere). */
+/** Renews the owner's leases; returns the turns still running under this owner (the others were ended elsewhere), and whether their owner asked to cancel them. */
 export function renewLeases(turnIds: string[], instanceId: string, leaseMs: number): Sql {
   return sql`
     UPDATE turns SET lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
      WHERE id = ANY(${turnIds}::uuid[]) AND status = 'running' AND owner_instance = ${instanceId}
-    RETURNING id`;
+    RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`;
 }
 
 /** The lease as set at accept and renewed at each step start: a CTE fragment's SET clause value. */

@@ -1,9 +1,8 @@
 // Per-user rate limit on metered work: sent messages (turns) and metered
-// routing previews count in the same windows. The accepting read checks them
-// first; the gate that every turn's insert and every preview's reservation
-// passes (sql/turn_accept_gate.sql) counts them again after the per-user
-// lock, so the limit holds across server instances and concurrent requests.
-import { sql, type Sql } from "../db/sql.ts";
+// routing previews count in the same windows, counted by the gate that every
+// turn's insert and every preview's reservation passes
+// (sql/turn_accept_gate.sql) after the per-user lock, so the limit holds
+// across server instances and concurrent requests.
 import { ForbiddenError, RateLimitedError } from "../errors.ts";
 
 /** Turns in the last minute and hour, and seconds until each window's oldest turn ages out (database clock). */
@@ -22,6 +21,3 @@ export function assertWithinRateLimit(usage: WindowUsage, limits: { turnsPerMinu
   if (usage.minute_count >= limits.turnsPerMinute) throw new RateLimitedError(Math.max(1, usage.minute_retry ?? 60));
   if (usage.hour_count >= limits.turnsPerHour) throw new RateLimitedError(Math.max(1, usage.hour_retry ?? 3600));
 }
-
-/** The user's turns and metered previews in the windows above, and whether the account is suspended (src/turns/sql/turn_rate_windows.sql). */
-export const rateWindowsSql = (userId: string): Sql => sql`SELECT minute_count, minute_retry, hour_count, hour_retry, suspended FROM turn_rate_windows(${userId}::uuid)`;

@@ -2,6 +2,7 @@
 // while this instance still owns the turn), call the gateway, then record the
 // call's ledger row together with the step's result through the ledger
 // writer (metering/ledgerWriter.ts): one statement per finished call.
+import type pg from "pg";
 import { sql, type Sql } from "../db/sql.ts";
 import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
@@ -149,8 +150,8 @@ export async function meterCall(run: TurnRun, step: StartedStep, attempt: Provid
   await recordCall(run, step, rowFor(run, step, attempt), companions);
 }
 
-async function recordCall(run: TurnRun, step: StartedStep, row: LedgerRow, companions: Sql[], select?: Sql) {
-  const result = await run.services.ledger.record([row], companions, select);
+async function recordCall<Row extends pg.QueryResultRow>(run: TurnRun, step: StartedStep, row: LedgerRow, companions: Sql[], select?: Sql) {
+  const result = await run.services.ledger.record<Row>([row], companions, select);
   run.usage.byStep.set(step.id, addRow(run.usage.byStep.get(step.id) ?? emptyUsage(), row));
   run.usage.total = addRow(run.usage.total, row);
   return result;
@@ -237,13 +238,15 @@ export async function finishStep(run: TurnRun, step: StartedStep, attempt: Provi
   // The next step rides on the ledger row's statement: one round trip fewer per step.
   const start = row && next ? planStart(run, next) : null;
   const select = start ? sql`${KEPT_WRITTEN}, ${start.sql.columns}` : KEPT_WRITTEN;
-  const written = row ? await recordCall(run, step, row, start ? [...ctes, ...start.sql.ctes] : ctes, select) : (await writeForTurn(run, statementOf(ctes, KEPT_WRITTEN))).rows[0];
+  // The start's columns are there when it rode along.
+  type Written = { kept: number } & StartRow;
+  const written = row ? await recordCall<Written>(run, step, row, start ? [...ctes, ...start.sql.ctes] : ctes, select) : (await writeForTurn<Written>(run, statementOf(ctes, KEPT_WRITTEN))).rows[0];
   // The step was ended as interrupted by another instance (its result would contradict the turn's ending).
   if (written?.kept !== 1) throw new TurnLostError(run.turnId);
   run.services.publish(run.turnId, sequence, payload, at);
   if (!start) return;
   // This statement's debit releases the finished call's unused hold after the next call's hold looked: that hold may be retried alone.
-  const outcome = startOutcome(run, start, written as unknown as StartRow, true);
+  const outcome = startOutcome(run, start, written, true);
   if (outcome === "lost") throw new TurnLostError(run.turnId);
   if (outcome === "cancelled") haltTurn(run, "cancelled");
   else run.startedAhead = outcome;
