@@ -269,7 +269,7 @@ test("owners set a user's plan, audited: an upgrade tops up the month's allowanc
   expect(await invariantViolations(sql)).toEqual([]);
 });
 
-test("TurnCompleted carries the wallet's available credits right after the turn's hold was released", async () => {
+test("TurnCompleted carries the wallet's available credits right after the turn's hold was released: kept with the ending, the same on replay; without a hold, after the last debit", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
   const turnId = await sendAccepted(user.on(a), council.sessionId, "Hello");
@@ -280,6 +280,28 @@ test("TurnCompleted carries the wallet's available credits right after the turn'
   const wallet = dataOf(await user.on(a)(WalletDocument)).viewer!.wallet;
   expect(ending.__typename === "TurnCompleted" && ending.creditsAvailableAfter).toBe(wallet.available);
   expect(wallet.held).toBe("0.0000");
+  // The ending statement released the hold itself and kept the balance in the event; the trigger found nothing more to release.
+  const releases = await sql.query("SELECT balance_after::text FROM credit_transactions WHERE turn_id = $1 AND kind = 'release'", [turnId]);
+  expect(releases.rows).toEqual([{ balance_after: wallet.available }]);
+  const kept = await sql.query("SELECT payload->>'creditsAvailableAfter' AS balance FROM turn_events WHERE turn_id = $1 AND type = 'TurnCompleted'", [turnId]);
+  expect(kept.rows).toEqual([{ balance: wallet.available }]);
+  const endingOf = async (server: TestServer, id: string) => (await streamTurnEvents(server.graphqlUrl, user.token, id).done).events.at(-1);
+  expect(await endingOf(a, turnId)).toMatchObject({ __typename: "TurnCompleted", creditsAvailableAfter: wallet.available });
+  // An ending kept without it (before this release, or by an interruption) has it read back from the release's entry.
+  await sql.query("UPDATE turn_events SET payload = payload - 'creditsAvailableAfter' WHERE turn_id = $1 AND type = 'TurnCompleted'", [turnId]);
+  expect(await endingOf(b, turnId)).toMatchObject({ __typename: "TurnCompleted", creditsAvailableAfter: wallet.available });
+
+  await setEnforcement("OFF");
+  try {
+    const unheld = await sendAccepted(user.on(a), council.sessionId, "Without a hold");
+    const unheldEnding = await endingOf(b, unheld);
+    const debits = await sql.query("SELECT balance_after::text FROM credit_transactions WHERE turn_id = $1 ORDER BY kind", [unheld]);
+    expect(debits.rows).toEqual([{ balance_after: dataOf(await user.on(a)(WalletDocument)).viewer!.wallet.available }]);
+    expect(unheldEnding).toMatchObject({ __typename: "TurnCompleted", creditsAvailableAfter: debits.rows[0]!.balance_after });
+  } finally {
+    await setEnforcement(null);
+  }
+  expect(await invariantViolations(sql)).toEqual([]);
 });
 
 test("low balance: one event per crossing, even when concurrent debits cross together; re-armed by a grant; to walletEvents subscribers and a signed webhook retried with backoff until it accepts", async () => {

@@ -11,6 +11,7 @@ import { graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted } from "./fixtures/turns.ts";
 import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
+import { streamTurnEvents } from "./support/eventClient.ts";
 
 /**
  * Statements for one 3-agent roundtable turn, transaction control included:
@@ -20,6 +21,13 @@ import { recordStatements, type StatementRecorder } from "./support/statementRec
  * transaction (BEGIN, the lock, COMMIT).
  */
 const MAX_STATEMENTS_PER_TURN = 6;
+
+/**
+ * A subscriber that follows the turn to its end with the typed TurnEvents
+ * document: its catch-up read. The ending carries the balance its release
+ * left; it was read back with a statement of its own before.
+ */
+const MAX_STATEMENTS_PER_FOLLOWER = 1;
 
 let database: TestDatabase;
 let server: TestServer;
@@ -68,4 +76,22 @@ test("a 3-agent roundtable turn, credits enforced, costs a bounded number of sta
   await ended(await sendAccepted(client, council.sessionId, "How should we launch?"));
   const statements = [...recorder.statements];
   expect(statements.length, JSON.stringify(summary(statements), null, 2)).toBeLessThanOrEqual(MAX_STATEMENTS_PER_TURN);
+});
+
+test("following the turn to its end over SSE adds only the subscriber's catch-up read: the ending carries the balance its release left", async () => {
+  const user = await createTestUser();
+  const client = graphqlClient(server.graphqlUrl, user.token);
+  const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
+  const follow = async (content: string) => {
+    const turnId = await sendAccepted(client, council.sessionId, content);
+    const { events } = await streamTurnEvents(server.graphqlUrl, user.token, turnId).done;
+    await ended(turnId);
+    return events.at(-1);
+  };
+  await follow("Warm up: statements get prepared, the user is cached.");
+  recorder.clear();
+  const ending = await follow("How should we launch?");
+  const statements = [...recorder.statements];
+  expect(ending).toMatchObject({ __typename: "TurnCompleted", creditsAvailableAfter: expect.stringMatching(/^\d+\.\d{4}$/) });
+  expect(statements.length, JSON.stringify(summary(statements), null, 2)).toBeLessThanOrEqual(MAX_STATEMENTS_PER_TURN + MAX_STATEMENTS_PER_FOLLOWER);
 });

@@ -13,7 +13,9 @@
 //                               a metered preview's call at its reservation
 //   credit_hold_turn_in_room    none: the previous release's whole-turn hold, for its instances during a rolling deploy
 //   credit_debit_ledger_row     the trigger on llm_call_events: every ledger row the ledger writer commits (metering/ledgerWriter.ts)
-//   credit_release_hold         releaseHold (credits/callHolds.ts): a preview's hold once its row is recorded; and the two below
+//   credit_release_hold         releaseHold (credits/callHolds.ts): a preview's hold once its row is recorded; a turn's ending
+//                               statement (turns/stepSql.ts, endTurnStatement), for the balance its ending event carries;
+//                               and the two below
 //   credit_release_stale_holds  releaseStaleHolds (credits/callHolds.ts): the lease sweep (turns/service.ts), for previews whose process died
 //   credit_release_turn_hold    the triggers on turns: a turn's end, however it is written (turns/stepSql.ts, turns/leaseSql.ts)
 //   credit_grant                recordGrant (credits/adminSql.ts)

@@ -7,6 +7,7 @@ import { isUuid } from "./turnQueries.ts";
 import { viewerId } from "./viewer.ts";
 import { refusalFor } from "../auth/refusal.ts";
 import { queryOne, sql } from "../db/sql.ts";
+import { LAST_RECORDED_BALANCE } from "../turns/stepSql.ts";
 
 export async function subscribeTurnEvents(turnId: string, afterSequence: number, context: Context): Promise<AsyncIterable<TurnEvent>> {
   // The subscribe step runs before field authorization would: an anonymous client gets the typed refusal here.
@@ -18,11 +19,7 @@ export async function subscribeTurnEvents(turnId: string, afterSequence: number,
 
 /** The balance the turn's release recorded (or, without a hold, its last debit's): what the wallet had available right after it. */
 export async function creditsAvailableAfterTurn(turnId: string, context: Context): Promise<string | null> {
-  const row = await queryOne<{ balance_after: string }>(
-    context.services.pool,
-    sql`SELECT balance_after::text FROM credit_transactions WHERE turn_id = ${turnId}::uuid AND kind IN ('release', 'debit')
-         ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`,
-  );
+  const row = await queryOne<{ balance_after: string }>(context.services.pool, sql`SELECT balance_after::text FROM (${LAST_RECORDED_BALANCE(turnId)}) AS recorded`);
   return row?.balance_after ?? null;
 }
 

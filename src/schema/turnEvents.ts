@@ -87,7 +87,9 @@ const creditsAvailableAfter = {
   nullable: true,
   description:
     "Your wallet's available credits right after the turn ended and its hold was released (as recorded then, the same on every replay); null when the turn placed no hold and made no call (CREDIT_ENFORCEMENT off).",
-  resolve: (event: { turnId: string }, _args: unknown, context: Context) => creditsAvailableAfterTurn(event.turnId, context),
+  // The owner's ending carries it; endings kept by SQL alone (interruptions) and older ones are read back.
+  resolve: (event: { turnId: string; creditsAvailableAfter?: string | null }, _args: unknown, context: Context) =>
+    event.creditsAvailableAfter !== undefined ? event.creditsAvailableAfter : creditsAvailableAfterTurn(event.turnId, context),
 } as const;
 
 const TurnCompleted = eventType("TurnCompleted", "The turn ended COMPLETED or PARTIAL, with what it cost in all.");

@@ -11,14 +11,16 @@ export type KeptPayload = Exclude<TurnEventPayload, { type: "StepDelta" }>;
  * `onlyIf` (a CTE of the same statement) has a row: the event is true only if
  * the write it describes happened. Idempotent, as the statements are. `name`
  * tells two kept events of one statement apart (a step's result and the next
- * step's start).
+ * step's start). `sqlFields`, a jsonb expression of the same statement, adds
+ * fields only the statement knows (the balance a turn's end leaves).
  */
-export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string, name = "kept_event"): Sql {
+export function keptEventCte(turnId: string, sequence: number, payload: KeptPayload, at: Date, onlyIf?: string, name = "kept_event", sqlFields?: Sql): Sql {
   const { type, ...fields } = payload;
   const guard = onlyIf ? sql`FROM ${raw(onlyIf)} LIMIT 1` : empty;
+  const stored = sqlFields ? sql`${JSON.stringify(fields)}::jsonb || ${sqlFields}` : sql`${JSON.stringify(fields)}::jsonb`;
   return sql`${raw(name)} AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
-    SELECT ${turnId}::uuid, ${sequence}, ${type}, ${JSON.stringify(fields)}::jsonb, ${at.toISOString()}::timestamptz ${guard}
+    SELECT ${turnId}::uuid, ${sequence}, ${type}, ${stored}, ${at.toISOString()}::timestamptz ${guard}
     ON CONFLICT (turn_id, sequence) DO NOTHING RETURNING sequence)`;
 }
 

@@ -6,6 +6,7 @@
 import type pg from "pg";
 import { GraphQLError } from "graphql";
 import { queryOne, sql } from "../db/sql.ts";
+import type { HotStatements } from "../db/statements.ts";
 import { isTerminal, type TurnEvent } from "./events.ts";
 import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
@@ -39,6 +40,8 @@ export const turnTopic = (turnId: string) => `turn:${turnId}` as const;
 export interface EventStreamDeps {
   pubsub: TurnEventPubSub;
   pool: pg.Pool;
+  /** The catch-up read runs once per subscriber of every turn: prepared where the pool allows. */
+  statements?: HotStatements;
   /** Ends the turn if its lease has lapsed (and publishes its ending). */
   endIfLapsed(turnId: string): Promise<void>;
   /** Aborted when this instance shuts down: the stream ends, telling the client where to resume. */
@@ -103,7 +106,7 @@ function received(event: TurnEvent): TurnEvent {
 }
 
 async function readCatchUp(deps: EventStreamDeps, turnId: string, after: number): Promise<CatchUpRow | undefined> {
-  return queryOne<CatchUpRow>(deps.pool, catchUpSql(turnId, after));
+  return queryOne<CatchUpRow>(deps.pool, catchUpSql(turnId, after), deps.statements);
 }
 
 /**

@@ -17,8 +17,8 @@ export type TurnEventPayload =
   | { type: "StepCompleted"; stepId: string; agentKey?: string | null; status: string; output: string | null; error: string | null; usage: UsageSums }
   | { type: "RoundStarted"; round: number }
   | { type: "RoundCompleted"; round: number; usage: UsageSums }
-  | { type: "TurnCompleted"; status: string; usage: UsageSums; stopReason?: string }
-  | { type: "TurnFailed"; error: string; usage: UsageSums; stopReason?: string };
+  | { type: "TurnCompleted"; status: string; usage: UsageSums; stopReason?: string; creditsAvailableAfter?: string | null }
+  | { type: "TurnFailed"; error: string; usage: UsageSums; stopReason?: string; creditsAvailableAfter?: string | null };
 
 export type TurnEvent = TurnEventPayload & { turnId: string; sequence: number; at: Date };
 

@@ -8,7 +8,7 @@ import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { errorFields, logger } from "../observability/logger.ts";
 import { runAgentStep, type FollowingAgent } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
-import { endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
+import { ENDING_BALANCE, endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE, type TurnEventPayload } from "./events.ts";
 import { keptEventCte, type KeptPayload } from "./eventSql.ts";
@@ -216,9 +216,10 @@ export async function recordEnding(run: TurnRun, outcome: Ending | Interruption)
     const payload = endingPayload(outcome, run.usage.total);
     const sequence = run.numbers.nextKept();
     const at = new Date();
-    const { rows } = await writeForTurn(run, endTurnStatement(run.turnId, outcome, owner, keptEventCte(run.turnId, sequence, payload, at, "ended_turn")), owner.leaseMs);
+    const ending = keptEventCte(run.turnId, sequence, payload, at, "ended_turn", "kept_event", ENDING_BALANCE);
+    const { rows } = await writeForTurn<{ credits_available_after: string | null }>(run, endTurnStatement(run.turnId, outcome, owner, ending), owner.leaseMs);
     if (rows.length !== 1) return await readEnding(run);
-    run.services.publish(run.turnId, sequence, payload, at);
+    run.services.publish(run.turnId, sequence, { ...payload, creditsAvailableAfter: rows[0]!.credits_available_after }, at);
     return outcome;
   } catch (error) {
     logger.error({ turnId: run.turnId, ...errorFields(error) }, "turn end not recorded; the lease sweep will end it");
@@ -226,7 +227,7 @@ export async function recordEnding(run: TurnRun, outcome: Ending | Interruption)
   }
 }
 
-function endingPayload(ending: Ending, usage: UsageSums): KeptPayload {
+function endingPayload(ending: Ending, usage: UsageSums): Extract<KeptPayload, { type: "TurnCompleted" | "TurnFailed" }> {
   const { stopReason } = ending;
   return ending.status === "failed" ? { type: "TurnFailed", error: ending.error ?? "The turn failed.", usage, stopReason } : { type: "TurnCompleted", status: ending.status, usage, stopReason };
 }

@@ -66,7 +66,7 @@ export class TurnService {
     this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
     this.outputLimits = { contextMaxOutputTokens: deps.config.contextMaxOutputTokens, minOutputTokens: deps.config.minOutputTokens };
     const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => publishTurnEvent(deps.channel.pubsub, { ...payload, turnId, sequence, at } as TurnEvent);
-    this.streams = new TurnStreams({ pubsub: deps.channel.pubsub, pool: deps.pool, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal });
+    this.streams = new TurnStreams({ pubsub: deps.channel.pubsub, pool: deps.pool, statements: deps.statements, endIfLapsed: (id: string) => this.endIfLapsed(id), closing: this.closingStreams.signal });
     this.services = { prisma: deps.prisma, pool: deps.pool, statements: deps.statements, gateway: deps.gateway, ledger: deps.ledger, config: deps.config, publish, owner: this.owner, outputLimits: this.outputLimits };
   }
 

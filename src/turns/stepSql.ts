@@ -84,7 +84,10 @@ export function ownedTurnEvent(turnId: string, owner: TurnOwner, keptEvent: Sql)
 
 /**
  * The owner ends its turn, and atomically any step an unexpected error left
- * running. Returns the turn's id, or no row when the turn was no longer
+ * running, and releases what its hold still holds, itself rather than by the
+ * trigger (which then finds it released), so that the ending event carries
+ * the balance the release left: `endingEvent` names ENDING_BALANCE. Returns
+ * the turn's id and that balance, or no row when the turn was no longer
  * running under this owner (another instance ended it).
  */
 export function endTurnStatement(turnId: string, ending: { status: string; error: string | null; stopReason: string }, owner: TurnOwner, endingEvent: Sql): Sql {
@@ -92,13 +95,28 @@ export function endTurnStatement(turnId: string, ending: { status: string; error
     WITH ended_turn AS (
       UPDATE turns SET status = ${ending.status}::turn_status, error = ${ending.error}, stop_reason = ${ending.stopReason}::turn_stop_reason,
                        completed_at = now(), updated_at = now()
-       WHERE id = ${turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id),
+       WHERE id = ${turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} RETURNING id, user_id),
     leftover_steps AS (
       UPDATE turn_steps SET status = 'failed', error = 'The turn ended before this step finished.', completed_at = now(), updated_at = now()
        WHERE turn_id IN (SELECT id FROM ended_turn) AND status = 'running' RETURNING id),
+    released AS (SELECT credit_release_hold(t.id, t.user_id, false) AS available FROM ended_turn t),
+    ending_balance AS (
+      SELECT coalesce((SELECT available FROM released), (${LAST_RECORDED_BALANCE(turnId)})) AS balance),
     ${endingEvent}
-    SELECT id FROM ended_turn`;
+    SELECT id, (SELECT balance::text FROM ending_balance) AS credits_available_after FROM ended_turn`;
 }
+
+/**
+ * What the turn's wallet had available after its hold's release, or without
+ * a hold after its last debit, as credit_transactions recorded it (statements
+ * before this one).
+ */
+export const LAST_RECORDED_BALANCE = (turnId: string) =>
+  sql`SELECT balance_after FROM credit_transactions WHERE turn_id = ${turnId}::uuid AND kind IN ('release', 'debit')
+       ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`;
+
+/** The ending event's field for the balance endTurnStatement's release left (jsonb; null without a hold or a call). */
+export const ENDING_BALANCE = sql`jsonb_build_object('creditsAvailableAfter', (SELECT balance::text FROM ending_balance))`;
 
 /** A rejected routing attempt's verdicts, recorded on its step. */
 export function routingDecisionCte(stepId: string, decision: unknown): Sql {
