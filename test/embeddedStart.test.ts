@@ -8,10 +8,11 @@ import { CreateRoomDocument, RoomsDocument } from "./generated/graphql.ts";
 import { loadConfig } from "../src/config/env.ts";
 import { signDevToken } from "../src/auth/devToken.ts";
 import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
+import { portBelowEphemeralRange } from "./support/ports.ts";
 
 /** node-postgres's idle timeout for pooled connections (db.ts) is 30 s; a little more. */
 const IDLE_PAST_POOL_TIMEOUT_MS = 31_000;
-const PORT = String(41_000 + Math.floor(Math.random() * 1000));
+const PORT = String(portBelowEphemeralRange());
 const base = `http://127.0.0.1:${PORT}`;
 let dataDir: string;
 let server: StartedProcess | null = null;

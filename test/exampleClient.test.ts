@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { environmentWithoutAppConfig, startNpm, type StartedProcess } from "./support/startProcess.ts";
 import { loadConfig } from "../src/config/env.ts";
 import { signDevToken } from "../src/auth/devToken.ts";
+import { portBelowEphemeralRange } from "./support/ports.ts";
 
-const PORT = String(43_000 + Math.floor(Math.random() * 1000));
+const PORT = String(portBelowEphemeralRange());
 const graphqlUrl = `http://127.0.0.1:${PORT}/graphql`;
 let dataDir: string;
 let server: StartedProcess | null = null;

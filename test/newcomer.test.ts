@@ -16,11 +16,10 @@ import { loadConfig } from "../src/config/env.ts";
 import { signDevToken } from "../src/auth/devToken.ts";
 import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 import { streamTurnEvents } from "./support/eventClient.ts";
+import { portBelowEphemeralRange } from "./support/ports.ts";
 
 const run = promisify(execFile);
-// Below the kernel's ephemeral range (32768 and up), where the parallel test files' outgoing
-// connections take their local ports: a port picked there was sometimes taken before the server bound it.
-const port = () => String(20_000 + Math.floor(Math.random() * 10_000));
+const port = () => String(portBelowEphemeralRange());
 let dataDir: string;
 let server: StartedProcess | null = null;
 let serverPort: string;

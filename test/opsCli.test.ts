@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEmptyDatabase, migrateDeploy, type TestDatabase } from "./support/database.ts";
 import { keyFingerprint } from "../src/gates/keyRotationGate.ts";
 import { environmentWithoutAppConfig, waitForOutput } from "./support/startProcess.ts";
+import { portBelowEphemeralRange } from "./support/ports.ts";
 
 const run = promisify(execFile);
 const SERVICE_ROLE_KEY = "service-role-key-that-must-not-be-printed-0123456789";
@@ -191,7 +192,7 @@ describe("npm start with a bad environment", () => {
 
 describe("the server with an unreachable database", () => {
   test("starts, says so in one line without a stack, answers /readyz 503, and stays up", async () => {
-    const port = 40_000 + Math.floor(Math.random() * 1000);
+    const port = portBelowEphemeralRange();
     const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
       env: { ...environmentWithoutAppConfig(), APP_ENV: "test", PORT: String(port), DATABASE_URL: "postgresql://postgres@127.0.0.1:9/unreachable", LEDGER_BUFFER_DIR: path.join(os.tmpdir(), `ledger-${randomUUID()}`) },
       stdio: ["ignore", "pipe", "pipe"],
