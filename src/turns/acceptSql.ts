@@ -12,7 +12,7 @@ import type { HistoryMessage } from "../context-budget/assembly.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, SCOPE_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
-import type { StepInsert, TurnOwner } from "./stepSql.ts";
+import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
 import { KEPT_STRIDE } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
@@ -116,15 +116,6 @@ export interface TurnInsert {
   gate: Sql;
 }
 
-/** The first agent's running step, written with the turn. */
-function firstStepCte(step: StepInsert): Sql {
-  return sql`started_step AS (
-      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
-      SELECT ${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
-             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
-        FROM turn)`;
-}
-
 /** SQLSTATE of a send refused because its first call could not be held (sql/turn_refuse_unheld.sql). */
 export const FIRST_CALL_UNHELD = "PA001";
 
@@ -165,7 +156,7 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
       UPDATE rooms SET current_mode = pending_mode, pending_mode = NULL, updated_at = now()
        WHERE id = ${turn.promotedRoomId}::uuid AND pending_mode IS NOT NULL AND EXISTS (SELECT 1 FROM turn))`,
   ];
-  if (firstStep) ctes.push(firstStepCte(firstStep));
+  if (firstStep) ctes.push(stepInsertCte(firstStep, "turn"));
   ctes.push(acceptedEventsCte(turn, firstStep));
   if (hold) {
     // The first call's hold (credits/callFunding.ts): a lateral subquery on the inserted turn (OFFSET 0: never flattened), so it runs only after it.
@@ -173,9 +164,10 @@ export function insertTurnStatement(turn: TurnInsert, firstStep: StepInsert | nu
     ctes.push(sql`unheld AS (SELECT turn_refuse_unheld(row_to_json(h)) FROM first_hold h WHERE NOT h.placed)`);
   }
   const holdColumn = hold ? sql`(SELECT row_to_json(h) FROM first_hold h)` : sql`NULL::json`;
-  const refusal = hold ? sql`(SELECT count(*) FROM unheld)` : sql`0`;
+  // A CTE that modifies nothing runs only when read: selecting from `unheld` is what makes a refused hold fail the statement.
+  const refusal = hold ? sql`, (SELECT count(*) FROM unheld) AS refusal_checked` : empty;
   return sql`WITH ${join(ctes, ", ")}
-    SELECT (SELECT row_to_json(g) FROM gate g) AS gate, EXISTS (SELECT 1 FROM live_session) AS session_live, ${holdColumn} AS hold, ${refusal} AS refused,
+    SELECT (SELECT row_to_json(g) FROM gate g) AS gate, EXISTS (SELECT 1 FROM live_session) AS session_live, ${holdColumn} AS hold${refusal},
            t.seq, t.started_at, t.created_at, t.updated_at, t.lease_expires_at
       FROM (VALUES (1)) AS one LEFT JOIN turn t ON true`;
 }
@@ -196,8 +188,6 @@ export interface InsertedTurn {
   session_live: boolean;
   /** The first call's hold, when the statement placed one. */
   hold: HoldRow | null;
-  /** 0: a refused hold fails the statement instead. */
-  refused: number;
   /** The turn's columns; null when a link of the chain refused. */
   seq: number | null;
   started_at: Date | null;

@@ -11,9 +11,10 @@ import { summarizerFor } from "./summarizer.ts";
 import { callForStep, finishStep, startStep, stepErrorOf, unlessNotStarted } from "./steps.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnRun } from "./run.ts";
+import type { LlmRequest } from "../llm/types.ts";
 
 /** What an agent's step is asked, computed before it starts: its first call is held by the start. */
-function prepareAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null) {
+function prepareAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null): PreparedAgentStep {
   const { outputLimits } = run.services;
   const limits = budgetFor(agent.modelAlias, outputLimits.contextMaxOutputTokens);
   const sources = agentSources(agent, { mode: run.mode, room: run.room, history: run.history, content: run.userContent, answers: run.outputs, instruction });
@@ -24,20 +25,41 @@ function prepareAgentStep(run: TurnRun, agent: RosterEntry, instruction: string 
   return { limits, sources, fitted, firstCall };
 }
 
+export interface PreparedAgentStep {
+  limits: ReturnType<typeof budgetFor>;
+  sources: ReturnType<typeof agentSources>;
+  fitted: ReturnType<typeof fitContext> | null;
+  firstCall: LlmRequest | null;
+}
+
 /** An agent that runs after this one. */
 export interface FollowingAgent {
   agent: RosterEntry;
   instruction: string | null;
 }
 
+/** Whether the step answered; and the next agent's step as prepared for its start, which its own run then uses. */
+export interface AgentStepOutcome {
+  ok: boolean;
+  nextPrepared: PreparedAgentStep | null;
+}
+
 /**
  * Runs the agent's step. With `next`, the next agent's step starts in the
  * statement that records this one's answer (steps.ts finishStep), after that
- * answer was added to what it sees.
+ * answer was added to what it sees; `prepared` is this step as the previous
+ * one prepared it (nothing the preparation reads changes in between).
  */
-export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction: string | null, next: FollowingAgent | null = null): Promise<boolean> {
+export async function runAgentStep(
+  run: TurnRun,
+  agent: RosterEntry,
+  instruction: string | null,
+  next: FollowingAgent | null = null,
+  prepared: PreparedAgentStep | null = null,
+): Promise<AgentStepOutcome> {
   const { outputLimits } = run.services;
-  const { limits, sources, fitted, firstCall } = prepareAgentStep(run, agent, instruction);
+  const { limits, sources, fitted, firstCall } = prepared ?? prepareAgentStep(run, agent, instruction);
+  let nextPrepared: PreparedAgentStep | null = null;
   const step = await startStep(run, "agent", agent, agent.modelAlias, firstCall);
   const ran = await unlessNotStarted(run, step, async () => {
     const plan = fitted ?? (await planContext(sources, limits, summarizerFor(run, step)));
@@ -51,9 +73,10 @@ export async function runAgentStep(run: TurnRun, agent: RosterEntry, instruction
     const ok = attempt.status === "success";
     const result = ok ? { status: "completed" as const, output: attempt.text, error: null } : { status: "failed" as const, output: null, error: stepErrorOf(run, attempt) };
     if (ok) run.outputs.push({ id: step.id, role: "agent", agentKey: agent.agentKey, content: attempt.text });
-    const following = next && !run.stopped ? { kind: "agent" as const, agent: next.agent, modelAlias: next.agent.modelAlias, firstCall: prepareAgentStep(run, next.agent, next.instruction).firstCall } : null;
+    nextPrepared = next && !run.stopped ? prepareAgentStep(run, next.agent, next.instruction) : null;
+    const following = next && nextPrepared ? { kind: "agent" as const, agent: next.agent, modelAlias: next.agent.modelAlias, firstCall: nextPrepared.firstCall } : null;
     await finishStep(run, step, attempt, result, { audit, message: ok ? { role: "agent", content: attempt.text } : undefined }, following);
     return ok;
   });
-  return ran ?? false;
+  return { ok: ran ?? false, nextPrepared };
 }

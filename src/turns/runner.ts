@@ -6,9 +6,9 @@ import { sql } from "../db/sql.ts";
 import { type TurnStatus, type TurnStopReason } from "../generated/prisma/client.ts";
 import { isTransientDatabaseError } from "../db/transientErrors.ts";
 import { errorFields, logger } from "../observability/logger.ts";
-import { runAgentStep, type FollowingAgent } from "./agentStep.ts";
+import { runAgentStep, type AgentStepOutcome, type FollowingAgent, type PreparedAgentStep } from "./agentStep.ts";
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
-import { ENDING_BALANCE, endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
+import { endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
 import { KEPT_STRIDE, type TurnEventPayload } from "./events.ts";
 import { keptEventCte, type KeptPayload } from "./eventSql.ts";
@@ -54,10 +54,13 @@ async function unlessHalted<T>(step: () => Promise<T>): Promise<T | null> {
  * call.
  */
 async function runAgents(run: TurnRun, agents: FollowingAgent[], counts: StepCounts = { succeeded: 0, failed: 0 }): Promise<StepCounts> {
+  let prepared: PreparedAgentStep | null = null;
   for (const [index, { agent, instruction }] of agents.entries()) {
     if (run.stopped && !run.startedAhead) break;
-    const ok = await unlessHalted(() => runAgentStep(run, agent, instruction, agents[index + 1] ?? null));
-    if (ok === null) break;
+    const outcome: AgentStepOutcome | null = await unlessHalted(() => runAgentStep(run, agent, instruction, agents[index + 1] ?? null, prepared));
+    if (outcome === null) break;
+    const { ok } = outcome;
+    prepared = outcome.nextPrepared;
     if (ok) counts.succeeded++;
     else counts.failed++;
   }
@@ -216,8 +219,7 @@ export async function recordEnding(run: TurnRun, outcome: Ending | Interruption)
     const payload = endingPayload(outcome, run.usage.total);
     const sequence = run.numbers.nextKept();
     const at = new Date();
-    const ending = keptEventCte(run.turnId, sequence, payload, at, "ended_turn", "kept_event", ENDING_BALANCE);
-    const { rows } = await writeForTurn<{ credits_available_after: string | null }>(run, endTurnStatement(run.turnId, outcome, owner, ending), owner.leaseMs);
+    const { rows } = await writeForTurn<{ credits_available_after: string | null }>(run, endTurnStatement(run.turnId, outcome, owner, { sequence, payload, at }), owner.leaseMs);
     if (rows.length !== 1) return await readEnding(run);
     run.services.publish(run.turnId, sequence, { ...payload, creditsAvailableAfter: rows[0]!.credits_available_after }, at);
     return outcome;

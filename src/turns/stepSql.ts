@@ -5,12 +5,13 @@
 // write here is idempotent (fixed ids, ON CONFLICT DO NOTHING, updates
 // guarded by status), so a write whose outcome was lost with its connection
 // is simply sent again.
-import { sql, type Sql } from "../db/sql.ts";
+import { raw, sql, type Sql } from "../db/sql.ts";
 import { statementOf } from "../db/cteStatement.ts";
 import { randomUUID } from "node:crypto";
 import type { StepKind } from "../generated/prisma/client.ts";
 import type { ContextAudit } from "../context-budget/plan.ts";
 import { leaseFromNow } from "./leaseSql.ts";
+import { keptEventCte, type KeptPayload } from "./eventSql.ts";
 
 /** The instance running a turn and the length of the lease it holds. */
 export interface TurnOwner {
@@ -31,6 +32,16 @@ export interface StepInsert {
   round: number;
 }
 
+/** Inserts the running step, only when the statement's CTE `onlyIf` has a row (the turn inserted, or still owned). */
+export function stepInsertCte(step: StepInsert, onlyIf: "turn" | "touched_turn"): Sql {
+  return sql`started_step AS (
+      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
+      SELECT ${step.id}::uuid, ${step.turnId}::uuid, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
+             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
+        FROM ${raw(onlyIf)}
+      ON CONFLICT (id) DO NOTHING RETURNING id)`;
+}
+
 /**
  * Starts a step only while the turn is still running under this owner and
  * its owner has not asked to cancel it, and renews the lease: the CTEs, and
@@ -45,12 +56,7 @@ export function startStepParts(step: StepInsert, owner: TurnOwner, startedEvent:
     sql`touched_turn AS (
       UPDATE turns SET updated_at = now(), lease_expires_at = ${leaseFromNow(owner.leaseMs)}
        WHERE id = ${step.turnId}::uuid AND status = 'running' AND owner_instance = ${owner.instanceId} AND cancel_requested_at IS NULL RETURNING id)`,
-    sql`started_step AS (
-      INSERT INTO turn_steps (id, turn_id, seq, kind, agent_id, agent_key, model_alias, allowed_tools, round, updated_at)
-      SELECT ${step.id}::uuid, id, ${step.seq}, ${step.kind}::step_kind, ${step.agentId}::uuid, ${step.agentKey},
-             ${step.modelAlias}::model_alias, ${step.allowedTools}::text[]::tool_permission[], ${step.round}, now()
-        FROM touched_turn
-      ON CONFLICT (id) DO NOTHING RETURNING id)`,
+    stepInsertCte(step, "touched_turn"),
     startedEvent,
   ];
   // The hold of the step's first call (credits/callFunding.ts), only while the turn is this owner's: a lateral
@@ -84,13 +90,20 @@ export function ownedTurnEvent(turnId: string, owner: TurnOwner, keptEvent: Sql)
 
 /**
  * The owner ends its turn, and atomically any step an unexpected error left
- * running, and releases what its hold still holds, itself rather than by the
- * trigger (which then finds it released), so that the ending event carries
- * the balance the release left: `endingEvent` names ENDING_BALANCE. Returns
- * the turn's id and that balance, or no row when the turn was no longer
- * running under this owner (another instance ended it).
+ * running, and keeps its ending event. It releases what the turn's hold still
+ * holds itself, rather than leaving it to the trigger (which then finds it
+ * released), so that the ending event carries the balance the release left
+ * (creditsAvailableAfter; without a hold, the last debit's). Returns the
+ * turn's id and that balance, or no row when the turn was no longer running
+ * under this owner (another instance ended it).
  */
-export function endTurnStatement(turnId: string, ending: { status: string; error: string | null; stopReason: string }, owner: TurnOwner, endingEvent: Sql): Sql {
+export function endTurnStatement(
+  turnId: string,
+  ending: { status: string; error: string | null; stopReason: string },
+  owner: TurnOwner,
+  event: { sequence: number; payload: KeptPayload; at: Date },
+): Sql {
+  const balance = sql`jsonb_build_object('creditsAvailableAfter', (SELECT balance::text FROM ending_balance))`;
   return sql`
     WITH ended_turn AS (
       UPDATE turns SET status = ${ending.status}::turn_status, error = ${ending.error}, stop_reason = ${ending.stopReason}::turn_stop_reason,
@@ -102,7 +115,7 @@ export function endTurnStatement(turnId: string, ending: { status: string; error
     released AS (SELECT credit_release_hold(t.id, t.user_id, false) AS available FROM ended_turn t),
     ending_balance AS (
       SELECT coalesce((SELECT available FROM released), (${LAST_RECORDED_BALANCE(turnId)})) AS balance),
-    ${endingEvent}
+    ${keptEventCte(turnId, event.sequence, event.payload, event.at, "ended_turn", "kept_event", balance)}
     SELECT id, (SELECT balance::text FROM ending_balance) AS credits_available_after FROM ended_turn`;
 }
 
@@ -114,9 +127,6 @@ export function endTurnStatement(turnId: string, ending: { status: string; error
 export const LAST_RECORDED_BALANCE = (turnId: string) =>
   sql`SELECT balance_after FROM credit_transactions WHERE turn_id = ${turnId}::uuid AND kind IN ('release', 'debit')
        ORDER BY kind = 'release' DESC, created_at DESC, id DESC LIMIT 1`;
-
-/** The ending event's field for the balance endTurnStatement's release left (jsonb; null without a hold or a call). */
-export const ENDING_BALANCE = sql`jsonb_build_object('creditsAvailableAfter', (SELECT balance::text FROM ending_balance))`;
 
 /** A rejected routing attempt's verdicts, recorded on its step. */
 export function routingDecisionCte(stepId: string, decision: unknown): Sql {
