@@ -5,7 +5,8 @@
 // connections with nested lists, fragments, aliases, @include/@skip, typed
 // error unions, custom scalars, refused variables (wording and code), null
 // for a missing object, an operation name the document lacks; subscriptions
-// over SSE too (they run on the standard executor: see compiledExecution.ts).
+// over SSE too (graphql-js opens their stream, each event runs compiled: see
+// compiledExecution.ts).
 // /metrics counts executions by executor and the documents held compiled.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -15,6 +16,8 @@ import { graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { MAX_COMPILED_DOCUMENTS } from "../src/http/compiledExecution.ts";
+import { print } from "graphql";
+import { TurnEventsDocument } from "./generated/graphql.ts";
 
 let database: TestDatabase;
 let compiled: TestServer;
@@ -131,6 +134,11 @@ const SUBSCRIPTIONS: { name: string; payload: () => object; expected: string }[]
     expected: '"sequence":400000',
   },
   {
+    name: "the typed TurnEvents document: every event type's fields, usage, the balance after",
+    payload: () => ({ query: print(TurnEventsDocument), variables: { turnId, afterSequence: 0 } }),
+    expected: '"creditsAvailableAfter"',
+  },
+  {
     name: "a turn that does not exist: refused by the resolver",
     payload: () => ({ query: "subscription E($id: ID!) { turnEvents(turnId: $id) { __typename } }", variables: { id: randomUUID() } }),
     expected: '"code":"NOT_FOUND"',
@@ -153,13 +161,15 @@ test("/metrics counts executions by executor; the standard server compiles nothi
     const text = await (await fetch(server.url + "/metrics")).text();
     const count = (executor: string, type: string) =>
       Number(text.match(new RegExp(`^pantheon_graphql_executions_total\\{executor="${executor}",type="${type}"\\} (\\d+)`, "m"))?.[1] ?? 0);
-    return { compiledQueries: count("compiled", "query"), compiledMutations: count("compiled", "mutation") };
+    return { compiledQueries: count("compiled", "query"), compiledMutations: count("compiled", "mutation"), compiledSubscriptions: count("compiled", "subscription") };
   };
   await post(compiled, { query: "{ viewer { id } }" });
+  await post(compiled, { query: print(TurnEventsDocument), variables: { turnId, afterSequence: 0 } }, "text/event-stream");
   const ours = await counted(compiled);
   expect(ours.compiledQueries).toBeGreaterThan(0);
   expect(ours.compiledMutations).toBeGreaterThan(0);
-  expect(await counted(standard)).toEqual({ compiledQueries: 0, compiledMutations: 0 });
+  expect(ours.compiledSubscriptions).toBeGreaterThan(0);
+  expect(await counted(standard)).toEqual({ compiledQueries: 0, compiledMutations: 0, compiledSubscriptions: 0 });
 });
 
 test("at most MAX_COMPILED_DOCUMENTS stay compiled: past it the least recently used go, and every document still answers", async () => {

@@ -23,11 +23,13 @@ import { streamTurnEvents } from "./support/eventClient.ts";
 const MAX_STATEMENTS_PER_TURN = 6;
 
 /**
- * A subscriber that follows the turn to its end with the typed TurnEvents
- * document: its catch-up read. The ending carries the balance its release
- * left; it was read back with a statement of its own before.
+ * A subscriber on the instance running the turn, following it to its end with
+ * the typed TurnEvents document: none. It catches up from the events this
+ * instance published (turns/runningTurnEvents.ts); it read them from the
+ * database before, and before that also read back the balance the ending now
+ * carries.
  */
-const MAX_STATEMENTS_PER_FOLLOWER = 1;
+const MAX_STATEMENTS_PER_FOLLOWER = 0;
 
 let database: TestDatabase;
 let server: TestServer;
@@ -78,7 +80,7 @@ test("a 3-agent roundtable turn, credits enforced, costs a bounded number of sta
   expect(statements.length, JSON.stringify(summary(statements), null, 2)).toBeLessThanOrEqual(MAX_STATEMENTS_PER_TURN);
 });
 
-test("following the turn to its end over SSE adds only the subscriber's catch-up read: the ending carries the balance its release left", async () => {
+test("following the turn to its end over SSE on the instance running it adds no statement: the catch-up is from memory, the ending carries the balance its release left", async () => {
   const user = await createTestUser();
   const client = graphqlClient(server.graphqlUrl, user.token);
   const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);

@@ -9,16 +9,17 @@
 // limits included) and masks errors; the schema's resolvers, with their
 // @requiresReady checks, Pothos error unions and per-request loaders, are the
 // ones the compiled code calls. A document graphql-jit cannot compile runs on
-// the standard executor, counted in /metrics with executor="standard", and so
-// do subscriptions (see onSubscribe).
+// the standard executor, counted in /metrics with executor="standard".
+// Subscriptions are compiled too, but only for their events: the stream
+// itself is opened by graphql-js (see onSubscribe).
 //
 // Compiled functions are cached per parsed document (Yoga's parse cache hands
 // the same DocumentNode to every request with the same text) and operation
 // name, at most MAX_COMPILED_DOCUMENTS, least recently used out first.
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { createSourceEventStream, execute, getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
-import type { Plugin } from "graphql-yoga";
+import { isAsyncIterable, mapAsyncIterator, type Plugin } from "graphql-yoga";
 import { logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 
@@ -101,11 +102,29 @@ export function compiledExecution(metrics: Pick<Metrics, "graphqlExecutions" | "
         return refusedToStart(result) ? executeFn(final) : normalized(result);
       });
     },
-    // Subscriptions stay on the standard executor: graphql-jit 0.8.9 hands a subscription field its
-    // operation's variables as its arguments, so a literal argument, or a variable named otherwise than its
-    // argument, is lost (test/compiledExecution.test.ts). An event's execution is small next to its write.
-    onSubscribe: () => {
-      metrics.graphqlExecutions.inc({ executor: "standard", type: "subscription" });
+    // graphql-jit 0.8.9 hands a subscription field its operation's variables as its arguments, so a literal
+    // argument, or a variable named otherwise than its argument, would be lost (test/compiledExecution.test.ts):
+    // graphql-js opens the stream, with the arguments as written, and each event it yields runs compiled
+    // (what graphql-js would do with execute, the event as root value). An event is executed once per
+    // follower, so this is on every turn's path.
+    onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => {
+      const { query } = compiledFor(args);
+      metrics.graphqlExecutions.inc({ executor: query === "standard" ? "standard" : "compiled", type: "subscription" });
+      if (query === "standard") return;
+      setSubscribeFn(async (final) => {
+        // Variables that are not values of their types: refused by the standard executor, as it words and codes
+        // it (and its HTTP status); nothing ran yet, so nothing runs twice.
+        const variables = getOperationAST(final.document, final.operationName)?.variableDefinitions ?? [];
+        if (getVariableValues(final.schema, variables, final.variableValues ?? {}).errors) return subscribeFn(final);
+        const source = await createSourceEventStream(final);
+        if (!isAsyncIterable(source)) return source;
+        return mapAsyncIterator(source, (event: unknown) => {
+          const result = query.query(event, final.contextValue, final.variableValues);
+          if (isThenable(result)) return Promise.resolve(result).then(normalized);
+          // Not reached: the stream opened, so the variables were values of their types.
+          return refusedToStart(result) ? execute({ ...final, rootValue: event }) : normalized(result);
+        });
+      });
     },
   };
 }

@@ -1,5 +1,6 @@
 // A turn's event stream for one subscriber, on any instance: the kept events
-// after the sequence the client has (from the database), then live events
+// after the sequence the client has (from this instance's memory when it runs
+// the turn, runningTurnEvents.ts; else from the database), then live events
 // (the event channel), each sequence at most once and in order, until the
 // turn's ending. While no live event arrives the database is read again
 // every FALLBACK_POLL_MS, once per turn on this instance (quietPolls.ts).
@@ -11,6 +12,7 @@ import { isTerminal, type TurnEvent } from "./events.ts";
 import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
 import { QuietPolls, type PollFollower } from "./quietPolls.ts";
+import type { RunningTurnEvents } from "./runningTurnEvents.ts";
 
 const FALLBACK_POLL_MS = 2_000;
 
@@ -42,6 +44,8 @@ export interface EventStreamDeps {
   pool: pg.Pool;
   /** The catch-up read runs once per subscriber of every turn: prepared where the pool allows. */
   statements?: HotStatements;
+  /** The turns this instance runs: their subscribers here catch up from memory. */
+  running?: RunningTurnEvents;
   /** Ends the turn if its lease has lapsed (and publishes its ending). */
   endIfLapsed(turnId: string): Promise<void>;
   /** Aborted when this instance shuts down: the stream ends, telling the client where to resume. */
@@ -59,16 +63,18 @@ export class TurnStreams {
 
   /**
    * Opens the stream for `userId`: null when the turn is not theirs (or does
-   * not exist). Subscribed to live events before the database is read, so an
-   * event published meanwhile arrives both ways and is sent once.
+   * not exist). Subscribed to live events before the kept ones are read, so
+   * an event published meanwhile arrives both ways and is sent once.
    */
   async open(turnId: string, afterSequence: number, userId: string): Promise<AsyncGenerator<TurnEvent> | null> {
     const live = this.deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
     const pending = live.next();
-    const first = await catchUp(this.deps, turnId, afterSequence).catch(async (error: unknown) => {
-      await live.return?.();
-      throw error;
-    });
+    const first =
+      this.deps.running?.catchUp(turnId, afterSequence) ??
+      (await catchUp(this.deps, turnId, afterSequence).catch(async (error: unknown) => {
+        await live.return?.();
+        throw error;
+      }));
     if (first.userId !== userId) {
       await live.return?.();
       return null;

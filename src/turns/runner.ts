@@ -10,11 +10,12 @@ import { runAgentStep, type AgentStepOutcome, type FollowingAgent, type Prepared
 import { INTERRUPTED_DATABASE_ERROR, INTERRUPTED_LEASE_ERROR, endOwnTurnInterrupted, type EndedTurn } from "./leaseSql.ts";
 import { endTurnStatement, ownedTurnEvent } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
-import { KEPT_STRIDE, type TurnEventPayload } from "./events.ts";
+import type { TurnEventPayload } from "./events.ts";
 import { keptEventCte, type KeptPayload } from "./eventSql.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
 import { runRoundDecisionStep, runRoutingStep, runSynthesisStep } from "./managerSteps.ts";
 import { haltMessage, haltTurn, TurnHalted } from "./halt.ts";
+import { publishAccepted } from "./steps.ts";
 import { sameSelection } from "./roundDecision.ts";
 import { planAgents } from "./planning.ts";
 import type { TurnRun } from "./run.ts";
@@ -167,8 +168,7 @@ async function execute(run: TurnRun): Promise<Ending> {
 }
 
 export async function runTurn(run: TurnRun): Promise<Ending> {
-  // Kept with the turn at accept, as its first event.
-  run.services.publish(run.turnId, KEPT_STRIDE, { type: "TurnStarted", mode: run.mode, roster: run.roster }, run.acceptedAt);
+  publishAccepted(run);
   // The wall-clock limit counts from accept.
   const remainingMs = run.acceptedAt.getTime() + run.turnLimits.timeLimitSeconds * 1000 - Date.now();
   const deadline = setTimeout(() => haltTurn(run, "timeout"), Math.max(0, remainingMs));

@@ -90,6 +90,20 @@ function startOutcome(run: TurnRun, start: PlannedStart, row: StartRow | undefin
 }
 
 /**
+ * Publishes the events kept with the turn at accept (TurnStarted, and the
+ * first step's StepStarted when the accept started it), in their order,
+ * before anything else of the run: nothing kept later goes out before them.
+ */
+export function publishAccepted(run: TurnRun): void {
+  run.services.publish(run.turnId, KEPT_STRIDE, { type: "TurnStarted", mode: run.mode, roster: run.roster }, run.acceptedAt);
+  const step = run.acceptedStep;
+  if (step) {
+    const payload = { type: "StepStarted", stepId: step.id, stepSeq: 1, kind: "agent", agentKey: step.agent?.agentKey ?? null, modelAlias: step.modelAlias } as const;
+    run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
+  }
+}
+
+/**
  * Starts a step, with the hold of `firstCall` (the step's first provider
  * call) in the same statement, unless it was started already (with the turn,
  * or with the previous step's result); throws TurnLostError when another
@@ -97,13 +111,9 @@ function startOutcome(run: TurnRun, start: PlannedStart, row: StartRow | undefin
  * was halted or its owner asked to cancel it, so no call is made for it.
  */
 export async function startStep(run: TurnRun, kind: StepKind, agent: RosterEntry | null, modelAlias: ModelAliasName, firstCall: LlmRequest | null = null): Promise<StartedStep> {
+  // Its StepStarted went out with the turn's (publishAccepted).
   const accepted = takeStarted(run, "acceptedStep", kind, agent);
-  if (accepted) {
-    // Kept with the turn at accept, as its second event.
-    const payload = { type: "StepStarted", stepId: accepted.id, stepSeq: 1, kind, agentKey: agent?.agentKey ?? null, modelAlias: accepted.modelAlias } as const;
-    run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
-    return accepted;
-  }
+  if (accepted) return accepted;
   const ahead = takeStarted(run, "startedAhead", kind, agent);
   if (ahead) return ahead;
   throwIfHalted(run);
