@@ -5,6 +5,7 @@
 import type { AppServices } from "../runtime.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
 import { empty, join, queryRows, raw, sql, type Sql } from "../db/sql.ts";
+import { ROOM_AGENTS } from "../turns/sessionScopeSql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
@@ -37,7 +38,6 @@ const ALL_AGENT_FIELDS: ReadonlySet<string> = new Set(Object.keys(AGENT_COLUMNS)
 /** json_build_object writes timestamps as ISO strings. */
 const AGENT_TIMESTAMPS = ["deletedAt", "createdAt", "updatedAt"] as const;
 
-const ROSTER_JOIN = sql`FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL`;
 const ROSTER_ORDER = sql`ra.position, ra.created_at`;
 
 /** GraphQL fields of Room made of several columns. */
@@ -62,7 +62,7 @@ function roomPageSql({ ownerId, cursorId, backward, limit, roomFields, agentFiel
   const [comparison, order] = backward ? [raw(">"), raw("ASC")] : [raw("<"), raw("DESC")];
   const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => raw(`${column} AS "${field}"`));
   if (agentFields) {
-    columns.push(sql`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROSTER_JOIN} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
+    columns.push(sql`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROOM_AGENTS} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
   }
   return sql`SELECT ${join(columns, ", ")}
     FROM rooms r
@@ -78,7 +78,7 @@ interface RosterRow {
 }
 
 const ALL_AGENTS_JSON = agentJson(ALL_AGENT_FIELDS);
-const rostersSql = (roomIds: readonly string[]) => sql`SELECT ra.room_id, ${ALL_AGENTS_JSON} AS agent ${ROSTER_JOIN}
+const rostersSql = (roomIds: readonly string[]) => sql`SELECT ra.room_id, ${ALL_AGENTS_JSON} AS agent ${ROOM_AGENTS}
    WHERE ra.room_id = ANY(${roomIds}::uuid[]) ORDER BY ${ROSTER_ORDER}`;
 
 function withDates(agent: AgentJson): Agent {

@@ -8,14 +8,20 @@ import type { SessionScope } from "./planning.ts";
 import { snapshotAgent, type AgentRecord } from "./roster.ts";
 import { DEFAULT_TURN_LIMITS } from "./turnLimits.ts";
 
-/** The user's session: missing, deleted or foreign sessions (and sessions of deleted rooms or agents) give no row. */
+/**
+ * The user's session: missing, deleted or foreign sessions (and sessions of
+ * deleted rooms or agents) give no row. Its room and agent are read by id
+ * (lateral reads, OFFSET 0: never flattened into a join): without fresh
+ * statistics the planner otherwise may read every live agent in the database
+ * (test/queryGrowth.test.ts).
+ */
 export function sessionSelect(userId: string, sessionId: string): Sql {
   return sql`
     SELECT s.id, s.room_id, s.agent_id, r.name, r.goal, r.current_mode, r.pending_mode,
            r.max_rounds, r.max_invocations, r.max_per_agent, r.turn_time_limit_seconds
       FROM sessions s
-      LEFT JOIN rooms r ON r.id = s.room_id AND r.deleted_at IS NULL
-      LEFT JOIN agents d ON d.id = s.agent_id AND d.deleted_at IS NULL
+      LEFT JOIN LATERAL (SELECT * FROM rooms r WHERE r.id = s.room_id AND r.deleted_at IS NULL OFFSET 0) r ON true
+      LEFT JOIN LATERAL (SELECT d.id FROM agents d WHERE d.id = s.agent_id AND d.deleted_at IS NULL OFFSET 0) d ON true
      WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)`;
 }
 
@@ -23,13 +29,22 @@ export function sessionSelect(userId: string, sessionId: string): Sql {
 export const SCOPE_COLUMNS = sql`s.id AS session_id, s.room_id, s.agent_id, s.name, s.goal, s.current_mode, s.pending_mode,
   s.max_rounds, s.max_invocations, s.max_per_agent, s.turn_time_limit_seconds`;
 
+/**
+ * A room's live agents (`ra`, `a`): its roster rows first, each agent then by
+ * its id (a lateral read, OFFSET 0: never flattened into a join). Without
+ * fresh statistics the planner otherwise may read every live agent in the
+ * database for each room (test/queryGrowth.test.ts).
+ */
+export const ROOM_AGENTS = sql`FROM room_agents ra
+  CROSS JOIN LATERAL (SELECT * FROM agents a WHERE a.id = ra.agent_id AND a.deleted_at IS NULL OFFSET 0) a`;
+
 const AGENT_JSON = sql`json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions`;
 
-/** Columns of the roster, for a query whose session row is `s`. */
+/** Columns of the roster, for a query whose session row is `s` (the room's agents found as ROOM_AGENTS says). */
 export const ROSTER_COLUMNS = sql`
   (SELECT coalesce(json_agg(${AGENT_JSON}, 'position', ra.position) ORDER BY ra.position, ra.created_at), '[]')
-     FROM room_agents ra JOIN agents a ON a.id = ra.agent_id AND a.deleted_at IS NULL WHERE ra.room_id = s.room_id) AS room_roster,
+     ${ROOM_AGENTS} WHERE ra.room_id = s.room_id) AS room_roster,
   (SELECT ${AGENT_JSON}, 'position', 0) FROM agents a WHERE a.id = s.agent_id) AS direct_agent`;
 
 const sessionScope = (userId: string, sessionId: string) =>

@@ -6,6 +6,8 @@ import pg from "pg";
 export interface StatementRecorder {
   /** What was sent since the last clear, in order. */
   readonly statements: string[];
+  /** The same, with each statement's parameter values. */
+  readonly sent: { text: string; values: unknown[] }[];
   clear(): void;
   stop(): void;
 }
@@ -13,17 +15,24 @@ export interface StatementRecorder {
 /** Starts recording; statements sent by `unrecorded` (a test's own client) are left out. */
 export function recordStatements(unrecorded?: pg.Client): StatementRecorder {
   const statements: string[] = [];
+  const sent: { text: string; values: unknown[] }[] = [];
   const originalQuery = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     if (this !== unrecorded) {
       const first = args[0];
-      statements.push(typeof first === "string" ? first : String((first as { text?: string })?.text ?? ""));
+      const text = typeof first === "string" ? first : String((first as { text?: string })?.text ?? "");
+      statements.push(text);
+      sent.push({ text, values: (typeof first === "string" ? args[1] : (first as { values?: unknown[] })?.values) as unknown[] ?? [] });
     }
     return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof originalQuery;
   return {
     statements,
-    clear: () => void (statements.length = 0),
+    sent,
+    clear: () => {
+      statements.length = 0;
+      sent.length = 0;
+    },
     stop: () => void (pg.Client.prototype.query = originalQuery),
   };
 }
