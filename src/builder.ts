@@ -28,7 +28,8 @@ export const builder = new SchemaBuilder<{
     requiresReady: { locations: "FIELD_DEFINITION"; args: Record<string, never> };
   };
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    // Output: a Date, or an instant already written as the scalar writes it (schema/scalars.ts).
+    DateTime: { Input: Date; Output: Date | string };
     Decimal: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
   };

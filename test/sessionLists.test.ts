@@ -2,6 +2,7 @@
 // a room's, an agent's direct chats) with title, preview, turn count and
 // last activity; the transcript paged back from the newest messages; rename
 // and delete with typed outcomes.
+import pg from "pg";
 import { describe, expect, test } from "vitest";
 import {
   AgentSessionsDocument,
@@ -82,6 +83,35 @@ describe("the transcript", () => {
     const older = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 3, before: newest.pageInfo.startCursor })).session!.messages;
     expect(older.edges.map((edge) => edge.node.content)).toEqual(["first"]);
     expect(older.pageInfo.hasPreviousPage).toBe(false);
+  });
+
+  test("a message's createdAt is its instant to the millisecond (cut, as Date cuts microseconds), the same on the page read with the session and on a page read by cursor", async () => {
+    const client = await freshUser();
+    const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    await chat(client, council.sessionId, "first");
+    await chat(client, council.sessionId, "second");
+    const db = new pg.Client({ connectionString: harness.database.url });
+    await db.connect();
+    try {
+      // Two messages a microsecond apart, the second at .999999: order and truncation both show.
+      const { rows } = await db.query<{ id: string }>(
+        `UPDATE messages m SET created_at = '2026-03-01T09:30:00.999998+00'::timestamptz + (o.n * interval '1 microsecond')
+           FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) - 1 AS n FROM messages WHERE session_id = $1 AND role = 'user') o
+          WHERE m.id = o.id RETURNING m.id`,
+        [council.sessionId],
+      );
+      expect(rows).toHaveLength(2);
+    } finally {
+      await db.end();
+    }
+    const withSession = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 4 })).session!.messages.edges;
+    const byCursor = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 3, before: withSession.at(-1)!.cursor })).session!.messages.edges;
+    const users = (edges: typeof withSession) => edges.filter((edge) => edge.node.role === "USER").map((edge) => [edge.node.content, edge.node.createdAt]);
+    expect(users(withSession)).toEqual([["first", "2026-03-01T09:30:00.999Z"], ["second", "2026-03-01T09:30:00.999Z"]]);
+    expect(users(byCursor)).toEqual(users(withSession));
+    for (const edge of [...withSession, ...byCursor]) expect(edge.node.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const shared = byCursor.map((edge) => edge.node.id);
+    expect(withSession.filter((edge) => shared.includes(edge.node.id))).toEqual(byCursor);
   });
 
   test("a page costs one SQL statement however long the conversation (the session and its newest page together)", async () => {

@@ -20,6 +20,14 @@ export const empty = Prisma.empty;
 /** Text that is not a value: identifiers and constants of the code, never input. */
 export const raw = Prisma.raw;
 
+/**
+ * A timestamptz as the DateTime scalar writes an instant (Date#toISOString:
+ * UTC, milliseconds, "Z"; the microseconds cut off, as Date cuts them), for
+ * instants a statement returns inside JSON, where they would otherwise come
+ * with microseconds and an offset.
+ */
+export const isoInstant = (column: Sql) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /** A pg Pool or a checked-out client. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<Row>>;

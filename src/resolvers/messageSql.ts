@@ -5,7 +5,7 @@
 // (schema/cursorPage.ts).
 import type { AppServices } from "../runtime.ts";
 import type { Message, Session } from "../generated/prisma/client.ts";
-import { empty, queryOne, queryRows, raw, sql, type Queryable, type Sql } from "../db/sql.ts";
+import { empty, isoInstant, queryOne, queryRows, raw, sql, type Queryable, type Sql } from "../db/sql.ts";
 
 export interface MessagePageQuery {
   sessionId: string;
@@ -16,8 +16,8 @@ export interface MessagePageQuery {
   limit: number;
 }
 
-/** The Message fields GraphQL reads, under their Prisma names. */
-export type TranscriptMessage = Pick<Message, "id" | "role" | "agentKey" | "content" | "createdAt">;
+/** The Message fields GraphQL reads, under their Prisma names; createdAt a Date, or as the DateTime scalar writes it (read as JSON). */
+export type TranscriptMessage = Pick<Message, "id" | "role" | "agentKey" | "content"> & { createdAt: Date | string };
 
 const COLUMNS = sql`m.id, m.role::text AS role, m.agent_key AS "agentKey", m.content, m.created_at AS "createdAt"`;
 
@@ -60,17 +60,26 @@ export async function selectLiveSession({ pool, statements }: Pick<AppServices, 
 }
 
 /** A session row with the first transcript page read in the same statement (no cursor: the newest or oldest page). */
-export type SessionWithPage = Session & { preloadedMessages?: { backward: boolean; limit: number; rows: Message[] } };
+export type SessionWithPage = Session & { preloadedMessages?: { backward: boolean; limit: number; rows: TranscriptMessage[] } };
 
-type SessionPageRow = Session & { pageMessages: Message[] };
+type SessionPageRow = Session & { pageMessages: TranscriptMessage[] };
 
-/** The session and its newest (backward) or oldest page of messages, one prepared statement. */
+/**
+ * The session and its newest (backward) or oldest page of messages, one
+ * prepared statement. The page arrives as JSON, each message's createdAt as
+ * the DateTime scalar writes it (schema/scalars.ts passes it through): a
+ * timestamp in JSON otherwise carries microseconds and an offset, which
+ * only Date's slow parser reads (the most of a transcript page's CPU after
+ * JSON itself). The page keeps the order of the timestamps, microseconds
+ * included.
+ */
 function sessionWithPageSql(sessionId: string, ownerId: string, { backward, limit }: { backward: boolean; limit: number }): Sql {
   const order = raw(backward ? "DESC" : "ASC");
+  const message = sql`json_build_object('id', page.id, 'role', page.role, 'agentKey', page."agentKey", 'content', page.content, 'createdAt', ${isoInstant(sql`page."createdAt"`)})`;
   return sql`WITH live AS (${liveSessionSql(sessionId, ownerId)}),
     page AS (SELECT ${COLUMNS} FROM messages m WHERE m.session_id = (SELECT id FROM live) AND m.visibility = 'shared'
              ORDER BY m.created_at ${order}, m.id ${order} LIMIT ${limit})
-    SELECT live.*, (SELECT coalesce(json_agg(page ORDER BY page."createdAt", page.id), '[]') FROM page) AS "pageMessages" FROM live`;
+    SELECT live.*, (SELECT coalesce(json_agg(${message} ORDER BY page."createdAt", page.id), '[]') FROM page) AS "pageMessages" FROM live`;
 }
 
 export async function selectLiveSessionWithPage(

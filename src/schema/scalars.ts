@@ -28,9 +28,12 @@ function dateTimeOf(value: unknown, node?: ValueNode): Date {
   return date;
 }
 
+/** An instant as Date#toISOString writes it (and isoInstant in SQL, db/sql.ts): written as it is, not parsed again. */
+const WRITTEN_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 builder.scalarType("DateTime", {
   description: "An instant in time, ISO 8601 in UTC.",
-  serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
+  serialize: (value) => (typeof value === "string" && WRITTEN_INSTANT.test(value) ? value : (value instanceof Date ? value : new Date(value as string)).toISOString()),
   parseValue: (value) => dateTimeOf(value),
   parseLiteral: (ast) => dateTimeOf(ast.kind === Kind.STRING ? ast.value : undefined, ast),
 });
