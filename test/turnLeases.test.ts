@@ -11,7 +11,9 @@ import { subscribe } from "./support/sse.ts";
 import { agentKeyOf } from "./support/councilProvider.ts";
 import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 import { createTestUser } from "./fixtures/users.ts";
-import { INTERRUPTED_LEASE_ERROR, INTERRUPTED_STEP_ERROR } from "../src/turns/leaseSql.ts";
+import pg from "pg";
+import { INTERRUPTED_LEASE_ERROR, INTERRUPTED_STEP_ERROR, renewLeases } from "../src/turns/leaseSql.ts";
+import { queryConfig } from "../src/db/sql.ts";
 
 const LEASE_MS = 1_500;
 const harness = useCouncilServer("leases", { TURN_LEASE_MS: String(LEASE_MS) });
@@ -76,4 +78,30 @@ test("an owner whose turn was ended elsewhere meters the call it had in flight, 
   const steps = await prisma.turnStep.findMany({ where: { turnId } });
   expect(steps.map((step) => [step.status, step.error])).toEqual([["failed", INTERRUPTED_STEP_ERROR]]);
   expect(await prisma.message.count({ where: { turnId, role: "agent" } })).toBe(0);
+});
+
+test("renewing a running turn's lease is a HOT update (no turns index is written), and a turn whose lease lapsed is still found and ended", async () => {
+  const { client, council } = await userWithCouncil(1);
+  const { prisma } = harness.server.runtime;
+  const session = await prisma.session.findUniqueOrThrow({ where: { id: council.sessionId } });
+  const turn = await prisma.turn.create({
+    data: { sessionId: council.sessionId, userId: session.ownerId, seq: 1, mode: "roundtable", rosterSnapshot: [], userContent: "renewed", status: "running", ownerInstance: "an-owner" },
+  });
+  const db = new pg.Client({ connectionString: harness.database.url });
+  await db.connect();
+  try {
+    await db.query("BEGIN");
+    // Each renewal moves the lease (now() is the transaction's: a different length each time).
+    for (let count = 1; count <= 3; count++) expect((await db.query(queryConfig(renewLeases([turn.id], "an-owner", LEASE_MS + count)))).rowCount).toBe(1);
+    // This transaction's own counts: every update of the turn's row stayed off the indexes.
+    const { rows } = await db.query<{ n_tup_upd: string; n_tup_hot_upd: string }>("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'turns'");
+    expect(rows[0]).toEqual({ n_tup_upd: "3", n_tup_hot_upd: "3" });
+    await db.query("COMMIT");
+  } finally {
+    await db.end();
+  }
+  // The sweep's read of running turns by lease: a lapsed one is ended by the next read.
+  await prisma.$executeRaw`UPDATE turns SET lease_expires_at = now() - interval '1 second' WHERE id = ${turn.id}::uuid`;
+  const ended = await waitForTurn(client, turn.id, 5_000);
+  expect([ended.status, ended.error]).toEqual(["FAILED", INTERRUPTED_LEASE_ERROR]);
 });
