@@ -12,7 +12,7 @@ import { agentKeyOf } from "./support/councilProvider.ts";
 import { createCouncil, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 import { createTestUser } from "./fixtures/users.ts";
 import pg from "pg";
-import { INTERRUPTED_LEASE_ERROR, INTERRUPTED_STEP_ERROR, renewLeases } from "../src/turns/leaseSql.ts";
+import { INTERRUPTED_LEASE_ERROR, INTERRUPTED_STEP_ERROR, endLapsedTurns, renewLeases } from "../src/turns/leaseSql.ts";
 import { queryConfig } from "../src/db/sql.ts";
 
 const LEASE_MS = 1_500;
@@ -80,7 +80,7 @@ test("an owner whose turn was ended elsewhere meters the call it had in flight, 
   expect(await prisma.message.count({ where: { turnId, role: "agent" } })).toBe(0);
 });
 
-test("renewing a running turn's lease is a HOT update (no turns index is written), and a turn whose lease lapsed is still found and ended", async () => {
+test("renewing a running turn's lease is a HOT update (no turns index is written); the sweep still finds running turns by an index, and ends a lapsed one", async () => {
   const { client, council } = await userWithCouncil(1);
   const { prisma } = harness.server.runtime;
   const session = await prisma.session.findUniqueOrThrow({ where: { id: council.sessionId } });
@@ -100,7 +100,18 @@ test("renewing a running turn's lease is a HOT update (no turns index is written
   } finally {
     await db.end();
   }
-  // The sweep's read of running turns by lease: a lapsed one is ended by the next read.
+  // The sweep finds running turns through the index of running turns, not by reading every turn (3,000 ended ones here).
+  await prisma.$executeRaw`INSERT INTO turns (id, session_id, user_id, seq, status, mode, roster_snapshot, user_content, stop_reason, updated_at)
+    SELECT gen_random_uuid(), ${council.sessionId}::uuid, ${session.ownerId}::uuid, 1 + g, 'completed', 'roundtable', '[]', 'ended', 'done', now()
+      FROM generate_series(1, 3000) g`;
+  const sweep = queryConfig(endLapsedTurns());
+  type PlanNode = { "Node Type": string; "Relation Name"?: string; "Index Name"?: string; Plans?: PlanNode[] };
+  const explained = await prisma.$queryRawUnsafe<{ "QUERY PLAN": [{ Plan: PlanNode }] }[]>(`EXPLAIN (FORMAT JSON) ${sweep.text}`, ...(sweep.values ?? []));
+  const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+  const plan = nodes(explained[0]!["QUERY PLAN"][0].Plan);
+  expect(plan.filter((node) => node["Relation Name"] === "turns" && node["Node Type"] === "Seq Scan")).toEqual([]);
+  expect(plan.map((node) => node["Index Name"])).toContain("uq_turns_session_running");
+  // A lapsed one is ended (by the next read here, or by the sweep, whichever comes first).
   await prisma.$executeRaw`UPDATE turns SET lease_expires_at = now() - interval '1 second' WHERE id = ${turn.id}::uuid`;
   const ended = await waitForTurn(client, turn.id, 5_000);
   expect([ended.status, ended.error]).toEqual(["FAILED", INTERRUPTED_LEASE_ERROR]);

@@ -16,7 +16,17 @@
 // Compiled functions are cached per parsed document (Yoga's parse cache hands
 // the same DocumentNode to every request with the same text) and operation
 // name, at most MAX_COMPILED_DOCUMENTS, least recently used out first.
-import { createSourceEventStream, execute, getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
+import {
+  createSourceEventStream,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type VariableDefinitionNode,
+} from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from "graphql-yoga";
@@ -26,10 +36,11 @@ import type { Metrics } from "../observability/metrics.ts";
 /** Enough for every document a client ships (this API's own test suite has ~80) and for GraphiQL's many. */
 export const MAX_COMPILED_DOCUMENTS = 1_000;
 
-/** An operation as compiled (or "standard" when it did not compile), with its type for the metric. */
+/** An operation as compiled (or "standard" when it did not compile), with its type for the metric and its variables. */
 interface CompiledOperation {
   query: CompiledQuery | "standard";
   type: string;
+  variables: readonly VariableDefinitionNode[];
 }
 
 /** A document's operations by operation name ("" for the only one). */
@@ -84,7 +95,8 @@ export function compiledExecution(metrics: Pick<Metrics, "graphqlExecutions" | "
     if (!operations) cache.set(args.document, (operations = new Map()));
     let compiled = operations.get(key);
     if (!compiled) {
-      compiled = { query: compile(args.schema, args.document, args.operationName ?? undefined), type: getOperationAST(args.document, args.operationName)?.operation ?? "unknown" };
+      const operation = getOperationAST(args.document, args.operationName);
+      compiled = { query: compile(args.schema, args.document, args.operationName ?? undefined), type: operation?.operation ?? "unknown", variables: operation?.variableDefinitions ?? [] };
       operations.set(key, compiled);
     }
     return compiled;
@@ -108,21 +120,18 @@ export function compiledExecution(metrics: Pick<Metrics, "graphqlExecutions" | "
     // (what graphql-js would do with execute, the event as root value). An event is executed once per
     // follower, so this is on every turn's path.
     onSubscribe: ({ args, subscribeFn, setSubscribeFn }) => {
-      const { query } = compiledFor(args);
+      const { query, variables } = compiledFor(args);
       metrics.graphqlExecutions.inc({ executor: query === "standard" ? "standard" : "compiled", type: "subscription" });
       if (query === "standard") return;
       setSubscribeFn(async (final) => {
         // Variables that are not values of their types: refused by the standard executor, as it words and codes
         // it (and its HTTP status); nothing ran yet, so nothing runs twice.
-        const variables = getOperationAST(final.document, final.operationName)?.variableDefinitions ?? [];
         if (getVariableValues(final.schema, variables, final.variableValues ?? {}).errors) return subscribeFn(final);
         const source = await createSourceEventStream(final);
         if (!isAsyncIterable(source)) return source;
         return mapAsyncIterator(source, (event: unknown) => {
           const result = query.query(event, final.contextValue, final.variableValues);
-          if (isThenable(result)) return Promise.resolve(result).then(normalized);
-          // Not reached: the stream opened, so the variables were values of their types.
-          return refusedToStart(result) ? execute({ ...final, rootValue: event }) : normalized(result);
+          return isThenable(result) ? Promise.resolve(result).then(normalized) : normalized(result);
         });
       });
     },

@@ -13,7 +13,7 @@ import type { RosterEntry } from "./roster.ts";
 import type { WindowUsage } from "./rateLimit.ts";
 import { ROSTER_COLUMNS, SCOPE_COLUMNS, sessionSelect, type SessionScopeRow } from "./sessionScopeSql.ts";
 import { stepInsertCte, type StepInsert, type TurnOwner } from "./stepSql.ts";
-import { KEPT_STRIDE } from "./events.ts";
+import { keptAtAccept } from "./events.ts";
 import { leaseFromNow } from "./leaseSql.ts";
 import { CREDIT_ENFORCEMENT_OVERRIDE_SQL } from "../credits/enforcement.ts";
 import type { HoldRow } from "../credits/callHolds.ts";
@@ -92,13 +92,11 @@ export interface AcceptReadRow extends SessionScopeRow {
 /** The turn's first kept events, written with it: TurnStarted, and the first StepStarted when its agent is known. */
 function acceptedEventsCte(turn: TurnInsert, firstStep: StepInsert | null): Sql {
   const at = turn.acceptedAt.toISOString();
-  const started = JSON.stringify({ mode: turn.mode, roster: turn.roster });
-  const stepStarted = firstStep
-    ? sql`, (${turn.id}::uuid, ${2 * KEPT_STRIDE}::int, 'StepStarted'::text, ${JSON.stringify({ stepId: firstStep.id, stepSeq: 1, kind: firstStep.kind, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias })}::jsonb, ${at}::timestamptz)`
-    : empty;
+  const events = keptAtAccept(turn.mode, turn.roster, firstStep && { stepId: firstStep.id, agentKey: firstStep.agentKey, modelAlias: firstStep.modelAlias });
+  const rows = events.map(({ sequence, payload: { type, ...fields } }) => sql`(${turn.id}::uuid, ${sequence}::int, ${type}::text, ${JSON.stringify(fields)}::jsonb, ${at}::timestamptz)`);
   return sql`accepted_events AS (
     INSERT INTO turn_events (turn_id, sequence, type, payload, created_at)
-    SELECT e.* FROM turn, (VALUES (${turn.id}::uuid, ${KEPT_STRIDE}::int, 'TurnStarted'::text, ${started}::jsonb, ${at}::timestamptz)${stepStarted}) e)`;
+    SELECT e.* FROM turn, (VALUES ${join(rows, ", ")}) e)`;
 }
 
 export interface TurnInsert {

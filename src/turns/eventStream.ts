@@ -58,6 +58,8 @@ export class TurnStreams {
   private readonly polls: QuietPolls<CaughtUp>;
 
   constructor(private readonly deps: EventStreamDeps) {
+    // The quiet poll reads the database even for a turn run here: it stands in for live events that did not
+    // come, and the one event this instance would not have is an ending another instance kept (its lease lapsed).
     this.polls = new QuietPolls((turnId, after) => catchUp(deps, turnId, after), deps.fallbackPollMs ?? FALLBACK_POLL_MS);
   }
 

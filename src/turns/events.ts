@@ -22,6 +22,25 @@ export type TurnEventPayload =
 
 export type TurnEvent = TurnEventPayload & { turnId: string; sequence: number; at: Date };
 
+/** The first step, when the accept starts it: an agent's, seq 1. */
+export interface AcceptedStepFields {
+  stepId: string;
+  agentKey: string | null;
+  modelAlias: string;
+}
+
+/**
+ * The events kept with the turn at accept, numbered: TurnStarted, and the
+ * first step's StepStarted when the accept started it. The accept's insert
+ * writes them and the run publishes them (steps.ts publishAccepted): one
+ * definition, so a catch-up from memory and one from the database read alike.
+ */
+export function keptAtAccept(mode: string, roster: RosterEntry[], firstStep: AcceptedStepFields | null): { sequence: number; payload: Extract<TurnEventPayload, { type: "TurnStarted" | "StepStarted" }> }[] {
+  const events: { sequence: number; payload: Extract<TurnEventPayload, { type: "TurnStarted" | "StepStarted" }> }[] = [{ sequence: KEPT_STRIDE, payload: { type: "TurnStarted", mode, roster } }];
+  if (firstStep) events.push({ sequence: 2 * KEPT_STRIDE, payload: { type: "StepStarted", ...firstStep, stepSeq: 1, kind: "agent" } });
+  return events;
+}
+
 export function isTerminal(event: Pick<TurnEvent, "type">): boolean {
   return event.type === "TurnCompleted" || event.type === "TurnFailed";
 }

@@ -48,8 +48,4 @@ export class RunningTurnEvents {
     const events = turn.events.filter((event) => event.sequence > after);
     return { userId: turn.userId, events, ended: turn.events.some(isTerminal) };
   }
-
-  get size(): number {
-    return this.turns.size;
-  }
 }

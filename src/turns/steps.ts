@@ -17,7 +17,7 @@ import type { RosterEntry } from "./roster.ts";
 import type { StartedStep, TurnRun } from "./run.ts";
 import { finishStepCtes, startStepParts } from "./stepSql.ts";
 import { TurnLostError, writeForTurn } from "./turnWrites.ts";
-import { KEPT_STRIDE } from "./events.ts";
+import { keptAtAccept } from "./events.ts";
 import { KEPT_WRITTEN, keptEventCte, type KeptPayload } from "./eventSql.ts";
 import { CallUnfunded, type AheadHold } from "../credits/callFunding.ts";
 import { haltMessage, haltTurn, throwIfHalted, TurnHalted } from "./halt.ts";
@@ -95,12 +95,9 @@ function startOutcome(run: TurnRun, start: PlannedStart, row: StartRow | undefin
  * before anything else of the run: nothing kept later goes out before them.
  */
 export function publishAccepted(run: TurnRun): void {
-  run.services.publish(run.turnId, KEPT_STRIDE, { type: "TurnStarted", mode: run.mode, roster: run.roster }, run.acceptedAt);
   const step = run.acceptedStep;
-  if (step) {
-    const payload = { type: "StepStarted", stepId: step.id, stepSeq: 1, kind: "agent", agentKey: step.agent?.agentKey ?? null, modelAlias: step.modelAlias } as const;
-    run.services.publish(run.turnId, 2 * KEPT_STRIDE, payload, run.acceptedAt);
-  }
+  const events = keptAtAccept(run.mode, run.roster, step && { stepId: step.id, agentKey: step.agent?.agentKey ?? null, modelAlias: step.modelAlias });
+  for (const { sequence, payload } of events) run.services.publish(run.turnId, sequence, payload, run.acceptedAt);
 }
 
 /**

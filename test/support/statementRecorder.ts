@@ -1,38 +1,41 @@
-// Records the text of every statement this process's pg clients send (an
-// in-process server's included), for tests that count round trips. One
-// recorder at a time; `stop` puts pg back as it was.
+// Records every statement this process's pg clients send (an in-process
+// server's included), with its parameter values, for tests that count round
+// trips or read a statement's plan. One recorder at a time; `stop` puts pg
+// back as it was.
 import pg from "pg";
+
+export interface SentStatement {
+  text: string;
+  values: unknown[];
+}
 
 export interface StatementRecorder {
   /** What was sent since the last clear, in order. */
+  readonly sent: SentStatement[];
+  /** The texts of `sent`. */
   readonly statements: string[];
-  /** The same, with each statement's parameter values. */
-  readonly sent: { text: string; values: unknown[] }[];
   clear(): void;
   stop(): void;
 }
 
 /** Starts recording; statements sent by `unrecorded` (a test's own client) are left out. */
 export function recordStatements(unrecorded?: pg.Client): StatementRecorder {
-  const statements: string[] = [];
-  const sent: { text: string; values: unknown[] }[] = [];
+  const sent: SentStatement[] = [];
   const originalQuery = pg.Client.prototype.query;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     if (this !== unrecorded) {
       const first = args[0];
-      const text = typeof first === "string" ? first : String((first as { text?: string })?.text ?? "");
-      statements.push(text);
-      sent.push({ text, values: (typeof first === "string" ? args[1] : (first as { values?: unknown[] })?.values) as unknown[] ?? [] });
+      const config = typeof first === "string" ? { text: first, values: args[1] } : (first as { text?: string; values?: unknown[] } | undefined);
+      sent.push({ text: String(config?.text ?? ""), values: (config?.values as unknown[] | undefined) ?? [] });
     }
     return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof originalQuery;
   return {
-    statements,
     sent,
-    clear: () => {
-      statements.length = 0;
-      sent.length = 0;
+    get statements() {
+      return sent.map((statement) => statement.text);
     },
+    clear: () => void (sent.length = 0),
     stop: () => void (pg.Client.prototype.query = originalQuery),
   };
 }
