@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { ConfigError, loadConfig } from "./config/env.ts";
 import { DataDirLocked } from "./embedded/dataDirLock.ts";
 import { startRuntime } from "./runtime.ts";
-import { createApp } from "./yoga.ts";
+import { createApp, createListener } from "./yoga.ts";
 import { createApiServer } from "./http/apiServer.ts";
 import { shutDown } from "./lifecycle/shutdown.ts";
 import { announce, configureLogger, errorFields, logger } from "./observability/logger.ts";
@@ -33,7 +33,7 @@ async function main() {
   if (await portTaken(config.port)) throw new PortTaken(config.port);
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server = createApiServer(app, runtime.metrics);
+  const server = createApiServer(createListener(app, runtime), runtime.metrics);
   server.once("error", (error: NodeJS.ErrnoException) => {
     // Taken between the probe and now.
     if (error.code !== "EADDRINUSE") throw error;

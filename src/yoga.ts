@@ -1,5 +1,8 @@
 // Builds the GraphQL HTTP app without listening; src/server.ts listens and
-// tests call `app.fetch` or serve it on a real port.
+// tests call `app.fetch` or serve it on a real port. Node's listener
+// (createListener) answers plain JSON POSTs directly (http/directJson.ts) and
+// hands everything else to the app.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createYoga } from "graphql-yoga";
 import { schema } from "./schema/index.ts";
 import type { Context } from "./context.ts";
@@ -9,14 +12,15 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
-import { maskUnexpectedError, requestIdOnMaskedErrors } from "./http/maskedErrors.ts";
+import { maskUnexpectedError, requestIdOnMaskedErrors, UNEXPECTED_ERROR_MESSAGE } from "./http/maskedErrors.ts";
 import { recordOf, rememberRequest } from "./observability/requestContext.ts";
 import { corsFor } from "./http/cors.ts";
 import { metricsPlugin } from "./http/metricsEndpoint.ts";
 import { observabilityPlugin } from "./http/observabilityPlugin.ts";
-import { tracingPlugins } from "./http/tracingPlugin.ts";
+import { operationTracing, tracingPlugins } from "./http/tracingPlugin.ts";
 import { yogaLogger } from "./http/yogaLogger.ts";
 import { compiledExecution } from "./http/compiledExecution.ts";
+import { directJsonListener } from "./http/directJson.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -35,7 +39,7 @@ export function createApp(services: AppServices) {
     // never reads past the Content-Length, so Yoga's own limit, which pipes
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
-    maskedErrors: { maskError: maskUnexpectedError },
+    maskedErrors: { maskError: maskUnexpectedError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
     cors: corsFor(config),
     logging: yogaLogger(),
     context: async (initial): Promise<Context> => {
@@ -45,6 +49,8 @@ export function createApp(services: AppServices) {
       if (requestRecord) rememberRequest(request, requestRecord);
       return { services, request, requestRecord, viewer: await services.accounts.viewerFor(request) };
     },
+    // A plugin's Yoga-level hooks (onRequestParse, onParams, onExecutionResult,
+    // onResultProcess, onResponse) must be honoured by http/directJson.ts too.
     plugins: [
       ...hardeningPlugins(config),
       typedArgumentErrors(),
@@ -55,5 +61,25 @@ export function createApp(services: AppServices) {
       ...tracingPlugins(),
       ...(config.graphqlExecution === "compiled" ? [compiledExecution(services.metrics)] : []),
     ],
+  });
+}
+
+/** Node's request listener for the API (GRAPHQL_HTTP_PATH: see http/directJson.ts). */
+export function createListener(app: App, services: AppServices): (request: IncomingMessage, response: ServerResponse) => void {
+  const { config, metrics } = services;
+  const direct = metrics.graphqlHttpRequests.labels("direct");
+  const yoga = metrics.graphqlHttpRequests.labels("yoga");
+  if (config.graphqlHttpPath === "yoga") {
+    return (request, response) => {
+      if (request.url?.split("?", 1)[0] === "/graphql") yoga.inc();
+      void app(request, response);
+    };
+  }
+  return directJsonListener(app, {
+    cors: corsFor(config),
+    maxBodyBytes: LIMITS.maxBodyBytes,
+    logger: yogaLogger(),
+    tracing: operationTracing(),
+    count: (path) => (path === "direct" ? direct : yoga).inc(),
   });
 }

@@ -8,6 +8,7 @@ import type { Db } from "../db.ts";
 import type { Admission } from "../gates/admission.ts";
 import type { Readiness } from "../gates/readiness.ts";
 import type { Viewer } from "./viewer.ts";
+import type { RequestHead } from "./requestHead.ts";
 import { ExpiredTokenError, InvalidTokenError, TokenVerifier, type VerifiedIdentity } from "./tokens.ts";
 
 const KNOWN_USER_TTL_MS = 30_000;
@@ -46,7 +47,7 @@ export class Authenticator {
   }
 
   /** Null without credentials; throws UNAUTHENTICATED for credentials that do not verify. */
-  async viewerFor(request: Request): Promise<Viewer | null> {
+  async viewerFor(request: RequestHead): Promise<Viewer | null> {
     const header = request.headers.get("authorization");
     if (header === null || header.trim() === "") return null;
     const token = BEARER.exec(header.trim())?.[1];

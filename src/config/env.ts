@@ -71,6 +71,7 @@ const envSchema = z
     READINESS_REFRESH_MS: positiveInt(60_000),
     GRAPHIQL_ENABLED: booleanFlag.optional(),
     GRAPHQL_EXECUTION: z.enum(["compiled", "standard"]).default("compiled"),
+    GRAPHQL_HTTP_PATH: z.enum(["direct", "yoga"]).default("direct"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
@@ -174,6 +175,8 @@ export interface AppConfig {
   graphiqlEnabled: boolean;
   /** compiled: queries and mutations run as graphql-jit functions, cached per document (src/http/compiledExecution.ts); standard: graphql-js's executor for every operation. */
   graphqlExecution: "compiled" | "standard";
+  /** direct: plain JSON POSTs to /graphql answered on Node's request (src/http/directJson.ts); yoga: every request through Yoga's Fetch API server. */
+  graphqlHttpPath: "direct" | "yoga";
   logLevel: "debug" | "info" | "warn" | "error";
   /** Bearer token for GET /metrics; without it /metrics is off in production and open elsewhere. */
   metricsToken: string | undefined;
@@ -277,6 +280,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     readinessRefreshMs: env.READINESS_REFRESH_MS,
     graphiqlEnabled: env.GRAPHIQL_ENABLED ?? !isProduction,
     graphqlExecution: env.GRAPHQL_EXECUTION,
+    graphqlHttpPath: env.GRAPHQL_HTTP_PATH,
     logLevel: env.LOG_LEVEL,
     metricsToken: env.METRICS_TOKEN,
     tracing: tracingConfig(env),

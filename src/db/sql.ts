@@ -28,13 +28,16 @@ export const raw = Prisma.raw;
  */
 export const isoInstant = (column: Sql) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** What a statement is sent as: its text and its values (an Sql, or a text built once and reused with new values). */
+export type Statement = Pick<Sql, "text" | "values">;
+
 /** A pg Pool or a checked-out client. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<Row>>;
 }
 
 /** The statement as pg sends it: named (prepared once per connection) when `prepared` allows it. */
-export function queryConfig(statement: Sql, prepared?: HotStatements): pg.QueryConfig {
+export function queryConfig(statement: Statement, prepared?: HotStatements): pg.QueryConfig {
   return prepared ? prepared.config(statement.text, statement.values) : { text: statement.text, values: statement.values };
 }
 
@@ -52,7 +55,7 @@ class NamedStatementLost extends Error {
  * Runs the statement; a named one that a pooler lost (statements.ts) is sent
  * again unnamed, here or, inside a transaction, by inTransaction.
  */
-export async function queryResult<Row extends pg.QueryResultRow>(db: Queryable, statement: Sql, prepared?: HotStatements): Promise<pg.QueryResult<Row>> {
+export async function queryResult<Row extends pg.QueryResultRow>(db: Queryable, statement: Statement, prepared?: HotStatements): Promise<pg.QueryResult<Row>> {
   const config = queryConfig(statement, prepared);
   try {
     return await db.query<Row>(config);
@@ -63,12 +66,12 @@ export async function queryResult<Row extends pg.QueryResultRow>(db: Queryable, 
   }
 }
 
-export async function queryRows<Row extends pg.QueryResultRow>(db: Queryable, statement: Sql, prepared?: HotStatements): Promise<Row[]> {
+export async function queryRows<Row extends pg.QueryResultRow>(db: Queryable, statement: Statement, prepared?: HotStatements): Promise<Row[]> {
   return (await queryResult<Row>(db, statement, prepared)).rows;
 }
 
 /** The first row, or undefined when there is none. */
-export async function queryOne<Row extends pg.QueryResultRow>(db: Queryable, statement: Sql, prepared?: HotStatements): Promise<Row | undefined> {
+export async function queryOne<Row extends pg.QueryResultRow>(db: Queryable, statement: Statement, prepared?: HotStatements): Promise<Row | undefined> {
   return (await queryRows<Row>(db, statement, prepared))[0];
 }
 

@@ -4,10 +4,11 @@
 // with no configuration.
 import type { CORSOptions } from "graphql-yoga";
 import type { AppConfig } from "../config/env.ts";
+import type { RequestHead } from "../auth/requestHead.ts";
 
 const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/;
 
-type CorsSetting = CORSOptions | ((request: Request) => CORSOptions) | false;
+export type CorsSetting = CORSOptions | ((request: RequestHead) => CORSOptions) | false;
 
 export function corsFor(config: Pick<AppConfig, "corsAllowedOrigins" | "isProduction">): CorsSetting {
   const configured = config.corsAllowedOrigins;

@@ -13,6 +13,8 @@ import { errorFields, logger } from "../observability/logger.ts";
 import { recordOf } from "../observability/requestContext.ts";
 
 export const DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE";
+/** What a masked error says (Yoga's default, given to Yoga in yoga.ts and used by directJson.ts). */
+export const UNEXPECTED_ERROR_MESSAGE = "Unexpected error.";
 
 type MaskError = NonNullable<Exclude<YogaServerOptions<object, object>["maskedErrors"], boolean | undefined>["maskError"]>;
 
@@ -66,18 +68,18 @@ function resultErrors(result: unknown): readonly GraphQLError[] {
 }
 
 /** When a response goes out: its masked errors get the request id, and each original is logged under it. */
+export function noteMaskedErrors(request: object, result: unknown): void {
+  for (const error of resultErrors(result)) {
+    if (!originals.has(error)) continue;
+    const requestId = recordOf(request)?.requestId;
+    if (requestId) (error.extensions as Record<string, unknown>).requestId = requestId;
+    const code = error.extensions.code;
+    const level = code === DATABASE_UNAVAILABLE ? "warn" : "error";
+    logger[level]({ requestId, path: error.path?.join("."), code, ...errorFields(originals.get(error)) }, code === DATABASE_UNAVAILABLE ? "database unavailable" : "unexpected error");
+    originals.delete(error);
+  }
+}
+
 export function requestIdOnMaskedErrors(): Plugin {
-  return {
-    onResultProcess: ({ request, result }) => {
-      for (const error of resultErrors(result)) {
-        if (!originals.has(error)) continue;
-        const requestId = recordOf(request)?.requestId;
-        if (requestId) (error.extensions as Record<string, unknown>).requestId = requestId;
-        const code = error.extensions.code;
-        const level = code === DATABASE_UNAVAILABLE ? "warn" : "error";
-        logger[level]({ requestId, path: error.path?.join("."), code, ...errorFields(originals.get(error)) }, code === DATABASE_UNAVAILABLE ? "database unavailable" : "unexpected error");
-        originals.delete(error);
-      }
-    },
-  };
+  return { onResultProcess: ({ request, result }) => noteMaskedErrors(request, result) };
 }

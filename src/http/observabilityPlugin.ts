@@ -9,10 +9,27 @@ import type { Metrics } from "../observability/metrics.ts";
 /** Operation names are the client's words: kept only when they look like names, so labels stay bounded. */
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-export function describeOperation(document: DocumentNode, operationName: string | null | undefined): { name: string; type: string } {
-  const operation = getOperationAST(document, operationName ?? undefined);
-  const name = operation?.name?.value ?? "anonymous";
-  return { name: OPERATION_NAME.test(name) ? name : "invalid_name", type: operation?.operation ?? "unknown" };
+interface DescribedOperation {
+  name: string;
+  type: string;
+}
+
+/** By parsed document (Yoga caches documents) and operation name: described once. */
+const described = new WeakMap<DocumentNode, Map<string, DescribedOperation>>();
+
+export function describeOperation(document: DocumentNode, operationName: string | null | undefined): DescribedOperation {
+  let byName = described.get(document);
+  if (!byName) described.set(document, (byName = new Map()));
+  const key = operationName ?? "";
+  let operation = byName.get(key);
+  if (!operation) {
+    const node = getOperationAST(document, operationName ?? undefined);
+    const name = node?.name?.value ?? "anonymous";
+    operation = { name: OPERATION_NAME.test(name) ? name : "invalid_name", type: node?.operation ?? "unknown" };
+    // Operation names are the client's words: a few kept per document, any others described each time.
+    if (byName.size < 16) byName.set(key, operation);
+  }
+  return operation;
 }
 
 function note(context: Context, operation: { name: string; type: string }): void {

@@ -46,6 +46,28 @@ function markErrors(result: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: "GraphQL errors" });
 }
 
+/** What the direct JSON path (directJson.ts) runs of this plugin: the operation's span and its errors. */
+export interface OperationTracing {
+  run<T>(req: object, operation: () => Promise<T>): Promise<T>;
+  markErrors(result: unknown): void;
+}
+
+/** The span around an operation and its result's errors when tracing is on; null when it is off. */
+export function operationTracing(): OperationTracing | null {
+  const tracer = activeTracer();
+  if (!tracer) return null;
+  return {
+    run: async (req, operation) => {
+      let result: Awaited<ReturnType<typeof operation>> | undefined;
+      await runInSpan(tracer, { context: { req } }, async () => {
+        result = await operation();
+      });
+      return result!;
+    },
+    markErrors,
+  };
+}
+
 /** The plugin when tracing is on; none when it is off, so operations pay nothing. */
 export function tracingPlugins(): Plugin[] {
   const tracer = activeTracer();

@@ -52,15 +52,18 @@ function typed(result: ExecutionResult): ExecutionResult | null {
   return { ...result, errors: result.errors.map((error) => (isRefusedArgument(error, beforeExecution) ? withCode(error) : error)) };
 }
 
+/** The same hooks for every execution: nothing per request to allocate. */
+const onExecuteHooks = {
+  onExecuteDone: (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+    handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+      const coded = typed(result);
+      if (coded) setResult(coded);
+    }),
+};
+
 export function typedArgumentErrors(): Plugin {
   return {
-    onExecute: () => ({
-      onExecuteDone: (payload) =>
-        handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-          const coded = typed(result);
-          if (coded) setResult(coded);
-        }),
-    }),
+    onExecute: () => onExecuteHooks,
     onSubscribe: () => ({
       onSubscribeResult: ({ result, setResult }) => {
         if (isAsyncIterable(result)) return;

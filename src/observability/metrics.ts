@@ -36,6 +36,12 @@ export class Metrics {
     labelNames: ["executor", "type"] as const,
     registers: [this.registry],
   });
+  readonly graphqlHttpRequests = new Counter({
+    name: "pantheon_graphql_http_requests_total",
+    help: "Requests to /graphql by the path that answered them: direct (a plain JSON query or mutation, src/http/directJson.ts) or yoga (everything else, and all requests while GRAPHQL_HTTP_PATH=yoga).",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
   /** Documents held compiled (src/http/compiledExecution.ts), read at scrape time. */
   private compiledDocuments: () => number = () => 0;
   readonly turns = new Counter({ name: "pantheon_turns_total", help: "Turns ended, by mode and status.", labelNames: ["mode", "status"] as const, registers: [this.registry] });

@@ -34,7 +34,7 @@ export type RoutingDecision =
 const previewInput = z.object({ content: z.string().trim().min(1, "must not be empty").max(MAX_MESSAGE_CHARS).refine(isStorableText, STORABLE_MESSAGE) });
 
 /** HTTP requests that already made their one metered preview. */
-const meteredRequests = new WeakSet<Request>();
+const meteredRequests = new WeakSet<object>();
 
 function claimMeteredPreview(context: Context): void {
   if (meteredRequests.has(context.request)) {

@@ -4,11 +4,21 @@
 // on every request; they are the API's most frequent reads.
 import type { AppServices } from "../runtime.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
-import { empty, join, queryRows, raw, sql, type Sql } from "../db/sql.ts";
+import { queryRows, raw, sql, type Sql, type Statement } from "../db/sql.ts";
 import { ROOM_AGENTS } from "../turns/sessionScopeSql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
+
+/** Which columns a page reads: the Room fields an operation selects, and the Agent fields under Room.agents. */
+export interface RoomSelection {
+  /** The Room fields the operation selects: only their columns are read (and always id). */
+  roomFields: ReadonlySet<string>;
+  /** The Agent fields selected under Room.agents; null when the operation does not select agents. */
+  agentFields: ReadonlySet<string> | null;
+  /** Names the selection among the page statements built (roomSelection). */
+  key: string;
+}
 
 export interface RoomPageQuery {
   ownerId: string;
@@ -17,10 +27,12 @@ export interface RoomPageQuery {
   /** Newest first, or oldest first from the end or the cursor for `last`/`before`. */
   backward: boolean;
   limit: number;
-  /** The Room fields the operation selects: only their columns are read (and always id). */
-  roomFields: ReadonlySet<string>;
-  /** The Agent fields selected under Room.agents; null when the operation does not select agents. */
-  agentFields: ReadonlySet<string> | null;
+  selection: RoomSelection;
+}
+
+export function roomSelection(roomFields: ReadonlySet<string>, agentFields: ReadonlySet<string> | null): RoomSelection {
+  const key = `${[...roomFields].sort().join(",")}|${agentFields ? [...agentFields].sort().join(",") : "-"}`;
+  return { roomFields, agentFields, key };
 }
 
 // Each GraphQL field has its Prisma field's name. Only these constant
@@ -57,19 +69,34 @@ type AgentJson = Record<string, unknown>;
 /** A row of the page: the selected columns (always id). */
 type RoomPageRow = Pick<Room, "id"> & Partial<Room> & { preloadedAgents?: AgentJson[] };
 
+/** Page statements by selection and direction: a handful per client, each built once. */
+const MAX_PAGE_TEXTS = 256;
+const pageTexts = new Map<string, string>();
+
+// The values are $1 the owner, $2 the limit and $3 the cursor's room, whatever the shape.
 // Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
-function roomPageSql({ ownerId, cursorId, backward, limit, roomFields, agentFields }: RoomPageQuery): Sql {
-  const [comparison, order] = backward ? [raw(">"), raw("ASC")] : [raw("<"), raw("DESC")];
-  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => raw(`${column} AS "${field}"`));
+function roomPageText({ roomFields, agentFields }: RoomSelection, backward: boolean, withCursor: boolean): string {
+  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
+  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => `${column} AS "${field}"`);
   if (agentFields) {
-    columns.push(sql`coalesce((SELECT json_agg(${agentJson(agentFields)} ORDER BY ${ROSTER_ORDER}) ${ROOM_AGENTS} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
+    columns.push(`coalesce((SELECT json_agg(${agentJson(agentFields).text} ORDER BY ${ROSTER_ORDER.text}) ${ROOM_AGENTS.text} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
   }
-  return sql`SELECT ${join(columns, ", ")}
+  return `SELECT ${columns.join(", ")}
     FROM rooms r
-   WHERE r.owner_id = ${ownerId} AND r.deleted_at IS NULL
-     ${cursorId ? sql`AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = ${cursorId})` : empty}
+   WHERE r.owner_id = $1 AND r.deleted_at IS NULL
+     ${withCursor ? `AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = $3)` : ""}
    ORDER BY r.created_at ${order}, r.id ${order}
-   LIMIT ${limit}`;
+   LIMIT $2`;
+}
+
+function roomPageStatement({ ownerId, cursorId, backward, limit, selection }: RoomPageQuery): Statement {
+  const key = `${selection.key}|${backward ? "backward" : "forward"}|${cursorId ? "cursor" : "start"}`;
+  let text = pageTexts.get(key);
+  if (text === undefined) {
+    text = roomPageText(selection, backward, cursorId !== null);
+    if (pageTexts.size < MAX_PAGE_TEXTS) pageTexts.set(key, text);
+  }
+  return { text, values: cursorId ? [ownerId, limit, cursorId] : [ownerId, limit] };
 }
 
 interface RosterRow {
@@ -95,7 +122,7 @@ type HotReader = Pick<AppServices, "pool" | "statements">;
 
 export async function selectRoomPage({ pool, statements }: HotReader, query: RoomPageQuery): Promise<RoomWithAgents[]> {
   // Prepared where allowed: one statement per selection shape, planned once per connection.
-  const rows = await queryRows<RoomPageRow>(pool, roomPageSql(query), statements);
+  const rows = await queryRows<RoomPageRow>(pool, roomPageStatement(query), statements);
   for (const row of rows) if (Array.isArray(row.preloadedAgents)) row.preloadedAgents.forEach(withDates);
   const rooms = rows as unknown as RoomWithAgents[];
   return query.backward ? rooms.reverse() : rooms;

@@ -43,13 +43,17 @@ function cursorOf(node: { id: string }): string {
 export function toConnection<Node extends { id: string }>(rows: Node[], args: ConnectionArgs, window: PageWindow): Connection<Node> {
   const full = rows.length === window.limit;
   const nodes = !full ? rows : window.backward ? rows.slice(1) : rows.slice(0, -1);
-  // Encoded only when the operation reads an edge's cursor.
+  // Cursors are encoded only when the operation reads them.
   const edges = nodes.map((node) => ({ node, get cursor() { return cursorOf(node); } }));
   return {
     edges,
     pageInfo: {
-      startCursor: nodes.length > 0 ? cursorOf(nodes[0]!) : null,
-      endCursor: nodes.length > 0 ? cursorOf(nodes.at(-1)!) : null,
+      get startCursor() {
+        return nodes.length > 0 ? cursorOf(nodes[0]!) : null;
+      },
+      get endCursor() {
+        return nodes.length > 0 ? cursorOf(nodes.at(-1)!) : null;
+      },
       hasPreviousPage: args.after != null ? true : window.backward ? full : false,
       hasNextPage: args.before != null ? true : args.last != null ? false : full,
     },

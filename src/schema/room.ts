@@ -1,10 +1,10 @@
 // The Room type and its queries. Mutations: roomMutations.ts, roster
 // mutations: roomAgentMutations.ts.
-import type { GraphQLResolveInfo } from "graphql";
+import type { FieldNode, GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import { liveRoomWhere } from "../resolvers/room.ts";
 import { roomAgents } from "../resolvers/roomAgentsLoader.ts";
-import { selectRoomPage, type RoomPageQuery } from "../resolvers/roomSql.ts";
+import { roomSelection, selectRoomPage, type RoomSelection } from "../resolvers/roomSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { AgentRef } from "./agent.ts";
 import { pageWindow, toConnection } from "./cursorPage.ts";
@@ -42,9 +42,19 @@ export const RoomRef = builder.prismaObject("Room", {
   }),
 });
 
-function roomSelection(info: GraphQLResolveInfo): Pick<RoomPageQuery, "roomFields" | "agentFields"> {
-  const roomFields = selectedFields(info, ["edges", "node"]);
-  return { roomFields, agentFields: roomFields.has("agents") ? selectedFields(info, ["edges", "node", "agents"]) : null };
+/** Selections by the `rooms` field of a parsed document (Yoga caches documents, so each is read once). */
+const selections = new WeakMap<FieldNode, RoomSelection>();
+
+function pageSelection(info: GraphQLResolveInfo): RoomSelection {
+  // Read from the document alone (selectedFields ignores @skip/@include), so one field node has one selection.
+  const node = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
+  let selection = node ? selections.get(node) : undefined;
+  if (!selection) {
+    const roomFields = selectedFields(info, ["edges", "node"]);
+    selection = roomSelection(roomFields, roomFields.has("agents") ? selectedFields(info, ["edges", "node", "agents"]) : null);
+    if (node) selections.set(node, selection);
+  }
+  return selection;
 }
 
 builder.queryFields((t) => ({
@@ -72,7 +82,7 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, context, info) => {
         const window = pageWindow(args, CONNECTION_SIZES);
         const cursorId = await assertOwnCursors(args, (id) => context.services.prisma.room.count({ where: liveRoomWhere(context, id) }));
-        const rooms = await selectRoomPage(context.services, { ownerId: viewerId(context), cursorId, ...window, ...roomSelection(info) });
+        const rooms = await selectRoomPage(context.services, { ownerId: viewerId(context), cursorId, ...window, selection: pageSelection(info) });
         return toConnection(rooms, args, window);
       },
     },

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../../src/config/env.ts";
 import { startRuntime, type Runtime } from "../../src/runtime.ts";
-import { createApp, type App } from "../../src/yoga.ts";
+import { createApp, createListener, type App } from "../../src/yoga.ts";
 import { createApiServer } from "../../src/http/apiServer.ts";
 import { configureLogger } from "../../src/observability/logger.ts";
 
@@ -41,7 +41,7 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
   configureLogger(config);
   const runtime = await startRuntime(config);
   const app = createApp(runtime);
-  const server: Server = createApiServer(app, runtime.metrics);
+  const server: Server = createApiServer(createListener(app, runtime), runtime.metrics);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

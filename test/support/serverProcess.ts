@@ -4,7 +4,7 @@
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there when it
 // stops (open it in Chrome DevTools or speedscope).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createServer } from "node:net";
@@ -39,6 +39,31 @@ export function processCpuSeconds(pid: number): number {
   // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU seconds used so far by each PostgreSQL process on this machine (backends, WAL writer, checkpointer), by pid. */
+export function databaseCpuSnapshot(): Map<number, number> {
+  const snapshot = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") snapshot.set(Number(entry), processCpuSeconds(Number(entry)));
+    } catch {
+      // The process exited between the listing and the read.
+    }
+  }
+  return snapshot;
+}
+
+/**
+ * PostgreSQL's CPU seconds since `before` (a snapshot): processes alive at both ends count their
+ * difference, new ones all of theirs. A backend that exited in between takes its time with it, so a
+ * round's figure is right while the connections doing its work stay open (pools keep them).
+ */
+export function databaseCpuSecondsSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of databaseCpuSnapshot()) total += seconds - (before.get(pid) ?? 0);
+  return total;
 }
 
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
