@@ -62,9 +62,12 @@ export const maskUnexpectedError: MaskError = (error, message, isDev) => {
   return remembered(masked, original ?? error);
 };
 
+function errorsOf(result: unknown): readonly GraphQLError[] {
+  return (result as { errors?: readonly GraphQLError[] } | null)?.errors ?? [];
+}
+
 function resultErrors(result: unknown): readonly GraphQLError[] {
-  const results = Array.isArray(result) ? result : [result];
-  return results.flatMap((entry) => ((entry as { errors?: readonly GraphQLError[] } | null)?.errors ?? []) as GraphQLError[]);
+  return Array.isArray(result) ? result.flatMap(errorsOf) : errorsOf(result);
 }
 
 /** When a response goes out: its masked errors get the request id, and each original is logged under it. */

@@ -49,6 +49,16 @@ interface PendingAppend<Row> {
 
 type Settings = Required<LedgerJournalOptions>;
 
+/** Which file a handle or a path is. */
+interface FileIdentity {
+  ino: number;
+  dev: number;
+}
+
+function identityOf({ ino, dev }: FileIdentity): FileIdentity {
+  return { ino, dev };
+}
+
 export class LedgerJournal<Row extends { id: string }> {
   /** Rows appended or adopted and not acknowledged, in append order; includes rows still queued for writing. */
   private readonly unacked = new Map<string, Row>();
@@ -72,6 +82,8 @@ export class LedgerJournal<Row extends { id: string }> {
     private readonly settings: Settings,
     readonly path: string,
     private handle: FileHandle,
+    /** The open segment's file (an open handle's file never changes): compared with what the path names. */
+    private held: FileIdentity,
     private readonly header: Buffer,
   ) {
     this.size = header.length;
@@ -91,12 +103,12 @@ export class LedgerJournal<Row extends { id: string }> {
       await writeFully(handle, header, 0);
       await handle.sync();
       await syncDirectory(settings.dir);
+      return new LedgerJournal<Row>(settings, path, handle, identityOf(await handle.stat()), header);
     } catch (error) {
       await handle.close();
       await unlinkIfPresent(path);
       throw error;
     }
-    return new LedgerJournal<Row>(settings, path, handle, header);
   }
 
   append(rows: Row[]): Promise<void> {
@@ -224,12 +236,11 @@ export class LedgerJournal<Row extends { id: string }> {
    * a rename before this check is seen here, a rename after it is followed by a read that sees the rows.
    */
   private async ensureSegmentIsOurs(): Promise<void> {
-    const held = await this.handle.stat();
     const named = await stat(this.path).catch((error: unknown) => {
       if (isMissing(error)) return null;
       throw error;
     });
-    if (named && named.ino === held.ino && named.dev === held.dev) return;
+    if (named && named.ino === this.held.ino && named.dev === this.held.dev) return;
     this.settings.log(`ledger journal: ${this.path} was taken by another process while open; rewriting it`);
     await this.replaceSegment(this.writtenRows());
   }
@@ -262,9 +273,11 @@ export class LedgerJournal<Row extends { id: string }> {
     const temporary = `${this.path}${COMPACTING_SUFFIX}`;
     const content = Buffer.concat([this.header, Buffer.from(rows.map(rowLine).join(""))]);
     const handle = await open(temporary, "w");
+    let held: FileIdentity;
     try {
       await writeFully(handle, content, 0);
       await handle.sync();
+      held = identityOf(await handle.stat());
       await rename(temporary, this.path);
       await syncDirectory(this.settings.dir);
     } catch (error) {
@@ -273,7 +286,7 @@ export class LedgerJournal<Row extends { id: string }> {
       throw error;
     }
     const previous = this.handle;
-    [this.handle, this.size, this.rowsInFile] = [handle, content.length, rows.length];
+    [this.handle, this.held, this.size, this.rowsInFile] = [handle, held, content.length, rows.length];
     await previous.close().catch(() => undefined);
   }
 

@@ -18,6 +18,8 @@ export interface RoomSelection {
   agentFields: ReadonlySet<string> | null;
   /** Names the selection among the page statements built (roomSelection). */
   key: string;
+  /** The selected Agent fields that json_build_object writes as ISO strings, to be read back as Dates. */
+  agentTimestamps: readonly AgentTimestamp[];
 }
 
 export interface RoomPageQuery {
@@ -32,7 +34,7 @@ export interface RoomPageQuery {
 
 export function roomSelection(roomFields: ReadonlySet<string>, agentFields: ReadonlySet<string> | null): RoomSelection {
   const key = `${[...roomFields].sort().join(",")}|${agentFields ? [...agentFields].sort().join(",") : "-"}`;
-  return { roomFields, agentFields, key };
+  return { roomFields, agentFields, key, agentTimestamps: AGENT_TIMESTAMPS.filter((field) => agentFields?.has(field)) };
 }
 
 // Each GraphQL field has its Prisma field's name. Only these constant
@@ -49,6 +51,7 @@ const AGENT_COLUMNS: Record<keyof Agent, string> = {
 const ALL_AGENT_FIELDS: ReadonlySet<string> = new Set(Object.keys(AGENT_COLUMNS));
 /** json_build_object writes timestamps as ISO strings. */
 const AGENT_TIMESTAMPS = ["deletedAt", "createdAt", "updatedAt"] as const;
+type AgentTimestamp = (typeof AGENT_TIMESTAMPS)[number];
 
 const ROSTER_ORDER = sql`ra.position, ra.created_at`;
 
@@ -108,8 +111,8 @@ const ALL_AGENTS_JSON = agentJson(ALL_AGENT_FIELDS);
 const rostersSql = (roomIds: readonly string[]) => sql`SELECT ra.room_id, ${ALL_AGENTS_JSON} AS agent ${ROOM_AGENTS}
    WHERE ra.room_id = ANY(${roomIds}::uuid[]) ORDER BY ${ROSTER_ORDER}`;
 
-function withDates(agent: AgentJson): Agent {
-  for (const key of AGENT_TIMESTAMPS) if (typeof agent[key] === "string") agent[key] = new Date(agent[key]);
+function withDates(agent: AgentJson, timestamps: readonly AgentTimestamp[] = AGENT_TIMESTAMPS): Agent {
+  for (const key of timestamps) if (typeof agent[key] === "string") agent[key] = new Date(agent[key]);
   return agent as unknown as Agent;
 }
 
@@ -123,7 +126,8 @@ type HotReader = Pick<AppServices, "pool" | "statements">;
 export async function selectRoomPage({ pool, statements }: HotReader, query: RoomPageQuery): Promise<RoomWithAgents[]> {
   // Prepared where allowed: one statement per selection shape, planned once per connection.
   const rows = await queryRows<RoomPageRow>(pool, roomPageStatement(query), statements);
-  for (const row of rows) if (Array.isArray(row.preloadedAgents)) row.preloadedAgents.forEach(withDates);
+  const { agentTimestamps } = query.selection;
+  if (agentTimestamps.length > 0) for (const row of rows) for (const agent of row.preloadedAgents ?? []) withDates(agent, agentTimestamps);
   const rooms = rows as unknown as RoomWithAgents[];
   return query.backward ? rooms.reverse() : rooms;
 }

@@ -39,23 +39,39 @@ function cursorOf(node: { id: string }): string {
   return formatPrismaCursor(node, "id");
 }
 
+/** An edge whose cursor is encoded only when the operation reads it. */
+class PageEdge<Node extends { id: string }> {
+  constructor(readonly node: Node) {}
+  get cursor(): string {
+    return cursorOf(this.node);
+  }
+}
+
+/** Page info whose cursors are encoded only when the operation reads them. */
+class PageInfo<Node extends { id: string }> {
+  constructor(
+    private readonly nodes: Node[],
+    readonly hasPreviousPage: boolean,
+    readonly hasNextPage: boolean,
+  ) {}
+  get startCursor(): string | null {
+    return this.nodes.length > 0 ? cursorOf(this.nodes[0]!) : null;
+  }
+  get endCursor(): string | null {
+    return this.nodes.length > 0 ? cursorOf(this.nodes.at(-1)!) : null;
+  }
+}
+
 /** `rows` in display order, holding up to `limit` rows; the extra row is dropped from the far end. */
 export function toConnection<Node extends { id: string }>(rows: Node[], args: ConnectionArgs, window: PageWindow): Connection<Node> {
   const full = rows.length === window.limit;
   const nodes = !full ? rows : window.backward ? rows.slice(1) : rows.slice(0, -1);
-  // Cursors are encoded only when the operation reads them.
-  const edges = nodes.map((node) => ({ node, get cursor() { return cursorOf(node); } }));
   return {
-    edges,
-    pageInfo: {
-      get startCursor() {
-        return nodes.length > 0 ? cursorOf(nodes[0]!) : null;
-      },
-      get endCursor() {
-        return nodes.length > 0 ? cursorOf(nodes.at(-1)!) : null;
-      },
-      hasPreviousPage: args.after != null ? true : window.backward ? full : false,
-      hasNextPage: args.before != null ? true : args.last != null ? false : full,
-    },
+    edges: nodes.map((node) => new PageEdge(node)),
+    pageInfo: new PageInfo(
+      nodes,
+      args.after != null ? true : window.backward ? full : false,
+      args.before != null ? true : args.last != null ? false : full,
+    ),
   };
 }
