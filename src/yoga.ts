@@ -20,7 +20,7 @@ import { observabilityPlugin } from "./http/observabilityPlugin.ts";
 import { operationTracing, tracingPlugins } from "./http/tracingPlugin.ts";
 import { yogaLogger } from "./http/yogaLogger.ts";
 import { compiledExecution } from "./http/compiledExecution.ts";
-import { directJsonListener } from "./http/directJson.ts";
+import { directJsonListener, GRAPHQL_PATH, isGraphQLPath } from "./http/directJson.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -28,7 +28,7 @@ export function createApp(services: AppServices) {
   const { config } = services;
   return createYoga<Record<string, unknown>, Context>({
     schema,
-    graphqlEndpoint: "/graphql",
+    graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: config.graphiqlEnabled ? graphiqlOptions(config) : false,
@@ -71,7 +71,7 @@ export function createListener(app: App, services: AppServices): (request: Incom
   const yoga = metrics.graphqlHttpRequests.labels("yoga");
   if (config.graphqlHttpPath === "yoga") {
     return (request, response) => {
-      if (request.url?.split("?", 1)[0] === "/graphql") yoga.inc();
+      if (isGraphQLPath(request.url)) yoga.inc();
       void app(request, response);
     };
   }

@@ -32,12 +32,17 @@ import type { CorsSetting } from "./cors.ts";
 import { maskUnexpectedError, noteMaskedErrors, UNEXPECTED_ERROR_MESSAGE } from "./maskedErrors.ts";
 import type { OperationTracing } from "./tracingPlugin.ts";
 
-const GRAPHQL_PATH = "/graphql";
+export const GRAPHQL_PATH = "/graphql";
 const JSON_CONTENT_TYPES = new Set(["application/json", "application/json;charset=utf-8"]);
 /** The regular result processor's media types, in the order Yoga tries them. */
 const REGULAR_MEDIA_TYPES = ["application/graphql-response+json", "application/json"] as const;
 const PARAM_NAMES = new Set(["query", "variables", "operationName", "extensions"]);
 const ACCEPT_CACHE_MAX = 64;
+
+/** Whether a request's URL is the GraphQL endpoint's, whatever its query string. */
+export function isGraphQLPath(url: string | undefined): boolean {
+  return url?.split("?", 1)[0] === GRAPHQL_PATH;
+}
 
 /** Node's request as the context and the CORS headers read it, without a Fetch API Request. */
 class NodeRequestHead implements RequestHead {
@@ -140,7 +145,7 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
   }
 
   function toYoga(request: IncomingMessage, response: ServerResponse, body?: Buffer): void {
-    if (request.url?.split("?", 1)[0] === GRAPHQL_PATH) options.count("yoga");
+    if (isGraphQLPath(request.url)) options.count("yoga");
     // whatwg-node reads a consumed request's body from here (normalizeNodeRequest).
     if (body) (request as IncomingMessage & { body?: Buffer }).body = body;
     void app(request, response);
