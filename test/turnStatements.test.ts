@@ -25,7 +25,7 @@ const MAX_STATEMENTS_PER_TURN = 6;
 /**
  * A subscriber on the instance running the turn, following it to its end with
  * the typed TurnEvents document: none. It catches up from the events this
- * instance published (turns/runningTurnEvents.ts); it read them from the
+ * instance published (turns/runningTurnEvents.ts, TurnRun.kept); it read them from the
  * database before, and before that also read back the balance the ending now
  * carries.
  */

@@ -44,16 +44,20 @@ export function isGraphQLPath(url: string | undefined): boolean {
   return url?.split("?", 1)[0] === GRAPHQL_PATH;
 }
 
+/** Node's request headers read as a Fetch API Headers' `get` reads them. */
+class NodeHeaders {
+  constructor(private readonly headers: IncomingHttpHeaders) {}
+  get(name: string): string | null {
+    const value = this.headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
 /** Node's request as the context and the CORS headers read it, without a Fetch API Request. */
 class NodeRequestHead implements RequestHead {
-  readonly headers: { get(name: string): string | null };
+  readonly headers: NodeHeaders;
   constructor(headers: IncomingHttpHeaders) {
-    this.headers = {
-      get: (name) => {
-        const value = headers[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-      },
-    };
+    this.headers = new NodeHeaders(headers);
   }
 }
 

@@ -12,7 +12,7 @@ import { isTerminal, type TurnEvent } from "./events.ts";
 import { storedEvent } from "./eventSql.ts";
 import type { TurnEventPubSub } from "./eventChannel.ts";
 import { QuietPolls, type PollFollower } from "./quietPolls.ts";
-import type { RunningTurnEvents } from "./runningTurnEvents.ts";
+import type { LocalCatchUp } from "./runningTurnEvents.ts";
 
 const FALLBACK_POLL_MS = 2_000;
 
@@ -44,8 +44,8 @@ export interface EventStreamDeps {
   pool: pg.Pool;
   /** The catch-up read runs once per subscriber of every turn: prepared where the pool allows. */
   statements?: HotStatements;
-  /** The turns this instance runs: their subscribers here catch up from memory. */
-  running?: RunningTurnEvents;
+  /** A turn this instance runs: its subscribers here catch up from what its run published (null: not run here). */
+  catchUpHere?(turnId: string, after: number): LocalCatchUp | null;
   /** Ends the turn if its lease has lapsed (and publishes its ending). */
   endIfLapsed(turnId: string): Promise<void>;
   /** Aborted when this instance shuts down: the stream ends, telling the client where to resume. */
@@ -72,7 +72,7 @@ export class TurnStreams {
     const live = this.deps.pubsub.subscribe(turnTopic(turnId))[Symbol.asyncIterator]();
     const pending = live.next();
     const first =
-      this.deps.running?.catchUp(turnId, afterSequence) ??
+      this.deps.catchUpHere?.(turnId, afterSequence) ??
       (await catchUp(this.deps, turnId, afterSequence).catch(async (error: unknown) => {
         await live.return?.();
         throw error;

@@ -29,14 +29,20 @@ export interface AcceptedStepFields {
   modelAlias: string;
 }
 
+/** An event kept with the turn at accept, with its sequence. */
+export interface AcceptedEvent {
+  sequence: number;
+  payload: Extract<TurnEventPayload, { type: "TurnStarted" | "StepStarted" }>;
+}
+
 /**
  * The events kept with the turn at accept, numbered: TurnStarted, and the
  * first step's StepStarted when the accept started it. The accept's insert
  * writes them and the run publishes them (steps.ts publishAccepted): one
  * definition, so a catch-up from memory and one from the database read alike.
  */
-export function keptAtAccept(mode: string, roster: RosterEntry[], firstStep: AcceptedStepFields | null): { sequence: number; payload: Extract<TurnEventPayload, { type: "TurnStarted" | "StepStarted" }> }[] {
-  const events: { sequence: number; payload: Extract<TurnEventPayload, { type: "TurnStarted" | "StepStarted" }> }[] = [{ sequence: KEPT_STRIDE, payload: { type: "TurnStarted", mode, roster } }];
+export function keptAtAccept(mode: string, roster: RosterEntry[], firstStep: AcceptedStepFields | null): AcceptedEvent[] {
+  const events: AcceptedEvent[] = [{ sequence: KEPT_STRIDE, payload: { type: "TurnStarted", mode, roster } }];
   if (firstStep) events.push({ sequence: 2 * KEPT_STRIDE, payload: { type: "StepStarted", ...firstStep, stepSeq: 1, kind: "agent" } });
   return events;
 }

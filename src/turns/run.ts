@@ -12,7 +12,7 @@ import type { HistoryMessage, HistoryTurn } from "../context-budget/assembly.ts"
 import type { CallScope } from "../metering/ledger.ts";
 import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import type { UsageSums } from "../metering/usageSums.ts";
-import type { EventNumbers, TurnEventPayload } from "./events.ts";
+import type { EventNumbers, TurnEvent, TurnEventPayload } from "./events.ts";
 import type { TurnOwner } from "./stepSql.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { TurnLimits } from "./turnLimits.ts";
@@ -62,7 +62,7 @@ export interface TurnRun {
   /** Outputs of this turn so far: later agents see them. */
   outputs: HistoryMessage[];
   history: SessionHistory;
-  /** The first step, already inserted with the turn at accept; its StepStarted is emitted when the runner reaches it. */
+  /** The first step, already inserted with the turn at accept; its StepStarted goes out with TurnStarted (steps.ts publishAccepted). */
   acceptedStep: StartedStep | null;
   /** A step started with the previous step's result (steps.ts finishStep); the runner takes it up next. */
   startedAhead: StartedStep | null;
@@ -70,6 +70,8 @@ export interface TurnRun {
   acceptedAt: Date;
   /** The sequence numbers of this turn's events (events.ts). */
   numbers: EventNumbers;
+  /** The kept events this run published, in order: subscribers on this instance catch up from them (runningTurnEvents.ts). */
+  kept: TurnEvent[];
   /** What the turn's committed ledger rows add up to, per step and in all: its events carry them. */
   usage: { byStep: Map<string, UsageSums>; total: UsageSums };
   /** Holds each call's bound before it starts (SPEC 14). */

@@ -1,18 +1,19 @@
-// The kept events of the turns this instance runs, as it published them, so
-// that a subscriber here catches up without reading the database (one
-// statement fewer per followed turn). What it holds for a turn is complete:
-// the turn is entered before its run publishes the events kept at accept,
-// every later kept event is published in the order it was committed, right
-// after its commit, and the turn leaves when its run is over. A kept event
-// committed but not yet published is not here, but the subscriber is
+// The kept events of a turn this instance runs, as its run published them
+// (TurnRun.kept), so that a subscriber here catches up without reading the
+// database (one statement fewer per followed turn). What a run holds is
+// complete: the run is registered before it publishes the events kept at
+// accept, every later kept event is published in the order it was committed,
+// right after its commit, and the run is dropped when it is over. A kept event
+// committed but not yet published is not there, but the subscriber is
 // listening live before it looks (eventStream.ts), so it arrives that way.
 // Turns run by another instance, or whose run is over, are read from the
 // database as before.
 import { isTerminal, type TurnEvent } from "./events.ts";
 
-interface RunningTurn {
+/** What a run keeps of what it published. */
+export interface KeptByRun {
   userId: string;
-  events: TurnEvent[];
+  kept: TurnEvent[];
 }
 
 /** A follower's catch-up: whose turn it is, its kept events after a sequence, and whether its ending is among them. */
@@ -22,30 +23,12 @@ export interface LocalCatchUp {
   ended: boolean;
 }
 
-export class RunningTurnEvents {
-  private readonly turns = new Map<string, RunningTurn>();
+/** Called with every event the run publishes; deltas are not kept. */
+export function keepPublished(run: KeptByRun, event: TurnEvent): void {
+  if (event.type !== "StepDelta") run.kept.push(event);
+}
 
-  /** Before the run publishes anything. */
-  enter(turnId: string, userId: string): void {
-    this.turns.set(turnId, { userId, events: [] });
-  }
-
-  /** Every event published for any turn; only kept events of turns run here are held. */
-  published(event: TurnEvent): void {
-    if (event.type === "StepDelta") return;
-    this.turns.get(event.turnId)?.events.push(event);
-  }
-
-  /** When the run is over (its ending published, or left to the lease sweep). */
-  leave(turnId: string): void {
-    this.turns.delete(turnId);
-  }
-
-  /** The turn's kept events after `after`, or null when it is not run here. */
-  catchUp(turnId: string, after: number): LocalCatchUp | null {
-    const turn = this.turns.get(turnId);
-    if (!turn) return null;
-    const events = turn.events.filter((event) => event.sequence > after);
-    return { userId: turn.userId, events, ended: turn.events.some(isTerminal) };
-  }
+/** The run's kept events after `after`. */
+export function keptSince(run: KeptByRun, after: number): LocalCatchUp {
+  return { userId: run.userId, events: run.kept.filter((event) => event.sequence > after), ended: run.kept.some(isTerminal) };
 }

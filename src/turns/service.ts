@@ -14,7 +14,7 @@ import type { LedgerWriter } from "../metering/ledgerWriter.ts";
 import { acceptMessage, type AcceptedTurn } from "./accept.ts";
 import { EventNumbers, type TurnEvent, type TurnEventPayload } from "./events.ts";
 import { TurnStreams, publishTurnEvent } from "./eventStream.ts";
-import { RunningTurnEvents } from "./runningTurnEvents.ts";
+import { keepPublished, keptSince } from "./runningTurnEvents.ts";
 import { TURN_CONTROL_TOPIC, turnControl, type EventChannel } from "./eventChannel.ts";
 import { cancelRequestedAmong, requestCancel, type CancelRequestRow } from "./cancelSql.ts";
 import { haltTurn } from "./halt.ts";
@@ -61,8 +61,6 @@ export class TurnService {
   private readonly closingStreams = new AbortController();
   private readonly services: TurnEngineServices;
   private readonly streams: TurnStreams;
-  /** The kept events of the turns run here, for their subscribers' catch-up. */
-  private readonly runningEvents = new RunningTurnEvents();
   private readonly outputLimits: OutputLimits;
 
   constructor(readonly deps: TurnServiceDeps) {
@@ -70,14 +68,18 @@ export class TurnService {
     this.outputLimits = { contextMaxOutputTokens: deps.config.contextMaxOutputTokens, minOutputTokens: deps.config.minOutputTokens };
     const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => {
       const event = { ...payload, turnId, sequence, at } as TurnEvent;
-      this.runningEvents.published(event);
+      const run = this.running.get(turnId);
+      if (run) keepPublished(run, event);
       publishTurnEvent(deps.channel.pubsub, event);
     };
     this.streams = new TurnStreams({
       pubsub: deps.channel.pubsub,
       pool: deps.pool,
       statements: deps.statements,
-      running: this.runningEvents,
+      catchUpHere: (turnId: string, after: number) => {
+        const run = this.running.get(turnId);
+        return run ? keptSince(run, after) : null;
+      },
       endIfLapsed: (id: string) => this.endIfLapsed(id),
       closing: this.closingStreams.signal,
     });
@@ -156,7 +158,6 @@ export class TurnService {
     const accepted = await acceptMessage({ pool, statements, config, readiness, owner: this.owner, outputLimits: this.outputLimits }, userId, input);
     const run = this.runOf(accepted, userId);
     this.running.set(accepted.turnId, run);
-    this.runningEvents.enter(accepted.turnId, userId);
     const started = performance.now();
     const turnFields = { turnId: accepted.turnId, sessionId: accepted.scope.sessionId, userId, mode: accepted.scope.mode };
     logger.info({ ...turnFields, agents: accepted.scope.roster.length }, "turn started");
@@ -169,7 +170,6 @@ export class TurnService {
       .catch((error: unknown) => logger.error({ ...turnFields, ...errorFields(error) }, "turn could not be finished"))
       .finally(() => {
         this.running.delete(accepted.turnId);
-        this.runningEvents.leave(accepted.turnId);
         this.active.delete(running);
       });
     this.active.add(running);
@@ -254,6 +254,7 @@ export class TurnService {
       // TurnStarted, and the first StepStarted when known, were kept at accept.
       numbers: new EventNumbers(accepted.firstStep ? 2 : 1),
       usage: { byStep: new Map(), total: emptyUsage() },
+      kept: [],
       funding: new CallFunding({ db: this.deps.pool, prepared: this.deps.statements, limits: this.outputLimits }, accepted.holdScope, accepted.heldAtAccept),
       turnLimits: scope.turnLimits,
       round: 1,
