@@ -2,7 +2,8 @@
 // benchmarks (the load generator never shares the server's event loop or
 // core) and for fault tests (a crash is a process exit, SIGKILL is real).
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there when it
-// stops (open it in Chrome DevTools or speedscope).
+// stops (open it in Chrome DevTools or speedscope); BENCH_PERF=1 starts it
+// with --perf-basic-prof, so `perf` names its JavaScript frames.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,11 +67,23 @@ export function databaseCpuSecondsSince(before: Map<number, number>): number {
   return total;
 }
 
+/** The machine's CPU time so far, all cores, and how much of it was idle (idle and iowait), from /proc/stat. */
+export function machineCpuSnapshot(): { idle: number; total: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { idle: fields[3]! + fields[4]!, total: fields.reduce((sum, value) => sum + value, 0) };
+}
+
+/** The share of the machine's CPU time left idle since `before` (a snapshot). */
+export function machineIdleShareSince(before: { idle: number; total: number }): number {
+  const now = machineCpuSnapshot();
+  return (now.idle - before.idle) / Math.max(1, now.total - before.total);
+}
+
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
   // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
-  const nodeArgs = [...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
+  const nodeArgs = [...(process.env.BENCH_PERF ? ["--perf-basic-prof"] : []), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
   const ownBufferDir = env.LEDGER_BUFFER_DIR ? null : mkdtempSync(path.join(tmpdir(), "pantheon-server-ledger-"));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
