@@ -35,7 +35,15 @@ export interface DbOptions extends Pick<DatabaseConfig, "poolUrl" | "poolMax">, 
   singleSession?: boolean;
 }
 
-const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * How long an idle connection is kept. A direct connection carries what a new
+ * one must build again: its TLS session, the backend's caches and the
+ * statements prepared on it. Closing it after half a minute made the first
+ * traffic after a lull run on cold connections (the turns benchmark's first
+ * round after an idle server, docs/development.md). Through a pooler, client
+ * connections hold the pooler's slots, so they are given back sooner.
+ */
+const IDLE_TIMEOUT_MS = { direct: 300_000, pooled: 30_000 } as const;
 
 /** Statements stay unnamed unless the connection is known to be direct. */
 export function createDb(database: DbOptions): DbHandle {
@@ -43,7 +51,7 @@ export function createDb(database: DbOptions): DbHandle {
   const pool = tracedPool(new pg.Pool({
     connectionString: database.poolUrl,
     max: database.poolMax,
-    idleTimeoutMillis: database.singleSession ? 0 : IDLE_TIMEOUT_MS,
+    idleTimeoutMillis: database.singleSession ? 0 : database.poolMode === "direct" ? IDLE_TIMEOUT_MS.direct : IDLE_TIMEOUT_MS.pooled,
     connectionTimeoutMillis: 10_000,
   }));
   const logConnectionError = connectionErrorLog();

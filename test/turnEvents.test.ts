@@ -192,6 +192,31 @@ describe("turnEvents over SSE", () => {
     }
   });
 
+  test("more than ten clients following one turn do not make Node warn of a listener leak: each stream listens for the shutdown and on the turn's topic until it ends", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const owner = await createTestUser();
+      const ownClient = graphqlClient(server.graphqlUrl, owner.token);
+      const council = await createCouncil(ownClient, "ROUNDTABLE", [["ada", "QWEN"]]);
+      let release!: () => void;
+      script.hold = new Promise((resolve) => (release = resolve));
+      const turnId = await sendAccepted(ownClient, council.sessionId, "Go");
+      const followers = Array.from({ length: 12 }, () => subscribe(server.graphqlUrl, owner.token, TurnEventsDocument, { turnId, afterSequence: 0 }, pickEvent));
+      // All twelve streams are open together before the turn goes on.
+      await until(() => followers.every((follower) => follower.received.length > 0));
+      release();
+      script.hold = null;
+      for (const follower of followers) expect((await follower.done).at(-1)?.__typename).toBe("TurnCompleted");
+      // A warning is emitted on the next tick after the listener that crossed the limit.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((warning) => warning.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("a subscriber on another server instance follows the turn from the database until it ends", async () => {
     const other = await startTestServer(database.url, { OPENROUTER_API_KEY: "sk-or-test-fake", OPENROUTER_BASE_URL: fake.baseUrl });
     try {

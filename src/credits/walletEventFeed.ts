@@ -7,6 +7,7 @@
 // events commit in id order (each is written under the wallet's lock), which
 // is what lets a subscriber resume after the last id it saw.
 import { GraphQLError } from "graphql";
+import { setMaxListeners } from "node:events";
 import type pg from "pg";
 import { logger, errorFields } from "../observability/logger.ts";
 import { queryOne, queryRows, sql } from "../db/sql.ts";
@@ -30,7 +31,10 @@ export class WalletEventFeed {
   private readonly seen = new Map<bigint, number>();
   private readonly closing = new AbortController();
 
-  constructor(private readonly deps: { pool: pg.Pool; pollMs: number }) {}
+  constructor(private readonly deps: { pool: pg.Pool; pollMs: number }) {
+    // Every open walletEvents stream listens for the close until it ends: any number of them, not a leak.
+    setMaxListeners(0, this.closing.signal);
+  }
 
   /** Open walletEvents streams on this instance. */
   get subscriberCount(): number {

@@ -5,6 +5,7 @@
 // the database meanwhile (eventStream.ts). ioredis reconnects and
 // re-subscribes by itself.
 import { Redis } from "ioredis";
+import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSub } from "graphql-yoga";
 import { z } from "zod";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
@@ -47,8 +48,15 @@ function redisClient(url: string): Redis {
   return client;
 }
 
+/** The in-process channel's target: every client following a turn listens on its topic, any number of them (not a leak). */
+function localEventTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
+}
+
 export function createEventChannel(redisUrl: string | undefined): EventChannel {
-  if (!redisUrl) return { pubsub: createPubSub<TurnChannelTopics>(), connected: () => true, close: async () => undefined };
+  if (!redisUrl) return { pubsub: createPubSub<TurnChannelTopics>({ eventTarget: localEventTarget() }), connected: () => true, close: async () => undefined };
   const publisher = redisClient(redisUrl);
   const subscriber = redisClient(redisUrl);
   const publishFailed = reportingOnce("publish");

@@ -3,6 +3,7 @@
 // keeps the leases of the turns it runs (SPEC 11): renewed while they run,
 // and any lapsed lease in the database swept and its turn ended.
 import type pg from "pg";
+import { setMaxListeners } from "node:events";
 import type { AppConfig } from "../config/env.ts";
 import type { Readiness } from "../gates/readiness.ts";
 import type { Db } from "../db.ts";
@@ -64,6 +65,8 @@ export class TurnService {
   private readonly outputLimits: OutputLimits;
 
   constructor(readonly deps: TurnServiceDeps) {
+    // Every open stream listens for the shutdown until it ends (eventStream.ts, aborted): any number of them, not a leak.
+    setMaxListeners(0, this.closingStreams.signal);
     this.owner = { instanceId: deps.instanceId, leaseMs: deps.config.turnLeaseMs };
     this.outputLimits = { contextMaxOutputTokens: deps.config.contextMaxOutputTokens, minOutputTokens: deps.config.minOutputTokens };
     const publish = (turnId: string, sequence: number, payload: TurnEventPayload, at: Date) => {
