@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { spawn } from "node:child_process";
 import autocannon from "autocannon";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { databaseCpuSecondsSince, databaseCpuSnapshot, freePort, processCpuSeconds, startServerProcess } from "../test/support/serverProcess.ts";
+import { freePort, openCpuWindow, processCpuSeconds, startServerProcess } from "../test/support/serverProcess.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { seedRoomsWithAgents } from "../test/fixtures/seed.ts";
 
@@ -62,13 +62,10 @@ async function load(target: Target, duration: number) {
 async function measure(label: Which, target: Target) {
   await load(target, WARMUP_S);
   const cpuBefore = target.cpuSeconds();
-  const databaseBefore = databaseCpuSnapshot();
-  const loadGeneratorBefore = process.cpuUsage();
+  const window = openCpuWindow();
   const result = await load(target, DURATION_S);
   const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / result.requests.total;
-  const databaseMsPerRequest = (databaseCpuSecondsSince(databaseBefore) * 1000) / result.requests.total;
-  const loadGenerator = process.cpuUsage(loadGeneratorBefore);
-  const loadGeneratorMsPerRequest = (loadGenerator.user + loadGenerator.system) / 1000 / result.requests.total;
+  const { databaseMs: databaseMsPerRequest, loadGeneratorMs: loadGeneratorMsPerRequest } = window.close(result.requests.total);
   const failures = result.non2xx + result.errors + result.timeouts;
   console.log(
     `${label.padEnd(5)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  CPU per request: server ${cpuMsPerRequest.toFixed(3)} ms, database ${databaseMsPerRequest.toFixed(3)} ms, load generator ${loadGeneratorMsPerRequest.toFixed(3)} ms  failures ${failures}`,

@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createMigratedDatabase } from "../test/support/database.ts";
-import { databaseCpuSecondsSince, databaseCpuSnapshot, machineCpuSnapshot, machineIdleShareSince, startServerProcess, type ServerProcess } from "../test/support/serverProcess.ts";
+import { openCpuWindow, startServerProcess, type ServerProcess, type WindowCpu } from "../test/support/serverProcess.ts";
 import { graphqlClient } from "../test/support/graphqlClient.ts";
 import { signTestToken } from "../test/fixtures/users.ts";
 import { createCouncil, createSession, send } from "../test/fixtures/turns.ts";
@@ -104,19 +104,14 @@ async function measureServer(server: TestServer, users: UserRun[], pool: pg.Pool
   const [syncsBefore, bufferedBefore] = [await counter(server, "pantheon_ledger_buffer_syncs_total"), await counter(server, "pantheon_ledger_buffer_rows_total")];
   const started = Date.now();
   const cpuBefore = server.cpuSeconds();
-  const databaseBefore = databaseCpuSnapshot();
-  const machineBefore = machineCpuSnapshot();
-  const loadBefore = process.cpuUsage();
+  const window = openCpuWindow();
   const results = (await Promise.all(users.map((user) => userLoop(server, user, started + DURATION_MS)))).flat();
-  const idleShare = machineIdleShareSince(machineBefore);
-  const loadUsage = process.cpuUsage(loadBefore);
-  const loadMsPerTurn = (loadUsage.user + loadUsage.system) / 1000 / Math.max(1, results.length);
-  const databaseMsPerTurn = (databaseCpuSecondsSince(databaseBefore) * 1000) / Math.max(1, results.length);
+  const machine = window.close(results.length);
   const summary = await summarize(results, (Date.now() - started) / 1000, pool, server.cpuSeconds() - cpuBefore);
   const syncs = (await counter(server, "pantheon_ledger_buffer_syncs_total")) - syncsBefore;
   const buffered = (await counter(server, "pantheon_ledger_buffer_rows_total")) - bufferedBefore;
   const perTurn = (count: (turn: SentTurn) => number) => results.reduce((sum, turn) => sum + count(turn), 0) / Math.max(1, results.length);
-  return { ...summary, databaseMsPerTurn, loadMsPerTurn, idleShare, rowsPerSync: buffered / Math.max(1, syncs), eventsPerTurn: perTurn((turn) => turn.events) };
+  return { ...summary, machine, rowsPerSync: buffered / Math.max(1, syncs), eventsPerTurn: perTurn((turn) => turn.events) };
 }
 
 /** One user at a time: the per-turn overhead without queueing behind other users. */
@@ -186,9 +181,7 @@ async function measureBaseline(pool: pg.Pool) {
     `SELECT owner_id AS "userId", id AS "sessionId", room_id AS "roomId" FROM sessions WHERE room_id IS NOT NULL LIMIT ${USERS}`,
   );
   const started = Date.now();
-  const databaseBefore = databaseCpuSnapshot();
-  const machineBefore = machineCpuSnapshot();
-  const clientBefore = process.cpuUsage();
+  const window = openCpuWindow();
   const durations = (
     await Promise.all(
       sessions.rows.map(async (user) => {
@@ -208,11 +201,9 @@ async function measureBaseline(pool: pg.Pool) {
     )
   ).flat();
   const seconds = (Date.now() - started) / 1000;
-  const idleShare = machineIdleShareSince(machineBefore);
-  const databaseMsPerTurn = (databaseCpuSecondsSince(databaseBefore) * 1000) / Math.max(1, durations.length);
-  const clientUsage = process.cpuUsage(clientBefore);
-  const clientMsPerTurn = (clientUsage.user + clientUsage.system) / 1000 / Math.max(1, durations.length);
-  return { seconds, turns: durations.length, databaseMsPerTurn, clientMsPerTurn, idleShare, turnsPerSecond: durations.length / seconds, rowsPerSecond: (durations.length * AGENTS) / seconds, p50: percentile(durations, 50), p99: percentile(durations, 99) };
+  // This process is the baseline's client: its CPU stands where the server's does.
+  const machine = window.close(durations.length);
+  return { seconds, turns: durations.length, machine, turnsPerSecond: durations.length / seconds, rowsPerSecond: (durations.length * AGENTS) / seconds, p50: percentile(durations, 50), p99: percentile(durations, 99) };
 }
 
 const CREDIT_TARGET_RATIO = 0.9;
@@ -356,11 +347,12 @@ export async function runTurnsBench(): Promise<void> {
         `enforce/off over all rounds ${(creditRatio * 100).toFixed(0)}% (target >= ${CREDIT_TARGET_RATIO * 100}%): ${creditRatio >= CREDIT_TARGET_RATIO ? "met" : "NOT met"}`,
     );
     // Where each contender's turn goes on the machine: the server's and PostgreSQL's CPU per turn (the baseline's client stands for the server), and the machine's idle share.
+    const idle = (machine: WindowCpu) => `idle ${(machine.idleShare * 100).toFixed(0)}%`;
     const serverCpu = (rounds: ServerRound[]) =>
-      rounds.map((round) => `${round.cpuMsPerTurn.toFixed(2)} + ${round.databaseMsPerTurn.toFixed(2)} ms (load generator ${round.loadMsPerTurn.toFixed(2)}), idle ${(round.idleShare * 100).toFixed(0)}%`).join("; ");
+      rounds.map((round) => `${round.cpuMsPerTurn.toFixed(2)} + ${round.machine.databaseMs.toFixed(2)} ms (load generator ${round.machine.loadGeneratorMs.toFixed(2)}), ${idle(round.machine)}`).join("; ");
     console.log(
       `cpu       per turn and round, server + PostgreSQL: enforce ${serverCpu(enforceRounds)} | off ${serverCpu(offRounds)} | ` +
-        `baseline client + PostgreSQL ${baselineRounds.map((round) => `${round.clientMsPerTurn.toFixed(2)} + ${round.databaseMsPerTurn.toFixed(2)} ms, idle ${(round.idleShare * 100).toFixed(0)}%`).join("; ")}`,
+        `baseline client + PostgreSQL ${baselineRounds.map(({ machine }) => `${machine.loadGeneratorMs.toFixed(2)} + ${machine.databaseMs.toFixed(2)} ms, ${idle(machine)}`).join("; ")}`,
     );
     console.log(
       `burst     ${burst.attempted} concurrent sends, balance for ${BURST_COVERED_HOLDS} first calls: ${burst.accepted} accepted, ${burst.refused} refused, overspend ${burst.overspend.toFixed(4)} (must be 0): ${burst.accepted === BURST_COVERED_HOLDS && burst.overspend === 0 ? "met" : "NOT met"}`,

@@ -43,7 +43,7 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /** CPU seconds used so far by each PostgreSQL process on this machine (backends, WAL writer, checkpointer), by pid. */
-export function databaseCpuSnapshot(): Map<number, number> {
+function databaseCpuSnapshot(): Map<number, number> {
   const snapshot = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -61,22 +61,45 @@ export function databaseCpuSnapshot(): Map<number, number> {
  * difference, new ones all of theirs. A backend that exited in between takes its time with it, so a
  * round's figure is right while the connections doing its work stay open (pools keep them).
  */
-export function databaseCpuSecondsSince(before: Map<number, number>): number {
+function databaseCpuSecondsSince(before: Map<number, number>): number {
   let total = 0;
   for (const [pid, seconds] of databaseCpuSnapshot()) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
 /** The machine's CPU time so far, all cores, and how much of it was idle (idle and iowait), from /proc/stat. */
-export function machineCpuSnapshot(): { idle: number; total: number } {
+function machineCpuSnapshot(): { idle: number; total: number } {
   const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   return { idle: fields[3]! + fields[4]!, total: fields.reduce((sum, value) => sum + value, 0) };
 }
 
-/** The share of the machine's CPU time left idle since `before` (a snapshot). */
-export function machineIdleShareSince(before: { idle: number; total: number }): number {
-  const now = machineCpuSnapshot();
-  return (now.idle - before.idle) / Math.max(1, now.total - before.total);
+/** What a measured window cost per unit of work (a request, a turn). */
+export interface WindowCpu {
+  /** PostgreSQL's CPU, all its processes. */
+  databaseMs: number;
+  /** This process's CPU: the benchmark's load generator (or the baseline's own client). */
+  loadGeneratorMs: number;
+  /** The share of the machine's CPU time nobody used. */
+  idleShare: number;
+}
+
+/** Opens a measured window now; `close(units)` gives its CPU per unit of the work done in it. */
+export function openCpuWindow(): { close(units: number): WindowCpu } {
+  const database = databaseCpuSnapshot();
+  const machine = machineCpuSnapshot();
+  const own = process.cpuUsage();
+  return {
+    close(units) {
+      const count = Math.max(1, units);
+      const used = process.cpuUsage(own);
+      const now = machineCpuSnapshot();
+      return {
+        databaseMs: (databaseCpuSecondsSince(database) * 1000) / count,
+        loadGeneratorMs: (used.user + used.system) / 1000 / count,
+        idleShare: (now.idle - machine.idle) / Math.max(1, now.total - machine.total),
+      };
+    },
+  };
 }
 
 export async function startServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
