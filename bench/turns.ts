@@ -30,8 +30,14 @@ import { measureHolds } from "./holds.ts";
 const USERS = 20;
 const DURATION_MS = 10_000;
 const WARMUP_MS = 2_000;
-/** Once per server, before the first round. */
-const SERVER_WARMUP_MS = 8_000;
+/**
+ * Once per server, before the first round: until V8 has compiled the turn
+ * path. With --trace-opt under this load, TurboFan spent 3.1, 1.2, 0.9, 0.3,
+ * 0.2 and 0.5 s of the server's CPU in its first six 10 s windows (about 1
+ * ms per turn in the second): rounds after an 8 s warm-up measured a server
+ * still compiling, which a deployed one stopped doing in its first minute.
+ */
+const SERVER_WARMUP_MS = 30_000;
 const AGENTS = 3;
 const TARGET_RATIO = 0.4;
 const TARGET_P50_MS = 15;
@@ -301,7 +307,7 @@ export async function runTurnsBench(): Promise<void> {
   try {
     const users = await setUp(server);
     const offUsers = await setUp(offServer);
-    // V8 optimizes the turn path within seconds of load: each server is warmed once, so no round measures it cold.
+    // Each server is warmed once, while V8 compiles its turn path, so no round measures it cold.
     await measureServer(server, users, pool, SERVER_WARMUP_MS);
     await measureServer(offServer, offUsers, pool, SERVER_WARMUP_MS);
     // Rounds rotate the order of the two servers and the baseline, so drift on a shared host falls on all alike.
