@@ -4,7 +4,9 @@
 // credits each end with their stop reason within the room's limits, with one
 // ledger row per provider call; cancelTurn from the other instance stops a
 // streaming agent within a second (through Redis, or the database while Redis
-// is away); a turn past its time limit stops with TIMEOUT.
+// is away); a turn past its time limit stops with TIMEOUT; a cancel or a time
+// limit that lands while a step's result commits, with the next step started
+// in the same statement, leaves that step failed and nothing held or running.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -327,6 +329,84 @@ describe("cancelTurn", () => {
     const turn = await waitForTurn(user.on(a), turnId);
     expect(kinds(turn).map(([, kind, key]) => [kind, key])).toEqual([["MANAGER_ROUTE", null], ["AGENT", ada], ["AGENT", bob]]);
     expect((await ledger(turnId)).map((row) => [row.call_kind, row.status])).toEqual([["manager_route", "success"], ["agent", "success"], ["agent", "cancelled"]]);
+  });
+
+  /**
+   * A roundtable of ada, bob and cyd: the statement that records ada's result
+   * also starts bob's step and holds his call. The test locks the user's
+   * wallet, so that statement waits on it, and runs `whileCommitting` before
+   * letting it commit. bob's call, if it is made, hangs until the turn's halt
+   * aborts it. Returns the ended turn, the agents its provider calls were for,
+   * and its ledger rows.
+   */
+  async function haltWhileCommitting(user: User, council: Council, whileCommitting: (turnId: string) => Promise<void>) {
+    const [ada, bob] = council.agents.map((agent) => agent.agentKey);
+    let answerAda!: () => void;
+    const adaMayAnswer = new Promise<void>((resolve) => (answerAda = resolve));
+    const agents = councilHandler(script);
+    fake.setHandler(async (call: FakeCall) => {
+      if (agentKeyOf(call) === ada) await adaMayAnswer;
+      if (agentKeyOf(call) === bob) return { kind: "hang" };
+      return agents(call);
+    });
+    const from = fake.calls.length;
+    const turnId = await sendAccepted(user.on(a), council.sessionId, "Go");
+    await expect.poll(() => fake.calls.length > from, { timeout: 10_000 }).toBe(true);
+    const locker = await sql.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM credit_wallets WHERE user_id = $1 FOR UPDATE", [user.id]);
+      answerAda();
+      const waiting = () => sql.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH ledger_rows AS%'");
+      await expect.poll(async () => (await waiting()).rows[0].n, { timeout: 10_000 }).toBe(1);
+      await whileCommitting(turnId);
+      await locker.query("COMMIT");
+    } finally {
+      locker.release();
+    }
+    const turn = await waitForTurn(user.on(a), turnId);
+    const { rows: left } = await sql.query(
+      "SELECT w.held::text AS wallet, (SELECT count(*)::int FROM credit_holds h WHERE h.turn_id = $2 AND h.released_at IS NULL) AS open, (SELECT count(*)::int FROM turn_steps s WHERE s.turn_id = $2 AND s.status = 'running') AS running FROM credit_wallets w WHERE w.user_id = $1",
+      [user.id, turnId],
+    );
+    // Nothing stays held or running, whichever way the halt went.
+    expect(left).toEqual([{ wallet: "0.0000", open: 0, running: 0 }]);
+    return { turn, calls: fake.calls.slice(from).map((call) => agentKeyOf(call)), rows: (await ledger(turnId)).map((row) => [row.call_kind, row.status]) };
+  }
+
+  test("a cancel that lands while a step's result commits, the next step started in the same statement: that step's call is made and aborted (metered) or not made; cyd never runs", async () => {
+    const user = await newUser();
+    const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
+    const [ada, bob, cyd] = council.agents.map((agent) => agent.agentKey);
+    const cancel = (turnId: string) => user.on(a)(CancelTurnDocument, { turnId });
+    let cancelling: ReturnType<typeof cancel> | undefined;
+    const { turn, calls, rows } = await haltWhileCommitting(user, council, async (turnId) => {
+      // The cancel's write on the turn waits behind that statement, which commits first once the wallet is free.
+      cancelling = cancel(turnId);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    expect(dataOf(await cancelling!).cancelTurn).toMatchObject({ __typename: "CancelTurnSuccess", cancelled: true });
+    expect(turn).toMatchObject({ status: "PARTIAL", stopReason: "CANCELLED" });
+    expect(turn.steps.map((step) => [step.agentKey, step.status, step.error])).toEqual([[ada, "COMPLETED", null], [bob, "FAILED", "Cancelled by its owner."]]);
+    expect(calls.filter((key) => key === ada)).toHaveLength(1);
+    expect(calls).not.toContain(cyd);
+    expect(rows).toEqual(calls.includes(bob!) ? [["agent", "success"], ["agent", "cancelled"]] : [["agent", "success"]]);
+  });
+
+  test("a time limit that passes while a step's result commits, the next step started in the same statement: that step fails before its call (TIMEOUT), no call made", async () => {
+    const user = await newUser();
+    const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"], ["cyd", "QWEN"]]);
+    await setLimits(user, council, { timeLimitSeconds: 10 });
+    const [ada, bob] = council.agents.map((agent) => agent.agentKey);
+    const { turn, calls, rows } = await haltWhileCommitting(user, council, async (turnId) => {
+      // The turn's timer halts it while the statement that started bob's step still waits to commit.
+      const { rows: started } = await sql.query("SELECT extract(epoch FROM started_at) * 1000 AS at FROM turns WHERE id = $1", [turnId]);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(started[0].at) + 11_000 - Date.now())));
+    });
+    expect(turn).toMatchObject({ status: "PARTIAL", stopReason: "TIMEOUT" });
+    expect(turn.steps.map((step) => [step.agentKey, step.status, step.error])).toEqual([[ada, "COMPLETED", null], [bob, "FAILED", "Stopped: the turn reached its time limit of 10 s."]]);
+    expect(calls).toEqual([ada]);
+    expect(rows).toEqual([["agent", "success"]]);
   });
 
   test("with Redis away the owner instance reads the request from the database: still ended within a second", async () => {
