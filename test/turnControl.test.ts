@@ -353,15 +353,20 @@ describe("cancelTurn", () => {
     const turnId = await sendAccepted(user.on(a), council.sessionId, "Go");
     await expect.poll(() => fake.calls.length > from, { timeout: 10_000 }).toBe(true);
     const locker = await sql.connect();
+    let locked = false;
     try {
       await locker.query("BEGIN");
+      locked = true;
       await locker.query("SELECT 1 FROM credit_wallets WHERE user_id = $1 FOR UPDATE", [user.id]);
       answerAda();
-      const waiting = () => sql.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH ledger_rows AS%'");
+      const waiting = () => sql.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO llm_call_events%'");
       await expect.poll(async () => (await waiting()).rows[0].n, { timeout: 10_000 }).toBe(1);
       await whileCommitting(turnId);
       await locker.query("COMMIT");
+      locked = false;
     } finally {
+      // A failed expectation must not leave the wallet locked for the tests after it.
+      if (locked) await locker.query("ROLLBACK").catch(() => undefined);
       locker.release();
     }
     const turn = await waitForTurn(user.on(a), turnId);
