@@ -304,6 +304,27 @@ test("TurnCompleted carries the wallet's available credits right after the turn'
   expect(await invariantViolations(sql)).toEqual([]);
 });
 
+test("more than ten walletEvents streams on one instance do not make Node warn of a listener leak: each listens for the feed's close until it ends", async () => {
+  const user = await newUser();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on("warning", onWarning);
+  const streams = Array.from({ length: 12 }, () => subscribe(a.graphqlUrl, user.token, WalletEventsDocument, {}, (data) => data.walletEvents));
+  try {
+    await until(() => a.runtime.walletEvents.subscriberCount, (count) => count >= 12, 5_000);
+    // A warning is emitted on the next tick after the listener that crossed the limit.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((warning) => warning.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+  } finally {
+    process.off("warning", onWarning);
+    for (const stream of streams) {
+      stream.done.catch(() => undefined); // closing aborts the request
+      stream.close();
+    }
+  }
+  await until(() => a.runtime.walletEvents.subscriberCount, (count) => count === 0, 5_000);
+});
+
 test("low balance: one event per crossing, even when concurrent debits cross together; re-armed by a grant; to walletEvents subscribers and a signed webhook retried with backoff until it accepts", async () => {
   const user = await newUser();
   const council = await createCouncil(user.on(a), "ROUNDTABLE", [["ada", "QWEN"]]);
