@@ -6,6 +6,7 @@ import { runTurnsBench } from "./turns.ts";
 import { runChaosBench } from "./chaos.ts";
 import { runTranscriptBench } from "./transcript.ts";
 import { runFanoutBench } from "./fanout.ts";
+import { runPgInstructionsBench } from "./pgInstructions.ts";
 
 const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "rooms", run: runRoomsBench },
@@ -14,6 +15,7 @@ const BENCHES: { name: string; run: () => Promise<void> }[] = [
   { name: "usage", run: runUsageBench },
   { name: "chaos", run: runChaosBench },
   { name: "fanout", run: runFanoutBench },
+  { name: "pg-instructions", run: runPgInstructionsBench },
 ];
 
 const only = process.argv.slice(2);

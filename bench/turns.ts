@@ -26,6 +26,7 @@ import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
 import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
 import { measureHolds } from "./holds.ts";
+import { BASELINE_AGENTS, baselineTurn } from "./baselineTurn.ts";
 
 const USERS = 20;
 const DURATION_MS = 10_000;
@@ -38,7 +39,6 @@ const WARMUP_MS = 2_000;
  * still compiling, which a deployed one stopped doing in its first minute.
  */
 const SERVER_WARMUP_MS = 30_000;
-const AGENTS = 3;
 const TARGET_RATIO = 0.4;
 const TARGET_P50_MS = 15;
 const SEQUENTIAL_MS = 3_000;
@@ -151,36 +151,6 @@ async function summarize(results: SentTurn[], seconds: number, pool: pg.Pool, cp
   return { seconds, turnsPerSecond: results.length / seconds, rowsPerSecond: rows / seconds, p50: percentile(overhead, 50), p99: percentile(overhead, 99), turns: results.length, sendP50, runP50, cpuMsPerTurn };
 }
 
-const BASELINE_TURN = [
-  `INSERT INTO turns (id, session_id, user_id, seq, status, mode, roster_snapshot, user_content, updated_at)
-   VALUES ($1, $2, $3, (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session_id = $2), 'running', 'roundtable', '[]', 'How should we launch?', now())`,
-  `INSERT INTO messages (id, session_id, turn_id, role, content, updated_at) VALUES (gen_random_uuid(), $1, $2, 'user', 'How should we launch?', now())`,
-];
-
-async function baselineTurn(client: pg.PoolClient, user: { userId: string; sessionId: string; roomId: string }) {
-  const turnId = randomUUID();
-  await client.query("BEGIN");
-  await client.query(BASELINE_TURN[0]!, [turnId, user.sessionId, user.userId]);
-  await client.query(BASELINE_TURN[1]!, [user.sessionId, turnId]);
-  for (let seq = 1; seq <= AGENTS; seq++) {
-    const stepId = randomUUID();
-    await client.query(`INSERT INTO turn_steps (id, turn_id, seq, kind, model_alias, status, output, completed_at, updated_at) VALUES ($1, $2, $3, 'agent', 'qwen', 'completed', 'answer', now(), now())`, [stepId, turnId, seq]);
-    await client.query(
-      `INSERT INTO llm_call_events (id, user_id, room_id, session_id, turn_id, step_id, provider, model_alias, provider_model, input_tokens_fresh, input_tokens_cached, output_tokens, total_tokens, oe_tokens_computed, provider_cost_usd, credits_burned, latency_ms, status, pricing_version, request_id, call_kind, turn_mode)
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, 'local', 'qwen', 'qwen/qwen3-235b-a22b', 100, 0, 20, 120, 55, 0, 0.0028, 0, 'success', '2026-02-20', gen_random_uuid()::text, 'agent', 'roundtable')`,
-      [user.userId, user.roomId, user.sessionId, turnId, stepId],
-    );
-    await client.query(`INSERT INTO messages (id, session_id, turn_id, step_id, role, content, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, 'agent', 'answer', now())`, [user.sessionId, turnId, stepId]);
-    await client.query(
-      `INSERT INTO turn_context_audit (id, turn_id, step_id, model_alias, context_limit, output_reserve, overhead_reserve, input_budget, estimate_before, estimate_after_summary, estimate_after_prune, summarized, pruned, overflow, updated_at)
-       VALUES (gen_random_uuid(), $1, $2, 'qwen', 40960, 2048, 2048, 36864, 100, 100, 100, false, false, false, now())`,
-      [turnId, stepId],
-    );
-  }
-  await client.query(`UPDATE turns SET status = 'completed', completed_at = now() WHERE id = $1`, [turnId]);
-  await client.query("COMMIT");
-}
-
 /** The baseline's users: 20, like the server's, sharing a pool of the server's size; each turn's time includes waiting for a connection. */
 async function measureBaseline(pool: pg.Pool) {
   const sessions = await pool.query<{ userId: string; sessionId: string; roomId: string }>(
@@ -209,7 +179,7 @@ async function measureBaseline(pool: pg.Pool) {
   const seconds = (Date.now() - started) / 1000;
   // This process is the baseline's client: its CPU stands where the server's does.
   const machine = window.close(durations.length);
-  return { seconds, turns: durations.length, machine, turnsPerSecond: durations.length / seconds, rowsPerSecond: (durations.length * AGENTS) / seconds, p50: percentile(durations, 50), p99: percentile(durations, 99) };
+  return { seconds, turns: durations.length, machine, turnsPerSecond: durations.length / seconds, rowsPerSecond: (durations.length * BASELINE_AGENTS) / seconds, p50: percentile(durations, 50), p99: percentile(durations, 99) };
 }
 
 const CREDIT_TARGET_RATIO = 0.9;
