@@ -3,9 +3,13 @@
 // machine's two cores with the server and PostgreSQL, so it is kept as light
 // as a client can be (fetch costs several times more CPU per request); the
 // documents are the same typed operations the tests use.
+import { randomUUID } from "node:crypto";
 import { Agent, request } from "node:http";
 import { print } from "graphql";
 import { SendMessageDocument, TurnEventsDocument } from "../test/generated/graphql.ts";
+import { graphqlClient } from "../test/support/graphqlClient.ts";
+import { signTestToken } from "../test/fixtures/users.ts";
+import { createCouncil } from "../test/fixtures/turns.ts";
 
 const SEND_MESSAGE = print(SendMessageDocument);
 const TURN_EVENTS = print(TurnEventsDocument);
@@ -13,6 +17,20 @@ const TURN_EVENTS = print(TurnEventsDocument);
 export interface LeanUser {
   token: string;
   sessionId: string;
+}
+
+export interface BenchUser extends LeanUser {
+  /** users.id: the token's subject. */
+  userId: string;
+  roomId: string;
+}
+
+/** A new user with the benches' council (ada, bob and cyd in a roundtable on three models) and a session in it. */
+export async function createBenchUser(graphqlUrl: string): Promise<BenchUser> {
+  const userId = randomUUID();
+  const token = await signTestToken({ sub: userId });
+  const council = await createCouncil(graphqlClient(graphqlUrl, token), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
+  return { token, userId, roomId: council.roomId, sessionId: council.sessionId };
 }
 
 function post(agent: Agent, url: URL, token: string, body: string, accept: string, onChunk: (chunk: string) => void): Promise<number> {

@@ -21,17 +21,13 @@
 // PG_BIN, else the newest /usr/lib/postgresql/*/bin); says so and stops
 // without them. As root, the cluster runs as the `postgres` user.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { migrateDeploy } from "../test/support/database.ts";
 import { freePort, startServerProcess } from "../test/support/serverProcess.ts";
-import { graphqlClient } from "../test/support/graphqlClient.ts";
-import { signTestToken } from "../test/fixtures/users.ts";
-import { createCouncil } from "../test/fixtures/turns.ts";
-import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
+import { createBenchUser, followTurn, sendMessage, userAgent, type BenchUser } from "./leanClient.ts";
 import { baselineTurn } from "./baselineTurn.ts";
 
 const WARM_TURNS = 3;
@@ -83,7 +79,9 @@ function ownedDirectory(prefix: string): string {
 }
 
 interface Cluster {
+  /** The bench's database, and the cluster's own `postgres` database. */
   url: string;
+  adminUrl: string;
   /** Starts PostgreSQL, under callgrind when `countInto` names a directory for its per-process counts. */
   start(countInto?: string): Promise<void>;
   stop(): Promise<void>;
@@ -98,9 +96,10 @@ function createCluster(bin: string, port: number): Cluster {
   const settings = ["-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "autovacuum=off", "-c", "jit=off"];
   let postmaster: ChildProcess | null = null;
   const url = `postgresql://postgres@127.0.0.1:${port}/pantheon`;
+  const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   const ready = async () => {
     for (let attempt = 0; attempt < 600; attempt++) {
-      const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres` });
+      const client = new pg.Client({ connectionString: adminUrl });
       try {
         await client.connect();
         await client.end();
@@ -114,6 +113,7 @@ function createCluster(bin: string, port: number): Cluster {
   };
   return {
     url,
+    adminUrl,
     async start(countInto) {
       const [file, argv] = countInto
         ? asOwner("valgrind", ["--tool=callgrind", "--trace-children=yes", "--vgdb=no", `--callgrind-out-file=${countInto}/cg.%p`, path.join(bin, "postgres"), "-D", data, ...settings])
@@ -131,20 +131,26 @@ function createCluster(bin: string, port: number): Cluster {
   };
 }
 
+/** A process's instruction count from its callgrind file, or null while the file is still being written (its totals line comes last). */
+function instructionsIn(file: string): number | null {
+  const totals = /^totals: (\d+)$/m.exec(readFileSync(file, "utf8"));
+  return totals ? Number(totals[1]) : null;
+}
+
 /** Instructions of the backends that ended while `work` ran (each writes its count when it exits), and how many there were. */
 async function countedWhile(countDir: string, work: () => Promise<void>): Promise<{ instructions: number; backends: number }> {
   const before = new Set(readdirSync(countDir));
   await work();
   // A backend writes its count as it exits, just after its client has gone.
-  let files: string[] = [];
+  let counts: (number | null)[] = [];
   for (let attempt = 0; attempt < 100; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    files = readdirSync(countDir).filter((name) => !before.has(name));
-    const complete = files.every((name) => /^summary: \d+$/m.test(readFileSync(path.join(countDir, name), "utf8")));
-    if (files.length > 0 && complete) break;
+    counts = readdirSync(countDir)
+      .filter((name) => !before.has(name))
+      .map((name) => instructionsIn(path.join(countDir, name)));
+    if (counts.length > 0 && counts.every((count) => count !== null)) break;
   }
-  const instructions = files.reduce((sum, name) => sum + Number(/^summary: (\d+)$/m.exec(readFileSync(path.join(countDir, name), "utf8"))?.[1] ?? 0), 0);
-  return { instructions, backends: files.length };
+  return { instructions: counts.reduce<number>((sum, count) => sum + (count ?? 0), 0), backends: counts.length };
 }
 
 type Contender = (turns: number) => Promise<void>;
@@ -154,9 +160,7 @@ function serverContender(url: string, enforcement: "enforce" | "off"): Contender
     const server = await startServerProcess(url, { ...SERVER_ENV, CREDIT_ENFORCEMENT: enforcement });
     const agent = userAgent();
     try {
-      const token = await signTestToken({ sub: randomUUID() });
-      const council = await createCouncil(graphqlClient(server.graphqlUrl, token), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
-      const user = { token, sessionId: council.sessionId };
+      const user = await createBenchUser(server.graphqlUrl);
       const graphqlUrl = new URL(server.graphqlUrl);
       for (let turn = 0; turn < WARM_TURNS + turns; turn++) await followTurn(agent, graphqlUrl, user, await sendMessage(agent, graphqlUrl, user, "How should we launch?"));
     } finally {
@@ -166,7 +170,7 @@ function serverContender(url: string, enforcement: "enforce" | "off"): Contender
   };
 }
 
-function baselineContender(url: string, user: { userId: string; sessionId: string; roomId: string }): Contender {
+function baselineContender(url: string, user: BenchUser): Contender {
   return async (turns) => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -201,7 +205,7 @@ export async function runPgInstructionsBench(): Promise<void> {
   try {
     // Set up at full speed: the schema, and a session for the baseline's rows.
     await cluster.start();
-    const admin = new pg.Client({ connectionString: cluster.url.replace(/\/pantheon$/, "/postgres") });
+    const admin = new pg.Client({ connectionString: cluster.adminUrl });
     await admin.connect();
     await admin.query("CREATE DATABASE pantheon");
     await admin.end();
@@ -214,21 +218,14 @@ export async function runPgInstructionsBench(): Promise<void> {
       console.log(`variant: ${variant} applied after the migrations`);
     }
     const setupServer = await startServerProcess(cluster.url, SERVER_ENV);
-    const council = await createCouncil(graphqlClient(setupServer.graphqlUrl, await signTestToken({ sub: randomUUID() })), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
+    const baselineUser = await createBenchUser(setupServer.graphqlUrl);
     await setupServer.stop();
-    const db = new pg.Client({ connectionString: cluster.url });
-    await db.connect();
-    const { rows } = await db.query<{ userId: string; sessionId: string; roomId: string }>(
-      `SELECT owner_id AS "userId", id AS "sessionId", room_id AS "roomId" FROM sessions WHERE id = $1`,
-      [council.sessionId],
-    );
-    await db.end();
     await cluster.stop();
 
     await cluster.start(countDir);
     const enforce = await perTurn(countDir, serverContender(cluster.url, "enforce"));
     const off = await perTurn(countDir, serverContender(cluster.url, "off"));
-    const baseline = await perTurn(countDir, baselineContender(cluster.url, rows[0]!));
+    const baseline = await perTurn(countDir, baselineContender(cluster.url, baselineUser));
     console.log(`PostgreSQL instructions per 3-agent turn (callgrind; one user, one connection): enforce ${millions(enforce)}, credits off ${millions(off)}, plain pg baseline ${millions(baseline)}`);
     console.log(
       `baseline ÷ enforce ${((baseline / enforce) * 100).toFixed(1)}% (PostgreSQL's side of the turns ratio); off ÷ enforce ${((off / enforce) * 100).toFixed(1)}% (what enforcing credits adds: ${millions(enforce - off)})`,

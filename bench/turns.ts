@@ -24,7 +24,7 @@ import { availableCredits } from "../src/credits/balances.ts";
 import { firstCallCost } from "../test/fixtures/credits.ts";
 import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
-import { followTurn, sendMessage, userAgent } from "./leanClient.ts";
+import { createBenchUser, followTurn, sendMessage, userAgent } from "./leanClient.ts";
 import { measureHolds } from "./holds.ts";
 import { BASELINE_AGENTS, baselineTurn } from "./baselineTurn.ts";
 
@@ -58,13 +58,7 @@ function percentile(values: number[], p: number): number {
 }
 
 async function setUp(server: TestServer): Promise<UserRun[]> {
-  return Promise.all(
-    Array.from({ length: USERS }, async () => {
-      const token = await signTestToken({ sub: randomUUID() });
-      const council = await createCouncil(graphqlClient(server.graphqlUrl, token), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"], ["cyd", "LLAMA"]]);
-      return { token, sessionId: council.sessionId };
-    }),
-  );
+  return Promise.all(Array.from({ length: USERS }, () => createBenchUser(server.graphqlUrl)));
 }
 
 interface SentTurn {
