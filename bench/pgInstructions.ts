@@ -2,7 +2,7 @@
 // (callgrind) in a PostgreSQL cluster of its own. Turns/s on this shared
 // two-core machine drift by a third within minutes, so a change worth 3% of
 // PostgreSQL's work is lost in the turns bench's noise; instructions are not:
-// the same run gives the same count to about 0.1%. It answers "how much less
+// four runs agreed within about 1%. It answers "how much less
 // does PostgreSQL do per turn with this change", not "how fast": cache misses,
 // locks and I/O are not counted (the turns bench measures those).
 //
@@ -15,7 +15,7 @@
 //
 // PG_INSTRUCTIONS_SQL=<file> applies a SQL script after the migrations (a
 // variant of a SQL function to try before writing its migration); each run
-// starts from a new cluster, so two runs compare to within about 0.2%.
+// starts from a new cluster, so two runs compare directly.
 //
 // Needs valgrind and PostgreSQL's server binaries (initdb, pg_ctl, postgres:
 // PG_BIN, else the newest /usr/lib/postgresql/*/bin); says so and stops
