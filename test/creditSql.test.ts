@@ -38,7 +38,9 @@ describe("one home", () => {
     const names = (await readdir(MIGRATIONS, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
     const migrations = await Promise.all(names.map(async (name) => ({ name, text: await readFile(new URL(`${name}/migration.sql`, MIGRATIONS), "utf8") })));
     for (const { name } of CREDIT_SQL_FUNCTIONS) {
-      const newest = migrations.filter((migration) => migration.text.includes(`FUNCTION "${name}"(`)).at(-1);
+      // A definition, not a mention: a migration that re-creates a trigger says EXECUTE FUNCTION "name"().
+      const defines = new RegExp(`CREATE (OR REPLACE )?FUNCTION "${name}"\\(`);
+      const newest = migrations.filter((migration) => defines.test(migration.text)).at(-1);
       expect(newest, name).toBeDefined();
       expect(newest!.text.includes(await creditSqlSource(name)), `${newest!.name} defines ${name} exactly as src/credits/sql/${name}.sql`).toBe(true);
     }
@@ -274,5 +276,26 @@ describe("each credit function", () => {
     const { userId } = await fixture();
     await expect(sql.query("UPDATE credit_transactions SET amount = 1 WHERE user_id = $1", [userId])).rejects.toMatchObject({ code: "23000" });
     await expect(sql.query("DELETE FROM credit_transactions WHERE user_id = $1", [userId])).rejects.toMatchObject({ code: "23000" });
+  });
+});
+
+describe("the amounts' own checks", () => {
+  test("no statement can write a negative held, allowance, remaining or released amount, nor a hold with more left than it held; nothing changes", async () => {
+    const place = await fixture();
+    expect(await hold(place, "2.0000", "2.0000")).toMatchObject({ placed: true, held: "2.0000" });
+    const before = await wallet(place.userId);
+    const refusedBy = (constraint: string) => ({ code: "23514", constraint });
+    // One domain (nonnegative_credits) keeps these columns at zero or above.
+    await expect(sql.query("UPDATE credit_wallets SET held = -0.0001 WHERE user_id = $1", [place.userId])).rejects.toMatchObject(refusedBy("nonnegative_credits_check"));
+    await expect(sql.query("UPDATE credit_wallets SET allowance = -1 WHERE user_id = $1", [place.userId])).rejects.toMatchObject(refusedBy("nonnegative_credits_check"));
+    await expect(sql.query("UPDATE room_credit_usage SET held = -1 WHERE room_id = $1", [place.roomId])).rejects.toMatchObject(refusedBy("nonnegative_credits_check"));
+    await expect(sql.query("UPDATE credit_holds SET remaining = -1 WHERE turn_id = $1", [place.turnId])).rejects.toMatchObject(refusedBy("nonnegative_credits_check"));
+    await expect(
+      sql.query("INSERT INTO credit_transactions (user_id, kind, amount, released, balance_after, initiated_by, idempotency_key) VALUES ($1, 'debit', 0, -1, 0, 'system', $2)", [place.userId, randomUUID()]),
+    ).rejects.toMatchObject(refusedBy("nonnegative_credits_check"));
+    await expect(sql.query("UPDATE credit_holds SET remaining = amount + 0.0001 WHERE turn_id = $1", [place.turnId])).rejects.toMatchObject(refusedBy("credit_holds_remaining_check"));
+    expect(await wallet(place.userId)).toEqual(before);
+    const { rows } = await sql.query("SELECT amount::text, remaining::text FROM credit_holds WHERE turn_id = $1", [place.turnId]);
+    expect(rows).toEqual([{ amount: "2.0000", remaining: "2.0000" }]);
   });
 });
