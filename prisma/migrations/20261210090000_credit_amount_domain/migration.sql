@@ -2,9 +2,9 @@
 -- instead of table CHECKs. The guarantee is the same (a write of a negative
 -- amount fails with check_violation, 23514), but the cost is not: PostgreSQL
 -- parses and plans a table's CHECKs again in every statement that writes the
--- table, while a domain's constraint is cached across statements. A turn
--- writes these rows about a dozen times (docs/development.md, "PostgreSQL's
--- instructions per turn"). The wire type stays numeric (PostgreSQL sends a
+-- table, while a domain's constraint is cached across statements. Each call
+-- of a turn writes all four tables (its hold, its debit; docs/development.md,
+-- "The money columns' non-negative check is a domain"). The wire type stays numeric (PostgreSQL sends a
 -- domain column as its base type), so Prisma and pg read them unchanged.
 
 -- Without a constraint, changing a column to a domain over its own type
