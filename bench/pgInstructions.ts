@@ -27,6 +27,7 @@ import path from "node:path";
 import pg from "pg";
 import { migrateDeploy } from "../test/support/database.ts";
 import { freePort, startServerProcess } from "../test/support/serverProcess.ts";
+import { waitForOutput } from "../test/support/startProcess.ts";
 import { createBenchUser, followTurn, sendMessage, userAgent, type BenchUser } from "./leanClient.ts";
 import { baselineTurn } from "./baselineTurn.ts";
 
@@ -92,34 +93,20 @@ function createCluster(bin: string, port: number): Cluster {
   const dir = ownedDirectory("pantheon-pg-instructions-");
   const data = path.join(dir, "data");
   runAsOwner(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync"], dir);
-  // As the machine's cluster runs (autovacuum off), without JIT (compiling a query would be counted as running it).
-  const settings = ["-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "autovacuum=off", "-c", "jit=off"];
+  // As the machine's cluster runs (autovacuum off), without JIT (compiling a query would be counted as running it),
+  // and logging in English, whose "ready" line start() waits for.
+  const settings = ["-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "autovacuum=off", "-c", "jit=off", "-c", "lc_messages=C"];
   let postmaster: ChildProcess | null = null;
-  const url = `postgresql://postgres@127.0.0.1:${port}/pantheon`;
-  const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-  const ready = async () => {
-    for (let attempt = 0; attempt < 600; attempt++) {
-      const client = new pg.Client({ connectionString: adminUrl });
-      try {
-        await client.connect();
-        await client.end();
-        return;
-      } catch {
-        await client.end().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    throw new Error("the instructions bench's PostgreSQL did not start");
-  };
   return {
-    url,
-    adminUrl,
+    url: `postgresql://postgres@127.0.0.1:${port}/pantheon`,
+    adminUrl: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     async start(countInto) {
       const [file, argv] = countInto
         ? asOwner("valgrind", ["--tool=callgrind", "--trace-children=yes", "--vgdb=no", `--callgrind-out-file=${countInto}/cg.%p`, path.join(bin, "postgres"), "-D", data, ...settings])
         : asOwner(path.join(bin, "postgres"), ["-D", data, ...settings]);
-      postmaster = spawn(file, argv, { stdio: "ignore", cwd: dir });
-      await ready();
+      postmaster = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+      // Under callgrind PostgreSQL starts tens of times slower; its log says when it is ready.
+      await waitForOutput(postmaster, /ready to accept connections/, 120_000);
     },
     async stop() {
       if (!postmaster || postmaster.exitCode !== null) return;

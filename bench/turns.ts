@@ -24,7 +24,7 @@ import { availableCredits } from "../src/credits/balances.ts";
 import { firstCallCost } from "../test/fixtures/credits.ts";
 import { startFakeOpenRouter } from "../test/support/fakeOpenRouter.ts";
 import { REFERENCE_USAGE } from "../test/support/councilProvider.ts";
-import { createBenchUser, followTurn, sendMessage, userAgent } from "./leanClient.ts";
+import { createBenchUser, followTurn, sendMessage, userAgent, type BenchUser, type LeanUser } from "./leanClient.ts";
 import { measureHolds } from "./holds.ts";
 import { BASELINE_AGENTS, baselineTurn } from "./baselineTurn.ts";
 
@@ -47,17 +47,12 @@ const POOL_MAX = 10;
 
 type TestServer = Pick<ServerProcess, "graphqlUrl" | "cpuSeconds">;
 
-interface UserRun {
-  token: string;
-  sessionId: string;
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function setUp(server: TestServer): Promise<UserRun[]> {
+async function setUp(server: TestServer): Promise<BenchUser[]> {
   return Promise.all(Array.from({ length: USERS }, () => createBenchUser(server.graphqlUrl)));
 }
 
@@ -71,7 +66,7 @@ interface SentTurn {
 }
 
 /** One user's loop: send, follow the turn over SSE to its end, repeat; returns the turn ids and client-seen times. */
-async function userLoop(server: TestServer, user: UserRun, until: number): Promise<SentTurn[]> {
+async function userLoop(server: TestServer, user: LeanUser, until: number): Promise<SentTurn[]> {
   const url = new URL(server.graphqlUrl);
   const agent = userAgent();
   const turns: SentTurn[] = [];
@@ -98,7 +93,7 @@ async function counter(server: TestServer, name: string): Promise<number> {
   return Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1] ?? 0);
 }
 
-async function measureServer(server: TestServer, users: UserRun[], pool: pg.Pool, warmupMs = WARMUP_MS) {
+async function measureServer(server: TestServer, users: LeanUser[], pool: pg.Pool, warmupMs = WARMUP_MS) {
   const warmUntil = Date.now() + warmupMs;
   await Promise.all(users.map((user) => userLoop(server, user, warmUntil)));
   const [syncsBefore, bufferedBefore] = [await counter(server, "pantheon_ledger_buffer_syncs_total"), await counter(server, "pantheon_ledger_buffer_rows_total")];
@@ -115,7 +110,7 @@ async function measureServer(server: TestServer, users: UserRun[], pool: pg.Pool
 }
 
 /** One user at a time: the per-turn overhead without queueing behind other users. */
-async function measureSequential(server: TestServer, user: UserRun, pool: pg.Pool) {
+async function measureSequential(server: TestServer, user: LeanUser, pool: pg.Pool) {
   const started = Date.now();
   const cpuBefore = server.cpuSeconds();
   const results = await userLoop(server, user, started + SEQUENTIAL_MS);
@@ -145,16 +140,13 @@ async function summarize(results: SentTurn[], seconds: number, pool: pg.Pool, cp
   return { seconds, turnsPerSecond: results.length / seconds, rowsPerSecond: rows / seconds, p50: percentile(overhead, 50), p99: percentile(overhead, 99), turns: results.length, sendP50, runP50, cpuMsPerTurn };
 }
 
-/** The baseline's users: 20, like the server's, sharing a pool of the server's size; each turn's time includes waiting for a connection. */
-async function measureBaseline(pool: pg.Pool) {
-  const sessions = await pool.query<{ userId: string; sessionId: string; roomId: string }>(
-    `SELECT owner_id AS "userId", id AS "sessionId", room_id AS "roomId" FROM sessions WHERE room_id IS NOT NULL LIMIT ${USERS}`,
-  );
+/** The baseline's users (the enforcing server's, writing into their sessions), sharing a pool of the server's size; each turn's time includes waiting for a connection. */
+async function measureBaseline(pool: pg.Pool, users: BenchUser[]) {
   const started = Date.now();
   const window = openCpuWindow();
   const durations = (
     await Promise.all(
-      sessions.rows.map(async (user) => {
+      users.map(async (user) => {
         const times: number[] = [];
         while (Date.now() < started + DURATION_MS) {
           const turnStarted = performance.now();
@@ -284,7 +276,7 @@ export async function runTurnsBench(): Promise<void> {
         await vacuumAsAutovacuumWould(pool);
         if (kind === "off") offRounds.push(await measureServer(offServer, offUsers, pool));
         else if (kind === "enforce") enforceRounds.push(await measureServer(server, users, pool));
-        else baselineRounds.push(await measureBaseline(pool));
+        else baselineRounds.push(await measureBaseline(pool, users));
       }
     }
     // The round with the median throughput stands for the server; the ratio is over all rounds.
