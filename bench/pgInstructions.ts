@@ -135,9 +135,12 @@ async function countedWhile(countDir: string, work: () => Promise<void>): Promis
     counts = readdirSync(countDir)
       .filter((name) => !before.has(name))
       .map((name) => instructionsIn(path.join(countDir, name)));
-    if (counts.length > 0 && counts.every((count) => count !== null)) break;
+    if (counts.length > 0 && counts.every((count) => count !== null)) {
+      return { instructions: counts.reduce<number>((sum, count) => sum + count!, 0), backends: counts.length };
+    }
   }
-  return { instructions: counts.reduce<number>((sum, count) => sum + (count ?? 0), 0), backends: counts.length };
+  // A count missing here would make the run look cheaper than it was.
+  throw new Error(`the instructions bench: ${counts.filter((count) => count === null).length} of ${counts.length} backends' counts were not complete after 20 s`);
 }
 
 type Contender = (turns: number) => Promise<void>;

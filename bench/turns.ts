@@ -140,7 +140,11 @@ async function summarize(results: SentTurn[], seconds: number, pool: pg.Pool, cp
   return { seconds, turnsPerSecond: results.length / seconds, rowsPerSecond: rows / seconds, p50: percentile(overhead, 50), p99: percentile(overhead, 99), turns: results.length, sendP50, runP50, cpuMsPerTurn };
 }
 
-/** The baseline's users (the enforcing server's, writing into their sessions), sharing a pool of the server's size; each turn's time includes waiting for a connection. */
+/**
+ * The baseline's users, sharing a pool of the server's size; each turn's time includes waiting for a
+ * connection. They are users of their own: the baseline's completed turns in a server's sessions
+ * would become history that server's next accept reads and summarizes.
+ */
 async function measureBaseline(pool: pg.Pool, users: BenchUser[]) {
   const started = Date.now();
   const window = openCpuWindow();
@@ -263,6 +267,7 @@ export async function runTurnsBench(): Promise<void> {
   try {
     const users = await setUp(server);
     const offUsers = await setUp(offServer);
+    const baselineUsers = await setUp(server);
     // Each server is warmed once, while V8 compiles its turn path, so no round measures it cold.
     await measureServer(server, users, pool, SERVER_WARMUP_MS);
     await measureServer(offServer, offUsers, pool, SERVER_WARMUP_MS);
@@ -276,7 +281,7 @@ export async function runTurnsBench(): Promise<void> {
         await vacuumAsAutovacuumWould(pool);
         if (kind === "off") offRounds.push(await measureServer(offServer, offUsers, pool));
         else if (kind === "enforce") enforceRounds.push(await measureServer(server, users, pool));
-        else baselineRounds.push(await measureBaseline(pool, users));
+        else baselineRounds.push(await measureBaseline(pool, baselineUsers));
       }
     }
     // The round with the median throughput stands for the server; the ratio is over all rounds.
