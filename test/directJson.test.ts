@@ -5,28 +5,33 @@
 // same status, headers and body. The requests cover what the direct path
 // answers itself (media types, CORS, credentials, each kind of error) and
 // what it must hand to Yoga (batches, bodies that are not plain parameters,
-// streams, other media types, refused lengths). /metrics says which path
-// answered.
+// other media types, refused lengths). A subscription asking for an event
+// stream is streamed by the direct path too; a query asking for one is
+// Yoga's. /metrics says which path answered.
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { graphqlClient } from "./support/graphqlClient.ts";
 import { createTestUser, signTestToken, type TestUser } from "./fixtures/users.ts";
-import { createCouncil, type Council } from "./fixtures/turns.ts";
+import { createCouncil, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 
 let database: TestDatabase;
 let direct: TestServer;
 let yoga: TestServer;
 let user: TestUser;
 let council: Council;
+let finishedTurnId: string;
 
 beforeAll(async () => {
   database = await createMigratedDatabase("direct_json");
   direct = await startTestServer(database.url);
   yoga = await startTestServer(database.url, { GRAPHQL_HTTP_PATH: "yoga" });
   user = await createTestUser();
-  council = await createCouncil(graphqlClient(direct.graphqlUrl, user.token), "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"]]);
+  const client = graphqlClient(direct.graphqlUrl, user.token);
+  council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "DEEPSEEK"]]);
+  finishedTurnId = await sendAccepted(client, council.sessionId, "Go");
+  await waitForTurn(client, finishedTurnId);
 });
 afterAll(async () => {
   await direct?.close();
@@ -79,6 +84,10 @@ function exchange(server: TestServer, ask: Ask): Promise<Exchange> {
 }
 
 const auth = () => ({ authorization: `Bearer ${user.token}` });
+const TURN_EVENTS = {
+  query: "subscription Follow($turnId: ID!, $after: Int) { turnEvents(turnId: $turnId, afterSequence: $after) { __typename ... on TurnProgressEvent { sequence } ... on TurnCompleted { turnStatus } } }",
+};
+const follow = (turnId: string) => ({ ...TURN_EVENTS, variables: { turnId, after: 0 } });
 const ROOMS = { query: "query Rooms { rooms(first: 5) { edges { cursor node { id name agents { agentKey name modelAlias } } } pageInfo { hasNextPage endCursor } } }" };
 
 /** Each request, the path that must answer it, and a piece of its answer (so that each case is the one it names). */
@@ -135,6 +144,31 @@ const CASES: { name: string; path: "direct" | "yoga"; ask: () => Ask; expected: 
   {
     name: "a NOT_FOUND query error", path: "direct", status: 200, expected: "NOT_FOUND",
     ask: () => ({ headers: auth(), body: { query: "query R($id: ID!) { room(id: $id) { id } }", variables: { id: council.roomId.replace(/.$/, (c) => (c === "0" ? "1" : "0")) } } }),
+  },
+  {
+    name: "a finished turn's events as a stream (SSE)", path: "direct", status: 200, expected: '"__typename":"TurnCompleted"',
+    ask: () => ({ headers: { ...auth(), accept: "text/event-stream" }, body: follow(finishedTurnId) }),
+  },
+  {
+    name: "a stream from a browser at an allowed origin (CORS headers)", path: "direct", status: 200, expected: "event: complete",
+    ask: () => ({ headers: { ...auth(), origin: "http://localhost:3000", accept: "text/event-stream" }, body: { ...follow(finishedTurnId), operationName: "Follow" } }),
+  },
+  {
+    name: "a stream of a turn that is not found", path: "direct", status: 200, expected: "NOT_FOUND",
+    ask: () => ({ headers: { ...auth(), accept: "text/event-stream" }, body: follow(council.roomId) }),
+  },
+  { name: "a stream without credentials", path: "direct", status: 200, expected: "UNAUTHENTICATED", ask: () => ({ headers: { accept: "text/event-stream" }, body: follow(finishedTurnId) }) },
+  {
+    name: "a stream with an unknown field", path: "direct", status: 200, expected: "GRAPHQL_VALIDATION_FAILED",
+    ask: () => ({ headers: { ...auth(), accept: "text/event-stream" }, body: { query: "subscription { turnEvents(turnId: \"x\") { nope } }" } }),
+  },
+  {
+    name: "a stream with a refused variable", path: "direct", status: 400, expected: "VALIDATION_FAILED",
+    ask: () => ({ headers: { ...auth(), accept: "text/event-stream" }, body: { ...TURN_EVENTS, variables: { turnId: finishedTurnId, after: 1.5 } } }),
+  },
+  {
+    name: "a subscription whose Accept lists streams among others", path: "yoga", status: 200, expected: "event: complete",
+    ask: () => ({ headers: { ...auth(), accept: "text/event-stream, application/json" }, body: follow(finishedTurnId) }),
   },
   { name: "a batch", path: "yoga", status: 200, expected: '[{"data"', ask: () => ({ headers: auth(), body: [{ query: "{ viewer { id } }" }, ROOMS] }) },
   { name: "a body that is not JSON", path: "yoga", status: 400, expected: "invalid JSON", ask: () => ({ headers: auth(), body: "{ query" }) },

@@ -217,6 +217,31 @@ describe("turnEvents over SSE", () => {
     }
   });
 
+  test("a client that goes away mid-turn ends its stream on the server at once, and the turn runs on to its end", async () => {
+    // Every open stream listens for the instance's shutdown until it ends (TurnStreams): what a stream left open would keep.
+    const shutdownSignal = (server.runtime.turns as unknown as { closingStreams: AbortController }).closingStreams.signal;
+    const openStreams = () => getEventListeners(shutdownSignal, "abort").length;
+    const owner = await createTestUser();
+    const ownClient = graphqlClient(server.graphqlUrl, owner.token);
+    const council = await createCouncil(ownClient, "ROUNDTABLE", [["ada", "QWEN"]]);
+    let release!: () => void;
+    script.hold = new Promise((resolve) => (release = resolve));
+    const before = openStreams();
+    const turnId = await sendAccepted(ownClient, council.sessionId, "Go");
+    try {
+      const follower = subscribe(server.graphqlUrl, owner.token, TurnEventsDocument, { turnId, afterSequence: 0 }, pickEvent);
+      await until(() => follower.received.length > 0);
+      expect(openStreams()).toBe(before + 1);
+      follower.close();
+      await follower.done.catch(() => undefined);
+      await until(() => openStreams() === before, 2_000);
+    } finally {
+      release();
+      script.hold = null;
+    }
+    expect((await waitForTurn(ownClient, turnId)).status).toBe("COMPLETED");
+  });
+
   test("a subscriber on another server instance follows the turn from the database until it ends", async () => {
     const other = await startTestServer(database.url, { OPENROUTER_API_KEY: "sk-or-test-fake", OPENROUTER_BASE_URL: fake.baseUrl });
     try {

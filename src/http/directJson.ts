@@ -16,19 +16,24 @@
 // onExecutionResult, onResultProcess, onResponse) must be honoured here as
 // well: test/directJson.test.ts answers a set of requests on both paths.
 //
+// A subscription in such a POST whose Accept header is exactly
+// `text/event-stream` (what our clients and the benches send to follow a
+// turn) runs the same way and is streamed by http/directEventStream.ts.
+//
 // Everything else goes to Yoga, which answers it as before: other methods,
 // paths and media types, a missing or too large Content-Length, batches,
-// a body that is not plain parameters, subscriptions, and an Accept header
-// that asks for a stream. When that is decided after the body was read, Yoga
-// gets the body as read (whatwg-node takes a Node request's `body` for its
-// stream).
+// a body that is not plain parameters, a subscription asking for anything
+// but an event stream, and a query or mutation asking for a stream. When
+// that is decided after the body was read, Yoga gets the body as read
+// (whatwg-node takes a Node request's `body` for its stream).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from "graphql";
-import { processRegularResult, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
+import { isAsyncIterable, mapAsyncIterator, processRegularResult, type YogaLogger, type YogaServerInstance } from "graphql-yoga";
 import { getCORSHeadersByRequestAndOptions } from "@whatwg-node/server";
 import type { RequestHead } from "../auth/requestHead.ts";
 import type { Context } from "../context.ts";
 import type { CorsSetting } from "./cors.ts";
+import { streamEvents } from "./directEventStream.ts";
 import { maskUnexpectedError, noteMaskedErrors, UNEXPECTED_ERROR_MESSAGE } from "./maskedErrors.ts";
 import type { OperationTracing } from "./tracingPlugin.ts";
 
@@ -38,6 +43,8 @@ const JSON_CONTENT_TYPES = new Set(["application/json", "application/json;charse
 const REGULAR_MEDIA_TYPES = ["application/graphql-response+json", "application/json"] as const;
 const PARAM_NAMES = new Set(["query", "variables", "operationName", "extensions"]);
 const ACCEPT_CACHE_MAX = 64;
+/** The one Accept header whose subscriptions are streamed here; Yoga picks among its processors for any other. */
+const EVENT_STREAM = "text/event-stream";
 
 /** Whether a request's URL is the GraphQL endpoint's, whatever its query string. */
 export function isGraphQLPath(url: string | undefined): boolean {
@@ -175,10 +182,12 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
     } catch (error) {
       parseError = error;
     }
-    if (document && getOperationAST(document, params.operationName)?.operation === "subscription") return toYoga(request, response, body);
+    const subscription = document !== undefined && getOperationAST(document, params.operationName)?.operation === "subscription";
+    // A subscription streams, anything else answers once: each only for the Accept header it was chosen by.
+    if (subscription !== (mediaType === EVENT_STREAM)) return toYoga(request, response, body);
     // Yoga's processRequest, step by step, with its onExecutionResult hook (tracing's), in the operation's span.
-    const operate = async (): Promise<ExecutionResult> => {
-      let result: ExecutionResult;
+    const operate = async (): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
+      let result: ExecutionResult | AsyncIterable<ExecutionResult>;
       try {
         if (!document) throw parseError;
         const errors = enveloped.validate(enveloped.schema, document);
@@ -187,10 +196,21 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
         } else {
           const contextValue = await enveloped.contextFactory();
           const args = { schema: enveloped.schema, document, contextValue, variableValues: params.variables, operationName: params.operationName };
-          result = (await enveloped.execute(args)) as ExecutionResult;
+          result = (await (subscription ? enveloped.subscribe(args) : enveloped.execute(args))) as ExecutionResult | AsyncIterable<ExecutionResult>;
         }
       } catch (error) {
         result = thrown(error);
+      }
+      // As Yoga's handleParams: an error thrown by the stream ends it with that error, masked; an abort ends it.
+      if (isAsyncIterable(result)) {
+        result = mapAsyncIterator(
+          result,
+          (value) => value,
+          (error: unknown) => {
+            if ((error as { name?: unknown } | null)?.name === "AbortError") throw error;
+            return thrown(error);
+          },
+        );
       }
       options.tracing?.markErrors(result);
       return result;
@@ -198,13 +218,16 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
     const result = options.tracing ? await options.tracing.run(request, operate) : await operate();
     options.count("direct");
     noteMaskedErrors(head, result);
+    const cors = typeof options.cors === "function" ? options.cors(head) : options.cors;
+    // Reads only the request's headers.
+    const corsHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(getCORSHeadersByRequestAndOptions(head as unknown as Request, cors) ?? {})) corsHeaders[name.toLowerCase()] = value;
+    if (subscription) return streamEvents(request, response, result, corsHeaders);
+    if (isAsyncIterable(result)) throw new Error("a query or mutation answered with a stream");
     const processed = processRegularResult(result, CAPTURE, mediaType) as unknown as CapturedResponse;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(processed.init.headers)) headers[name.toLowerCase()] = value;
-    const cors = typeof options.cors === "function" ? options.cors(head) : options.cors;
-    // Reads only the request's headers.
-    const corsHeaders = getCORSHeadersByRequestAndOptions(head as unknown as Request, cors);
-    if (corsHeaders) for (const [name, value] of Object.entries(corsHeaders)) headers[name.toLowerCase()] = value;
+    Object.assign(headers, corsHeaders);
     const text = processed.body ?? "";
     headers["content-length"] = String(Buffer.byteLength(text));
     response.writeHead(processed.init.status, headers);
@@ -215,7 +238,7 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
     const { headers } = request;
     const contentType = headers["content-type"]?.replace(/\s/g, "").toLowerCase();
     const length = headers["content-length"];
-    const mediaType = request.method === "POST" && request.url === GRAPHQL_PATH ? mediaTypeFor(headers.accept) : null;
+    const mediaType = request.method === "POST" && request.url === GRAPHQL_PATH ? (headers.accept === EVENT_STREAM ? EVENT_STREAM : mediaTypeFor(headers.accept)) : null;
     if (
       mediaType === null ||
       contentType === undefined ||

@@ -81,7 +81,17 @@ export class TurnStreams {
       await live.return?.();
       return null;
     }
-    return followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence) });
+    let stop!: () => void;
+    const stopped = new Promise<"stopped">((resolve) => (stop = () => resolve("stopped")));
+    const stream = followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence), stopped });
+    // A generator waiting for the next event would take a return() only once that event came: a client gone
+    // mid-call would hold its follower until then. Returning stops the wait first.
+    const returnGenerator = stream.return.bind(stream);
+    stream.return = (value) => {
+      stop();
+      return returnGenerator(value);
+    };
+    return stream;
   }
 
   /** Turns polled on this instance right now (one per followed turn). */
@@ -134,7 +144,7 @@ async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Pr
 
 async function* followTurn(
   closingSignal: AbortSignal,
-  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; join: () => PollFollower<CaughtUp> },
+  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; join: () => PollFollower<CaughtUp>; stopped: Promise<"stopped"> },
 ): AsyncGenerator<TurnEvent> {
   const { live } = opened;
   let pending = opened.pending;
@@ -151,7 +161,8 @@ async function* followTurn(
         if (isTerminal(event)) return;
       }
       if (caughtUp.ended) return;
-      const next = await Promise.race([pending, follower.polled, closing]);
+      const next = await Promise.race([pending, follower.polled, closing, opened.stopped]);
+      if (next === "stopped") return;
       if (next === "closing") throw reconnectError(follower.last);
       if ("ok" in next) {
         follower.consumed();
