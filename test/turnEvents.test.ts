@@ -15,7 +15,7 @@ import { getEventListeners } from "node:events";
 import pg from "pg";
 import { createPubSub } from "graphql-yoga";
 import { KEPT_STRIDE } from "../src/turns/events.ts";
-import { TurnStreams } from "../src/turns/eventStream.ts";
+import { TurnStreams, turnTopic } from "../src/turns/eventStream.ts";
 import { createTestUser, type TestUser } from "./fixtures/users.ts";
 import { createCouncil, send, sendAccepted, waitForTurn } from "./fixtures/turns.ts";
 
@@ -165,10 +165,11 @@ describe("turnEvents over SSE", () => {
     expect(await events(turnId, 99 * KEPT_STRIDE).done).toEqual([]);
   });
 
-  test("a finished stream leaves nothing behind: no shutdown listener, no quiet poll, however many streams came and went", async () => {
+  test("a finished stream leaves nothing behind: no shutdown listener, no quiet poll, no topic listener, however many streams came and went", async () => {
     const closing = new AbortController();
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    const streams = new TurnStreams({ pubsub: createPubSub(), pool, endIfLapsed: async () => undefined, closing: closing.signal });
+    const topics = new EventTarget();
+    const streams = new TurnStreams({ pubsub: createPubSub({ eventTarget: topics }), pool, endIfLapsed: async () => undefined, closing: closing.signal });
     try {
       // A user of its own: the file's user is near its rate limit.
       const owner = await createTestUser();
@@ -187,6 +188,11 @@ describe("turnEvents over SSE", () => {
       await abandoned.return(undefined);
       expect(getEventListeners(closing.signal, "abort")).toHaveLength(0);
       expect(streams.polledTurns).toBe(0);
+      // Opened and let go before its first read (a client gone while the subscription was set up): nothing listens on the turn's topic.
+      const unread = (await streams.open(turnId, 0, owner.id))!;
+      expect(getEventListeners(topics, turnTopic(turnId))).toHaveLength(1);
+      await unread.return(undefined);
+      expect(getEventListeners(topics, turnTopic(turnId))).toHaveLength(0);
     } finally {
       await pool.end();
     }

@@ -53,7 +53,7 @@ interface UnderlyingSource {
   cancel(reason?: unknown): unknown;
 }
 
-/** The processor's `new ReadableStream(source)`: kept as given, driven by `stream` below. */
+/** The processor's `new ReadableStream(source)`: kept as given, driven by `streamEvents` below. */
 class SourceOnly {
   constructor(readonly source: UnderlyingSource) {}
 }
@@ -96,6 +96,22 @@ function drained(response: ServerResponse): Promise<void> {
  */
 export function streamEvents(request: IncomingMessage, response: ServerResponse, result: ProcessedResult, headers: Record<string, string>): void {
   const processed = processSSEResult(result, FETCH_API, "text/event-stream") as unknown as CapturedStreamResponse;
+  const { source } = processed.body;
+  const controller = new ResponseController(response);
+  const cancel = () => {
+    if (controller.state !== "open") return;
+    controller.state = "closed";
+    void Promise.resolve()
+      .then(() => source.cancel())
+      .catch(() => undefined);
+  };
+  // Gone while the subscription was being set up: its close event has passed, so let go of the subscription
+  // now (the cancel runs a microtask later, after the start the processor needs).
+  if (response.destroyed) {
+    cancel();
+    source.start(controller);
+    return;
+  }
   const all: Record<string, string> = {};
   for (const [name, value] of Object.entries(processed.init.headers)) all[name.toLowerCase()] = value;
   Object.assign(all, headers);
@@ -104,15 +120,7 @@ export function streamEvents(request: IncomingMessage, response: ServerResponse,
   request.socket.setNoDelay(true);
   request.socket.setKeepAlive(true);
   response.writeHead(processed.init.status, all);
-  const { source } = processed.body;
-  const controller = new ResponseController(response);
-  response.once("close", () => {
-    if (controller.state !== "open") return;
-    controller.state = "closed";
-    void Promise.resolve()
-      .then(() => source.cancel())
-      .catch(() => undefined);
-  });
+  response.once("close", cancel);
   const pump = async () => {
     source.start(controller);
     while (controller.state === "open") {

@@ -85,11 +85,14 @@ export class TurnStreams {
     const stopped = new Promise<"stopped">((resolve) => (stop = () => resolve("stopped")));
     const stream = followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence), stopped });
     // A generator waiting for the next event would take a return() only once that event came: a client gone
-    // mid-call would hold its follower until then. Returning stops the wait first.
+    // mid-call would hold its follower until then. Returning stops the wait first. A stream returned before
+    // its first read never runs its finally: its live subscription is let go here too (twice is harmless).
     const returnGenerator = stream.return.bind(stream);
-    stream.return = (value) => {
+    stream.return = async (value) => {
       stop();
-      return returnGenerator(value);
+      const result = await returnGenerator(value);
+      await live.return?.();
+      return result;
     };
     return stream;
   }
