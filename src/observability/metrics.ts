@@ -38,7 +38,7 @@ export class Metrics {
   });
   readonly graphqlHttpRequests = new Counter({
     name: "pantheon_graphql_http_requests_total",
-    help: "Requests to /graphql by the path that answered them: direct (a plain JSON query or mutation, or a subscription streamed as server-sent events; src/http/directJson.ts) or yoga (everything else, and all requests while GRAPHQL_HTTP_PATH=yoga).",
+    help: "Requests to /graphql by the path that answered them: direct (a plain JSON query or mutation, or a subscription asked for with Accept: text/event-stream; src/http/directJson.ts) or yoga (everything else, and all requests while GRAPHQL_HTTP_PATH=yoga).",
     labelNames: ["path"] as const,
     registers: [this.registry],
   });
