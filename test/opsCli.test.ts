@@ -1,5 +1,6 @@
 // The ops commands, run as ops run them: `npm run check`, `rotation`, `allowlist`.
 import { execFile, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -193,10 +194,12 @@ describe("npm start with a bad environment", () => {
 describe("the server with an unreachable database", () => {
   test("starts, says so in one line without a stack, answers /readyz 503, and stays up", async () => {
     const port = portBelowEphemeralRange();
+    const bufferDir = path.join(os.tmpdir(), `ledger-${randomUUID()}`);
     const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-      env: { ...environmentWithoutAppConfig(), APP_ENV: "test", PORT: String(port), DATABASE_URL: "postgresql://postgres@127.0.0.1:9/unreachable", LEDGER_BUFFER_DIR: path.join(os.tmpdir(), `ledger-${randomUUID()}`) },
+      env: { ...environmentWithoutAppConfig(), APP_ENV: "test", PORT: String(port), DATABASE_URL: "postgresql://postgres@127.0.0.1:9/unreachable", LEDGER_BUFFER_DIR: bufferDir },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
     try {
       const { output } = await waitForOutput(child, /Migration gate: not ready/, 30_000);
       expect(output()).toContain("Migration gate: not ready: check failed: database unreachable (ECONNREFUSED)");
@@ -206,6 +209,9 @@ describe("the server with an unreachable database", () => {
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill("SIGKILL");
+      // Killed, the server leaves its (empty) disk-buffer segment behind.
+      await exited;
+      rmSync(bufferDir, { recursive: true, force: true });
     }
   });
 });

