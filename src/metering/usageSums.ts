@@ -22,7 +22,7 @@ function inUnits(value: string, scale: number): bigint | null {
 
 function formatUnits(units: bigint, scale: number): string {
   const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, "0");
-  const text = `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
   return units < 0n ? `-${text}` : text;
 }
 
@@ -30,9 +30,8 @@ function formatUnits(units: bigint, scale: number): string {
 export function addAtScale(a: string, b: string, scale: number): string {
   const [left, right] = [inUnits(a, scale), inUnits(b, scale)];
   if (left === null || right === null) return new Prisma.Decimal(a).add(b).toFixed(scale);
-  const sum = left + right;
-  // Decimal writes a zero sum without a sign.
-  return formatUnits(sum, scale);
+  // A zero sum has no sign, as Decimal writes it (BigInt has no negative zero).
+  return formatUnits(left + right, scale);
 }
 
 export interface UsageSums {
