@@ -34,6 +34,13 @@ class ResponseController {
     if (this.state === "open") this.response.write(chunk);
   }
 
+  /** Closed without ending the response (the client is gone); whether it was open. */
+  abandon(): boolean {
+    if (this.state !== "open") return false;
+    this.state = "closed";
+    return true;
+  }
+
   close(): void {
     if (this.state !== "open") return;
     this.state = "closed";
@@ -98,18 +105,16 @@ export function streamEvents(request: IncomingMessage, response: ServerResponse,
   const processed = processSSEResult(result, FETCH_API, "text/event-stream") as unknown as CapturedStreamResponse;
   const { source } = processed.body;
   const controller = new ResponseController(response);
-  const cancel = () => {
-    if (controller.state !== "open") return;
-    controller.state = "closed";
+  // Cancelling returns the subscription's iterator (the processor's cancel); it needs the processor started.
+  const cancel = () =>
     void Promise.resolve()
       .then(() => source.cancel())
       .catch(() => undefined);
-  };
-  // Gone while the subscription was being set up: its close event has passed, so let go of the subscription
-  // now (the cancel runs a microtask later, after the start the processor needs).
+  // Gone while the subscription was being set up: its close event has passed, so let go of it now.
   if (response.destroyed) {
-    cancel();
+    controller.abandon();
     source.start(controller);
+    cancel();
     return;
   }
   const all: Record<string, string> = {};
@@ -120,7 +125,9 @@ export function streamEvents(request: IncomingMessage, response: ServerResponse,
   request.socket.setNoDelay(true);
   request.socket.setKeepAlive(true);
   response.writeHead(processed.init.status, all);
-  response.once("close", cancel);
+  response.once("close", () => {
+    if (controller.abandon()) cancel();
+  });
   const pump = async () => {
     source.start(controller);
     while (controller.state === "open") {

@@ -81,18 +81,15 @@ export class TurnStreams {
       await live.return?.();
       return null;
     }
-    let stop!: () => void;
-    const stopped = new Promise<"stopped">((resolve) => (stop = () => resolve("stopped")));
-    const stream = followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence), stopped });
-    // A generator waiting for the next event would take a return() only once that event came: a client gone
-    // mid-call would hold its follower until then. Returning stops the wait first. A stream returned before
-    // its first read never runs its finally: its live subscription is let go here too (twice is harmless).
+    const stream = followTurn(this.deps.closing, { live, pending, first, join: () => this.polls.join(turnId, afterSequence) });
+    // A generator waiting for the next event takes a return() only once that event comes (a client gone
+    // mid-call would be held until then), and one returned before its first read never runs its finally.
+    // Ending the live subscription first covers both: its pending read resolves done, which ends the wait
+    // as a finished subscription does, and nothing is left subscribed (its finally ends it again, harmlessly).
     const returnGenerator = stream.return.bind(stream);
     stream.return = async (value) => {
-      stop();
-      const result = await returnGenerator(value);
       await live.return?.();
-      return result;
+      return returnGenerator(value);
     };
     return stream;
   }
@@ -147,7 +144,7 @@ async function catchUp(deps: EventStreamDeps, turnId: string, after: number): Pr
 
 async function* followTurn(
   closingSignal: AbortSignal,
-  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; join: () => PollFollower<CaughtUp>; stopped: Promise<"stopped"> },
+  opened: { live: AsyncIterator<TurnEvent>; pending: Promise<IteratorResult<TurnEvent>>; first: CaughtUp; join: () => PollFollower<CaughtUp> },
 ): AsyncGenerator<TurnEvent> {
   const { live } = opened;
   let pending = opened.pending;
@@ -164,8 +161,7 @@ async function* followTurn(
         if (isTerminal(event)) return;
       }
       if (caughtUp.ended) return;
-      const next = await Promise.race([pending, follower.polled, closing, opened.stopped]);
-      if (next === "stopped") return;
+      const next = await Promise.race([pending, follower.polled, closing]);
       if (next === "closing") throw reconnectError(follower.last);
       if ("ok" in next) {
         follower.consumed();
