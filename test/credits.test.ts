@@ -19,6 +19,7 @@ import { signTestToken } from "./fixtures/users.ts";
 import { ledgerInsertSql } from "../src/metering/ledger.ts";
 import { boundOfBody, firstCallCost, invariantViolations, qwenLedgerRow, sampleDecimal } from "./fixtures/credits.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
+import { seededRandom } from "./support/seededRandom.ts";
 
 const Decimal = Prisma.Decimal;
 const MAX_RETRIES = 2;
@@ -312,8 +313,7 @@ test("a suspended account gets FORBIDDEN everywhere and can send on no instance 
 });
 
 test("invariants hold over a random run of turns, failures, grants, adjustments, concurrent sends and replayed ledger rows", async () => {
-  let seed = 20261130;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = seededRandom(20261130);
   const users = await Promise.all([newUser(), newUser(), newUser()]);
   const councils: Council[] = [];
   for (const user of users) {

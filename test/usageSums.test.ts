@@ -8,17 +8,9 @@ import { describe, expect, test } from "vitest";
 import { Prisma } from "../src/generated/prisma/client.ts";
 import { addAtScale, addRow, emptyUsage } from "../src/metering/usageSums.ts";
 import type { LedgerRow } from "../src/metering/ledger.ts";
+import { seededRandom } from "./support/seededRandom.ts";
 
 const viaDecimal = (a: string, b: string, scale: number) => new Prisma.Decimal(a).add(b).toFixed(scale);
-
-/** A deterministic generator, so a failure names its case and repeats. */
-function lcg(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
 
 function amount(random: () => number, scale: number): string {
   // At most 19 significant digits, so that a sum fits in Decimal's 20.
@@ -32,7 +24,7 @@ function amount(random: () => number, scale: number): string {
 
 describe("addAtScale", () => {
   test.each([0, 2, 4, 8])("equals Decimal's add then toFixed(%i) over 20,000 random pairs", (scale) => {
-    const random = lcg(scale);
+    const random = seededRandom(scale);
     for (let index = 0; index < 20_000; index++) {
       const [a, b] = [amount(random, scale), amount(random, scale)];
       expect(addAtScale(a, b, scale), `${a} + ${b}`).toBe(viaDecimal(a, b, scale));

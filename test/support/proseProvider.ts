@@ -5,6 +5,7 @@
 // Lengths come from a seeded generator, so runs repeat.
 import type { FakeCall, FakeReply } from "./fakeOpenRouter.ts";
 import { callPurpose } from "./councilProvider.ts";
+import { seededRandom } from "./seededRandom.ts";
 
 const WORDS = "the council should weigh each option carefully before we decide how to launch a product that customers trust and return to every week".split(" ");
 export const BYTES_PER_TOKEN = 4;
@@ -27,8 +28,7 @@ export function promptTokensOf(call: FakeCall): number {
 
 /** A seeded generator of answer lengths: mostly a few hundred tokens, sometimes long (a log-normal around `median`). */
 export function answerLengths(median: number, seed = 20261206): () => number {
-  let state = seed;
-  const uniform = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const uniform = seededRandom(seed);
   return () => {
     const normal = Math.sqrt(-2 * Math.log(uniform() || 1e-9)) * Math.cos(2 * Math.PI * uniform());
     return Math.max(20, Math.round(median * Math.exp(0.6 * normal)));
