@@ -7,26 +7,23 @@
 // statement that starts the work it pays for (`holdAhead`: the turn's insert
 // at accept, a step's start), so holding costs no round trip of its own. With
 // no scope (CREDIT_ENFORCEMENT off) nothing is held and only bounds are kept.
-import { Prisma } from "../generated/prisma/client.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { queryOne, type Queryable, type Sql } from "../db/sql.ts";
 import type { LlmRequest } from "../llm/types.ts";
 import { callBound, chargeOf, largestOutputWithin, type CallBound } from "../metering/callBound.ts";
 import { outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
+import { creditsText, maxUnits, type CreditUnits } from "../metering/creditUnits.ts";
 import type { CallLimits } from "../metering/ledger.ts";
 import { holdCallSql, holdForCall, holdOutcome, refusalOf, type HoldOutcome, type HoldRow, type HoldScope } from "./callHolds.ts";
-
-const Decimal = Prisma.Decimal;
-type Decimal = Prisma.Decimal;
 
 /** A call could not be held: the turn stops before it (stop reason BUDGET), or the send is refused. */
 export class CallUnfunded extends Error {
   constructor(
     /** The least the call needed: its bound at its kind's output floor. */
-    readonly required: Decimal,
+    readonly required: CreditUnits,
     readonly refusal: Extract<HoldOutcome, { placed: false }>,
   ) {
-    super(`not enough credits for the next call: it needs ${required.toFixed(4)}, ${refusal.refusedBy === "room" ? `the room has ${refusal.roomAvailable}` : `${refusal.available} are available`}`);
+    super(`not enough credits for the next call: it needs ${creditsText(required)}, ${refusal.refusedBy === "room" ? `the room has ${refusal.roomAvailable}` : `${refusal.available} are available`}`);
     this.name = "CallUnfunded";
   }
 
@@ -44,19 +41,19 @@ export interface FundingDeps {
 
 /** What a request still needs held beyond `held`: null when `held` covers its whole bound. */
 interface HoldPlan {
-  amount: Decimal;
+  amount: CreditUnits;
   /** Under enforce, the least worth holding: its bound at its kind's floor, beyond `held`. */
-  least: Decimal;
+  least: CreditUnits;
   /** Its bound at its kind's floor. */
-  needed: Decimal;
+  needed: CreditUnits;
 }
 
-function holdPlan(request: LlmRequest, held: Decimal, limits: OutputLimits): { bound: CallBound; plan: HoldPlan | null } {
+function holdPlan(request: LlmRequest, held: CreditUnits, limits: OutputLimits): { bound: CallBound; plan: HoldPlan | null } {
   const bound = callBound(request);
-  if (held.gte(bound.credits)) return { bound, plan: null };
+  if (held >= bound.credits) return { bound, plan: null };
   const floor = Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits));
   const needed = chargeOf(request.modelAlias, bound.inputTokens, floor);
-  return { bound, plan: { amount: bound.credits.sub(held), least: Decimal.max(0, needed.sub(held)), needed } };
+  return { bound, plan: { amount: bound.credits - held, least: maxUnits(0n, needed - held), needed } };
 }
 
 /**
@@ -75,7 +72,7 @@ export interface AheadHold {
 
 export class CallFunding {
   /** Held for the next call and not yet handed to a row. */
-  private heldForNext: Decimal;
+  private heldForNext: CreditUnits;
   /** A hold placed ahead was refused: the next call stops before it starts. */
   private refusedAhead: CallUnfunded | null = null;
   private inFlight: CallLimits | null = null;
@@ -83,13 +80,13 @@ export class CallFunding {
   constructor(
     private readonly deps: FundingDeps,
     private readonly scope: HoldScope | null,
-    heldAtAccept: Decimal = new Decimal(0),
+    heldAtAccept: CreditUnits = 0n,
   ) {
     this.heldForNext = heldAtAccept;
   }
 
   /** What is held for the next call (accept hands it to the turn's runner). */
-  held(): Decimal {
+  held(): CreditUnits {
     return this.heldForNext;
   }
 
@@ -103,7 +100,7 @@ export class CallFunding {
       record: (row, beforeSettling = false) => {
         if (!row) return;
         const outcome = holdOutcome(row);
-        if (outcome.placed) this.heldForNext = this.heldForNext.add(outcome.held);
+        if (outcome.placed) this.heldForNext += outcome.held;
         else if (!beforeSettling) this.refusedAhead = new CallUnfunded(plan.needed, outcome);
       },
     };
@@ -132,10 +129,10 @@ export class CallFunding {
     if (plan) {
       const outcome = await holdForCall(this.deps.db, this.deps.prepared, this.scope, plan.amount, plan.least);
       if (!outcome.placed) throw new CallUnfunded(plan.needed, outcome);
-      held = held.add(outcome.held);
+      held += outcome.held;
     }
-    this.heldForNext = new Decimal(0);
-    const maxOutputTokens = held.gte(bound.credits) ? request.maxOutputTokens : largestOutputWithin(request.modelAlias, bound.inputTokens, held, request.maxOutputTokens);
+    this.heldForNext = 0n;
+    const maxOutputTokens = held >= bound.credits ? request.maxOutputTokens : largestOutputWithin(request.modelAlias, bound.inputTokens, held, request.maxOutputTokens);
     this.inFlight = { bound: { inputTokens: bound.inputTokens, outputTokens: maxOutputTokens }, held };
     return maxOutputTokens === request.maxOutputTokens ? request : { ...request, maxOutputTokens };
   }

@@ -6,13 +6,11 @@
 // rest (sql/credit_debit_ledger_row.sql). A metered preview holds its one call
 // when it is reserved and releases the hold once the call's row is recorded.
 import { z } from "zod";
-import { Prisma } from "../generated/prisma/client.ts";
 import type { CreditPlanName } from "../config/credits.ts";
 import { queryOne, sql, type Queryable, type Sql } from "../db/sql.ts";
 import type { HotStatements } from "../db/statements.ts";
 import { InsufficientCreditsError, RoomBudgetExceededError } from "../errors.ts";
-
-type Decimal = Prisma.Decimal;
+import { creditsText, creditUnits, type CreditUnits } from "../metering/creditUnits.ts";
 
 /** Whose credits a turn's calls hold, and how strictly. */
 export interface HoldScope {
@@ -29,7 +27,7 @@ export interface HoldScope {
 }
 
 export type HoldOutcome =
-  | { placed: true; held: Decimal }
+  | { placed: true; held: CreditUnits }
   | { placed: false; refusedBy: "wallet" | "room" | "ended"; available: string; roomAvailable: string | null; monthlyBudget: string | null };
 
 /** What credit_hold_call answers (amounts as text); parsed where it arrives other than as a query's row (a refusal's error detail). */
@@ -49,26 +47,26 @@ export type HoldRow = z.infer<typeof holdRow>;
  * (under enforce): alone (holdForCall), or inside the statement that inserts
  * the turn or starts its step, saving a round trip.
  */
-export function holdCallSql(scope: HoldScope, amount: Decimal, least: Decimal): Sql {
+export function holdCallSql(scope: HoldScope, amount: CreditUnits, least: CreditUnits): Sql {
   return sql`SELECT placed, held::text, refused_by, available_before::text, room_available_before::text, monthly_budget::text
-               FROM credit_hold_call(${scope.userId}::uuid, ${scope.turnId}::uuid, ${amount.toFixed(4)}::numeric, ${least.toFixed(4)}::numeric,
+               FROM credit_hold_call(${scope.userId}::uuid, ${scope.turnId}::uuid, ${creditsText(amount)}::numeric, ${creditsText(least)}::numeric,
                                      ${scope.defaultPlan}, ${scope.enforce}, ${scope.roomId}::uuid, ${scope.ofTurn})`;
 }
 
 export function holdOutcome(row: HoldRow): HoldOutcome {
-  if (row.placed) return { placed: true, held: new Prisma.Decimal(row.held) };
+  if (row.placed) return { placed: true, held: creditUnits(row.held) };
   return { placed: false, refusedBy: row.refused_by ?? "wallet", available: row.available_before, roomAvailable: row.room_available_before, monthlyBudget: row.monthly_budget };
 }
 
 /** Holds on its own; prepared where allowed: it runs before a turn's later calls under enforcement. */
-export async function holdForCall(db: Queryable, prepared: HotStatements | undefined, scope: HoldScope, amount: Decimal, least: Decimal): Promise<HoldOutcome> {
+export async function holdForCall(db: Queryable, prepared: HotStatements | undefined, scope: HoldScope, amount: CreditUnits, least: CreditUnits): Promise<HoldOutcome> {
   return holdOutcome((await queryOne<HoldRow>(db, holdCallSql(scope, amount, least), prepared))!);
 }
 
 /** The typed refusal of a send whose first call cannot be held: `required` is the least that call needs. */
-export function refusalOf(outcome: Extract<HoldOutcome, { placed: false }>, required: Decimal): InsufficientCreditsError | RoomBudgetExceededError {
-  if (outcome.refusedBy === "room") return new RoomBudgetExceededError(required.toFixed(4), outcome.roomAvailable!, outcome.monthlyBudget!);
-  return new InsufficientCreditsError(required.toFixed(4), outcome.available);
+export function refusalOf(outcome: Extract<HoldOutcome, { placed: false }>, required: CreditUnits): InsufficientCreditsError | RoomBudgetExceededError {
+  if (outcome.refusedBy === "room") return new RoomBudgetExceededError(creditsText(required), outcome.roomAvailable!, outcome.monthlyBudget!);
+  return new InsufficientCreditsError(creditsText(required), outcome.available);
 }
 
 /** Releases what the hold keyed `key` (a metered preview's id) still holds; a hold already released is left as it is. */

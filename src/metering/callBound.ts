@@ -29,13 +29,11 @@
 // none). A report above the bound is stored as reported, flagged
 // (exceeds_bound), counted (pantheon_llm_calls_above_bound_total) and listed
 // for owners (callsAboveBound), never truncated.
-import { Prisma } from "../generated/prisma/client.ts";
 import { contextLimitOf, type ModelAliasName } from "../llm/models.ts";
 import type { ChatMessage, StructuredOutput } from "../llm/types.ts";
 import { creditsFor, oeTokens } from "./charge.ts";
+import type { CreditUnits } from "./creditUnits.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion, type PricingVersion } from "./pricing.ts";
-
-type Decimal = Prisma.Decimal;
 
 /** Tokens a provider adds around the text, per model family, with a margin. */
 export const TOKENIZER_OVERHEAD: Record<ModelAliasName, { perMessage: number; perRequest: number }> = {
@@ -60,7 +58,7 @@ export interface BoundedRequest {
 export interface CallBound {
   inputTokens: number;
   outputTokens: number;
-  credits: Decimal;
+  credits: CreditUnits;
 }
 
 /** The most input tokens the request can be counted for. */
@@ -77,7 +75,7 @@ function version(): PricingVersion {
 }
 
 /** The charge of `inputTokens` fresh input and `outputTokens` output on `alias`, at the ledger's scale. */
-export function chargeOf(alias: ModelAliasName, inputTokens: number, outputTokens: number): Decimal {
+export function chargeOf(alias: ModelAliasName, inputTokens: number, outputTokens: number): CreditUnits {
   const pricing = version();
   return creditsFor(oeTokens({ fresh: inputTokens, cached: 0, output: outputTokens }, pricing), alias, pricing);
 }
@@ -92,13 +90,13 @@ export function callBound(request: BoundedRequest): CallBound {
  * when even an empty answer does not fit. The charge grows with the output,
  * so a binary search finds it exactly (rounding included).
  */
-export function largestOutputWithin(alias: ModelAliasName, inputTokens: number, credits: Decimal, cap: number): number {
-  if (chargeOf(alias, inputTokens, 0).gt(credits)) return 0;
+export function largestOutputWithin(alias: ModelAliasName, inputTokens: number, credits: CreditUnits, cap: number): number {
+  if (chargeOf(alias, inputTokens, 0) > credits) return 0;
   let low = 0;
   let high = cap;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if (chargeOf(alias, inputTokens, middle).lte(credits)) low = middle;
+    if (chargeOf(alias, inputTokens, middle) <= credits) low = middle;
     else high = middle - 1;
   }
   return low;

@@ -5,10 +5,10 @@
 // an unknown outcome is a no-op instead of a second charge.
 import { type Sql, sql } from "../db/sql.ts";
 import { createHash, randomUUID } from "node:crypto";
-import { Prisma } from "../generated/prisma/client.ts";
 import type { ProviderAttempt } from "../llm/types.ts";
 import { storableText } from "../db/storableText.ts";
 import { chargeFor } from "./charge.ts";
+import { creditsText, type CreditUnits } from "./creditUnits.ts";
 import { CURRENT_PRICING_VERSION } from "./pricing.ts";
 import { exceedsBound, type CallBound } from "./callBound.ts";
 
@@ -63,7 +63,7 @@ export interface LedgerRow {
 /** What the turn engine knows of a call beyond the provider's answer: its bound, and what it held for it (SPEC 14). */
 export interface CallLimits {
   bound: Pick<CallBound, "inputTokens" | "outputTokens">;
-  held: Prisma.Decimal | null;
+  held: CreditUnits | null;
 }
 
 const REQUEST_ID_MAX = 128;
@@ -96,9 +96,9 @@ export function ledgerRowFor(attribution: CallAttribution, attempt: ProviderAtte
     input_tokens_cached: charge.cached,
     output_tokens: charge.output,
     total_tokens: charge.total,
-    oe_tokens_computed: charge.oeTokens.toFixed(4),
-    provider_cost_usd: charge.providerCostUsd.toFixed(8),
-    credits_burned: charge.credits.toFixed(4),
+    oe_tokens_computed: creditsText(charge.oeTokens),
+    provider_cost_usd: charge.providerCostUsd,
+    credits_burned: creditsText(charge.credits),
     latency_ms: attempt.latencyMs,
     status: attempt.status,
     pricing_version: charge.pricingVersion,
@@ -110,7 +110,7 @@ export function ledgerRowFor(attribution: CallAttribution, attempt: ProviderAtte
     bound_input_tokens: limits?.bound.inputTokens ?? null,
     bound_output_tokens: limits?.bound.outputTokens ?? null,
     exceeds_bound: aboveBound,
-    hold_credits: limits?.held ? limits.held.toFixed(4) : null,
+    hold_credits: limits?.held == null ? null : creditsText(limits.held),
     created_at: at.toISOString(),
   };
 }

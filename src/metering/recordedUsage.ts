@@ -7,6 +7,7 @@
 // the same figure from what it stores.
 import { Prisma } from "../generated/prisma/client.ts";
 import type { ReportedUsage } from "../llm/types.ts";
+import { formatUnits, inUnits } from "./fixedScale.ts";
 
 const Decimal = Prisma.Decimal;
 type Decimal = Prisma.Decimal;
@@ -15,6 +16,7 @@ type Decimal = Prisma.Decimal;
 export const MAX_TOKEN_COLUMN = 2_147_483_647;
 /** numeric(20,8): 12 digits before the point. */
 const MAX_COST_USD = new Decimal("999999999999.99999999");
+const MAX_COST_UNITS = 99_999_999_999_999_999_999n;
 const COST_SCALE = 8;
 
 export interface RecordedUsage {
@@ -22,7 +24,8 @@ export interface RecordedUsage {
   cached: number;
   output: number;
   total: number;
-  costUsd: Decimal;
+  /** At the column's scale: eight places. */
+  costUsd: string;
   /** True when any figure had to be clamped to fit its column. */
   outOfRange: boolean;
 }
@@ -32,18 +35,23 @@ function clampCount(value: number): { value: number; clamped: boolean } {
   return { value: fitted, clamped: fitted !== value };
 }
 
-function clampCost(costUsd: string | undefined): { value: Decimal; clamped: boolean } {
-  if (costUsd === undefined) return { value: new Decimal(0), clamped: false };
+const NO_COST = formatUnits(0n, COST_SCALE);
+
+function clampCost(costUsd: string | undefined): { value: string; clamped: boolean } {
+  if (costUsd === undefined) return { value: NO_COST, clamped: false };
+  // The usual report, a plain amount the column holds as it is, needs no Decimal.
+  const units = inUnits(costUsd, COST_SCALE);
+  if (units !== null && units >= 0n && units <= MAX_COST_UNITS) return { value: formatUnits(units, COST_SCALE), clamped: false };
   let reported: Decimal;
   try {
     reported = new Decimal(costUsd);
   } catch {
-    return { value: new Decimal(0), clamped: true };
+    return { value: NO_COST, clamped: true };
   }
-  if (reported.isNaN()) return { value: new Decimal(0), clamped: true };
+  if (reported.isNaN()) return { value: NO_COST, clamped: true };
   const fitted = Decimal.min(MAX_COST_USD, Decimal.max(0, reported)).toDecimalPlaces(COST_SCALE, Decimal.ROUND_HALF_UP);
   // Rounding to the column's scale is the column's precision, not a clamp.
-  return { value: fitted, clamped: !reported.toDecimalPlaces(COST_SCALE, Decimal.ROUND_HALF_UP).equals(fitted) };
+  return { value: fitted.toFixed(COST_SCALE), clamped: !reported.toDecimalPlaces(COST_SCALE, Decimal.ROUND_HALF_UP).equals(fitted) };
 }
 
 /** Cached-token fallback (SPEC 4): no cached figure → cached 0 and every input token fresh. */

@@ -4,27 +4,11 @@
 // smallest unit (a Decimal per addition cost about 2% of a turn's server
 // CPU); anything else goes through Decimal. Token sums may exceed 32 bits.
 import { Prisma } from "../generated/prisma/client.ts";
+import { formatUnits, inUnits } from "./fixedScale.ts";
 import type { LedgerRow } from "./ledger.ts";
 
 const CREDITS_SCALE = 4;
 const COST_SCALE = 8;
-const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d*))?$/;
-
-/** `value` in units of 10^-scale, or null when it is not a plain decimal with at most `scale` places. */
-function inUnits(value: string, scale: number): bigint | null {
-  const match = PLAIN_DECIMAL.exec(value);
-  if (!match) return null;
-  const [, sign, whole, fraction = ""] = match;
-  if (fraction.length > scale) return null;
-  const units = BigInt(whole! + fraction.padEnd(scale, "0"));
-  return sign ? -units : units;
-}
-
-function formatUnits(units: bigint, scale: number): string {
-  const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, "0");
-  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  return units < 0n ? `-${text}` : text;
-}
 
 /** a + b formatted at `scale` places, as Decimal's add and toFixed(scale) give it. */
 export function addAtScale(a: string, b: string, scale: number): string {

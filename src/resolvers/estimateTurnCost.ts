@@ -15,6 +15,7 @@ import { MAX_MESSAGE_CHARS } from "../turns/accept.ts";
 import { isStorableText } from "../db/storableText.ts";
 import { DEFAULT_MANAGER_MODEL } from "../llm/models.ts";
 import { estimateTurnCost as estimate, type CostEstimate } from "../turns/costEstimate.ts";
+import { creditsText } from "../metering/creditUnits.ts";
 import { roomBudgetLeft } from "../credits/balances.ts";
 import { currentWallet } from "./credits.ts";
 import { decodeId, parseInput, STORABLE_MESSAGE } from "../validation/input.ts";
@@ -31,7 +32,8 @@ const meanOutputSql = (userId: string) => sql`
            WHERE user_id = ${userId}::uuid AND status = 'success' AND call_kind = 'agent' AND created_at > now() - interval '30 days'
            GROUP BY model_alias) outputs`;
 
-export interface TurnCostEstimate extends CostEstimate {
+/** The estimate's amounts as the ledger writes credits (four places). */
+export interface TurnCostEstimate extends Record<keyof CostEstimate, string> {
   mode: string;
   available: string;
   /** What is left of the room's monthly budget; null without one. */
@@ -67,5 +69,14 @@ export async function estimateTurnCost(input: { sessionId: string | number; cont
     meanOutput,
     limits: { contextMaxOutputTokens: config.contextMaxOutputTokens, minOutputTokens: config.minOutputTokens },
   });
-  return { ...cost, mode: scope.mode, available: wallet.available, roomAvailable: room?.available ?? null };
+  return {
+    min: creditsText(cost.min),
+    expected: creditsText(cost.expected),
+    max: creditsText(cost.max),
+    firstCall: creditsText(cost.firstCall),
+    required: creditsText(cost.required),
+    mode: scope.mode,
+    available: wallet.available,
+    roomAvailable: room?.available ?? null,
+  };
 }

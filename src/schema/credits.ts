@@ -117,22 +117,22 @@ const TurnCostEstimateRef = builder.objectRef<TurnCostEstimate>("TurnCostEstimat
   description: "What sending this message would cost now, in credits, without any provider call (docs/credits.md).",
   fields: (t) => ({
     mode: t.field({ type: TurnModeEnum, resolve: (estimate) => estimate.mode as never }),
-    min: t.field({ type: "Decimal", description: "Each planned call reading only its pinned prompt and answering in one token.", resolve: (estimate) => estimate.min.toFixed(4) }),
+    min: t.field({ type: "Decimal", description: "Each planned call reading only its pinned prompt and answering in one token.", resolve: (estimate) => estimate.min }),
     expected: t.field({
       type: "Decimal",
       description: "Each planned agent reading the session's history and the turn's earlier answers, answering with your mean output on its model.",
-      resolve: (estimate) => estimate.expected.toFixed(4),
+      resolve: (estimate) => estimate.expected,
     }),
     max: t.field({
       type: "Decimal",
       description: "The most the turn can cost at the current history: the sum of the bounds of its calls, each held just before it runs (docs/credits.md).",
-      resolve: (estimate) => estimate.max.toFixed(4),
+      resolve: (estimate) => estimate.max,
     }),
-    firstCall: t.field({ type: "Decimal", description: "What sending holds now: the bound of the turn's first call.", resolve: (estimate) => estimate.firstCall.toFixed(4) }),
+    firstCall: t.field({ type: "Decimal", description: "What sending holds now: the bound of the turn's first call.", resolve: (estimate) => estimate.firstCall }),
     required: t.field({
       type: "Decimal",
       description: "The least a send needs available under enforcement: the first call's bound with its output lowered to MIN_OUTPUT_TOKENS.",
-      resolve: (estimate) => estimate.required.toFixed(4),
+      resolve: (estimate) => estimate.required,
     }),
     available: t.expose("available", { type: "Decimal", description: "Your wallet's available credits now." }),
     roomAvailable: t.expose("roomAvailable", {

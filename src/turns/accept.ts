@@ -35,7 +35,7 @@ import { parseEnforcementOverride } from "../credits/enforcement.ts";
 import { CallFunding } from "../credits/callFunding.ts";
 import { holdRow, type HoldRow, type HoldScope } from "../credits/callHolds.ts";
 import type { OutputLimits } from "../metering/callKinds.ts";
-import { Prisma } from "../generated/prisma/client.ts";
+import type { CreditUnits } from "../metering/creditUnits.ts";
 import { queryOne, queryRows, type Sql } from "../db/sql.ts";
 import { agentSources, firstCallOf, NO_HISTORY } from "./requests.ts";
 
@@ -73,7 +73,7 @@ export interface AcceptedTurn {
   /** Whose credits the turn's calls hold, or null when CREDIT_ENFORCEMENT is off (as in force at accept). */
   holdScope: HoldScope | null;
   /** Held at accept for the turn's first call. */
-  heldAtAccept: Prisma.Decimal;
+  heldAtAccept: CreditUnits;
 }
 
 /** Nothing a turn needs can be dropped: system layers, room frame and the message must fit every agent's budget. */

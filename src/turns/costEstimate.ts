@@ -22,22 +22,19 @@
 //     answers with the user's mean output on that model over 30 days (a
 //     quarter of its cap without history); orchestrator: routing, every
 //     roster agent once, and the synthesis. No summaries, no retries.
-import { Prisma } from "../generated/prisma/client.ts";
 import { estimatePinned, type HistoryMessage } from "../context-budget/assembly.ts";
 import { budgetFor, KEEP_RAW_TURNS } from "../context-budget/budget.ts";
 import { fitContext, summaryDue } from "../context-budget/plan.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import { estimateTokens } from "../llm/tokenEstimate.ts";
 import { callBound, chargeOf } from "../metering/callBound.ts";
+import { maxUnits, minUnits, type CreditUnits } from "../metering/creditUnits.ts";
 import { outputCapOf, outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
 import type { SessionScope } from "./planning.ts";
 import { managerRoutingPrompt } from "./prompts.ts";
 import { agentRequest, agentSources, firstCallOf, NO_HISTORY, roundDecisionRequest, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
-
-const Decimal = Prisma.Decimal;
-type Decimal = Prisma.Decimal;
 
 /** How many bytes an answer not yet given is counted at, per token of its cap. */
 export const BYTES_PER_OUTPUT_TOKEN = 4;
@@ -54,16 +51,17 @@ export interface EstimateInputs {
   limits: OutputLimits;
 }
 
+/** Credits at the ledger's scale. */
 export interface CostEstimate {
-  min: Decimal;
-  expected: Decimal;
-  max: Decimal;
-  firstCall: Decimal;
-  required: Decimal;
+  min: CreditUnits;
+  expected: CreditUnits;
+  max: CreditUnits;
+  firstCall: CreditUnits;
+  required: CreditUnits;
 }
 
 /** The bound of a request at its kind's output floor: the least its call can be held with. */
-export function floorBound(request: TurnRequest, limits: OutputLimits): Decimal {
+export function floorBound(request: TurnRequest, limits: OutputLimits): CreditUnits {
   const bound = callBound(request);
   return chargeOf(request.modelAlias, bound.inputTokens, Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits)));
 }
@@ -72,34 +70,34 @@ export function floorBound(request: TurnRequest, limits: OutputLimits): Decimal 
 class TurnSimulation {
   private history: SessionHistory;
   readonly answers: HistoryMessage[] = [];
-  total = new Decimal(0);
+  total: CreditUnits = 0n;
 
   constructor(private readonly input: EstimateInputs) {
     this.history = input.history;
   }
 
   /** The bounds of one agent invocation (its summary when due, and its call), without recording it. */
-  invocation(agent: RosterEntry): { bound: Decimal; summarized: SessionHistory | null } {
+  invocation(agent: RosterEntry): { bound: CreditUnits; summarized: SessionHistory | null } {
     const { scope, limits } = this.input;
     const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
     let sources = agentSources(agent, { mode: scope.mode, room: scope.room, history: this.history, content: this.input.content, answers: this.answers });
-    let bound = new Decimal(0);
+    let bound: CreditUnits = 0n;
     let summarized: SessionHistory | null = null;
     const due = summaryDue(sources, budget);
     if (due) {
-      bound = bound.add(callBound(summaryRequest(agent.modelAlias, due, limits)).credits);
+      bound += callBound(summaryRequest(agent.modelAlias, due, limits)).credits;
       const block = "s".repeat(outputCapOf("summary", agent.modelAlias, limits) * BYTES_PER_OUTPUT_TOKEN);
       summarized = { summaryBlock: block, throughTurnSeq: due.at(-1)!.seq, turns: this.history.turns.slice(-KEEP_RAW_TURNS) };
       sources = { ...sources, summaryBlock: block, history: summarized.turns };
     }
     const plan = fitContext(sources, budget);
-    if (!plan.audit.overflow) bound = bound.add(callBound(agentRequest(agent.modelAlias, plan.messages, limits)).credits);
+    if (!plan.audit.overflow) bound += callBound(agentRequest(agent.modelAlias, plan.messages, limits)).credits;
     return { bound, summarized };
   }
 
   run(agent: RosterEntry): void {
     const { bound, summarized } = this.invocation(agent);
-    this.total = this.total.add(bound);
+    this.total += bound;
     if (summarized) this.history = summarized;
     this.answers.push({ id: `answer-${this.answers.length}`, role: "agent", agentKey: agent.agentKey, content: "x".repeat(outputCapOf("agent", agent.modelAlias, this.input.limits) * BYTES_PER_OUTPUT_TOKEN) });
   }
@@ -107,16 +105,16 @@ class TurnSimulation {
   /** Runs whichever roster agent costs most at this point. */
   runCostliest(roster: RosterEntry[]): void {
     let costliest = roster[0]!;
-    let most = new Decimal(-1);
+    let most = -1n;
     for (const agent of roster) {
       const { bound } = this.invocation(agent);
-      if (bound.gt(most)) [costliest, most] = [agent, bound];
+      if (bound > most) [costliest, most] = [agent, bound];
     }
     this.run(costliest);
   }
 }
 
-function maxCost(input: EstimateInputs): Decimal {
+function maxCost(input: EstimateInputs): CreditUnits {
   const simulation = new TurnSimulation(input);
   if (input.agents) {
     for (const agent of input.agents) simulation.run(agent);
@@ -128,13 +126,15 @@ function maxCost(input: EstimateInputs): Decimal {
   // Every decision is counted as reading every answer: none reads more.
   const standing = { round: 1, invocationsLeft: turnLimits.maxInvocations, perAgentLeft: new Map(scope.roster.map((agent) => [agent.agentKey, turnLimits.maxPerAgent])) };
   const decision = callBound(roundDecisionRequest(managerAlias, scope.roster, content, simulation.answers, standing, turnLimits, limits)).credits;
-  return simulation.total
-    .add(callBound(routingRequest(managerAlias, scope.roster, content, limits, turnLimits)).credits)
-    .add(decision.mul(turnLimits.maxRounds - 1))
-    .add(callBound(synthesisRequest(managerAlias, content, simulation.answers, limits)).credits);
+  return (
+    simulation.total +
+    callBound(routingRequest(managerAlias, scope.roster, content, limits, turnLimits)).credits +
+    decision * BigInt(turnLimits.maxRounds - 1) +
+    callBound(synthesisRequest(managerAlias, content, simulation.answers, limits)).credits
+  );
 }
 
-function charge(alias: ModelAliasName, input: number, output: number): Decimal {
+function charge(alias: ModelAliasName, input: number, output: number): CreditUnits {
   return chargeOf(alias, Math.max(0, Math.round(input)), Math.max(0, Math.round(output)));
 }
 
@@ -146,28 +146,28 @@ function historyTokens(history: SessionHistory): number {
 export function estimateTurnCost(input: EstimateInputs): CostEstimate {
   const { scope, content, limits } = input;
   const first = firstCallOf(input);
-  const firstCall = first ? callBound(first).credits : new Decimal(0);
-  const required = first ? floorBound(first, limits) : new Decimal(0);
-  const max = Decimal.max(maxCost(input), firstCall);
+  const firstCall = first ? callBound(first).credits : 0n;
+  const required = first ? floorBound(first, limits) : 0n;
+  const max = maxUnits(maxCost(input), firstCall);
   const agents = input.agents ?? scope.roster;
   const pinned = (agent: RosterEntry) => estimatePinned(agentSources(agent, { mode: scope.mode, room: scope.room, history: NO_HISTORY, content }));
   const likely = (alias: ModelAliasName, cap: number) => Math.min(cap, input.meanOutput[alias] ?? Math.round(cap / 4));
   const fromHistory = historyTokens(input.history);
-  let expected = new Decimal(0);
+  let expected: CreditUnits = 0n;
   let earlierAnswers = 0;
   for (const agent of agents) {
     const budget = budgetFor(agent.modelAlias, limits.contextMaxOutputTokens);
     const output = likely(agent.modelAlias, outputCapOf("agent", agent.modelAlias, limits));
-    expected = expected.add(charge(agent.modelAlias, Math.min(budget.inputBudget, pinned(agent) + fromHistory + earlierAnswers), output));
+    expected += charge(agent.modelAlias, Math.min(budget.inputBudget, pinned(agent) + fromHistory + earlierAnswers), output);
     earlierAnswers += output;
   }
   if (!input.agents) {
     const manager = input.managerAlias;
     const managerPinned = estimateTokens(managerRoutingPrompt(scope.roster, scope.turnLimits)) + estimateTokens(content);
     const routing = charge(manager, managerPinned, Math.min(outputCapOf("manager_route", manager, limits), 200));
-    expected = expected.add(routing).add(charge(manager, managerPinned + earlierAnswers, likely(manager, outputCapOf("synthesis", manager, limits))));
-    return { min: Decimal.min(charge(manager, managerPinned, 1), max), expected: Decimal.min(expected, max), max, firstCall, required };
+    expected += routing + charge(manager, managerPinned + earlierAnswers, likely(manager, outputCapOf("synthesis", manager, limits)));
+    return { min: minUnits(charge(manager, managerPinned, 1), max), expected: minUnits(expected, max), max, firstCall, required };
   }
-  const min = agents.reduce((sum, agent) => sum.add(charge(agent.modelAlias, pinned(agent), 1)), new Decimal(0));
-  return { min: Decimal.min(min, max), expected: Decimal.min(Decimal.max(expected, min), max), max, firstCall, required };
+  const min = agents.reduce((sum, agent) => sum + charge(agent.modelAlias, pinned(agent), 1), 0n);
+  return { min: minUnits(min, max), expected: minUnits(maxUnits(expected, min), max), max, firstCall, required };
 }

@@ -9,11 +9,11 @@
 // process dies first.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { Prisma } from "../generated/prisma/client.ts";
 import type { CreditEnforcement, CreditPlanName } from "../config/credits.ts";
 import { readEnforcement } from "../credits/enforcement.ts";
 import { CallFunding, type FundingDeps } from "../credits/callFunding.ts";
 import type { HoldScope } from "../credits/callHolds.ts";
+import type { CreditUnits } from "../metering/creditUnits.ts";
 import type { LlmRequest } from "../llm/types.ts";
 import { inTransaction, queryOne, queryRows, sql } from "../db/sql.ts";
 import { userGate, type GateRow } from "./acceptSql.ts";
@@ -32,7 +32,7 @@ export interface ReservedPreview {
   id: string;
   /** Whose credits hold the call, or null with enforcement off. */
   holdScope: HoldScope | null;
-  held: Prisma.Decimal;
+  held: CreditUnits;
 }
 
 export async function reservePreview(
@@ -48,7 +48,7 @@ export async function reservePreview(
     const id = randomUUID();
     await queryRows(client, sql`INSERT INTO routing_previews (id, user_id, session_id) VALUES (${id}::uuid, ${userId}::uuid, ${sessionId}::uuid)`);
     const enforcement = await readEnforcement(client, credits.configured);
-    if (enforcement === "off") return { id, holdScope: null, held: new Prisma.Decimal(0) };
+    if (enforcement === "off") return { id, holdScope: null, held: 0n };
     const holdScope: HoldScope = { userId, turnId: id, ofTurn: false, roomId: credits.roomId, defaultPlan: credits.defaultPlan, enforce: enforcement === "enforce" };
     const funding = new CallFunding({ db: client, prepared: undefined, limits: credits.limits }, holdScope);
     await funding.holdNow(credits.request);
