@@ -10,8 +10,8 @@
 import type { HotStatements } from "../db/statements.ts";
 import { queryOne, type Queryable, type Sql } from "../db/sql.ts";
 import type { LlmRequest } from "../llm/types.ts";
-import { callBound, chargeOf, largestOutputWithin, type CallBound } from "../metering/callBound.ts";
-import { outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
+import { callBound, floorBound, largestOutputWithin, type CallBound } from "../metering/callBound.ts";
+import type { OutputLimits } from "../metering/callKinds.ts";
 import { creditsText, maxUnits, type CreditUnits } from "../metering/creditUnits.ts";
 import type { CallLimits } from "../metering/ledger.ts";
 import { holdCallSql, holdForCall, holdOutcome, refusalOf, type HoldOutcome, type HoldRow, type HoldScope } from "./callHolds.ts";
@@ -51,8 +51,7 @@ interface HoldPlan {
 function holdPlan(request: LlmRequest, held: CreditUnits, limits: OutputLimits): { bound: CallBound; plan: HoldPlan | null } {
   const bound = callBound(request);
   if (held >= bound.credits) return { bound, plan: null };
-  const floor = Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits));
-  const needed = chargeOf(request.modelAlias, bound.inputTokens, floor);
+  const needed = floorBound(request, bound.inputTokens, limits);
   return { bound, plan: { amount: bound.credits - held, least: maxUnits(0n, needed - held), needed } };
 }
 

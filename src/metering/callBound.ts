@@ -30,7 +30,8 @@
 // (exceeds_bound), counted (pantheon_llm_calls_above_bound_total) and listed
 // for owners (callsAboveBound), never truncated.
 import { contextLimitOf, type ModelAliasName } from "../llm/models.ts";
-import type { ChatMessage, StructuredOutput } from "../llm/types.ts";
+import type { CallKind, ChatMessage, StructuredOutput } from "../llm/types.ts";
+import { outputFloorOf, type OutputLimits } from "./callKinds.ts";
 import { creditsFor, oeTokens } from "./charge.ts";
 import type { CreditUnits } from "./creditUnits.ts";
 import { CURRENT_PRICING_VERSION, pricingVersion, type PricingVersion } from "./pricing.ts";
@@ -83,6 +84,11 @@ export function chargeOf(alias: ModelAliasName, inputTokens: number, outputToken
 export function callBound(request: BoundedRequest): CallBound {
   const inputTokens = inputTokenBound(request);
   return { inputTokens, outputTokens: request.maxOutputTokens, credits: chargeOf(request.modelAlias, inputTokens, request.maxOutputTokens) };
+}
+
+/** The bound at the call kind's output floor (`inputTokens` its input bound): the least its call can be held with. */
+export function floorBound(request: Pick<BoundedRequest, "modelAlias" | "maxOutputTokens"> & { callKind: CallKind }, inputTokens: number, limits: OutputLimits): CreditUnits {
+  return chargeOf(request.modelAlias, inputTokens, Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits)));
 }
 
 /**

@@ -14,10 +14,10 @@ type Decimal = Prisma.Decimal;
 
 /** PostgreSQL `integer`. */
 export const MAX_TOKEN_COLUMN = 2_147_483_647;
-/** numeric(20,8): 12 digits before the point. */
-const MAX_COST_USD = new Decimal("999999999999.99999999");
-const MAX_COST_UNITS = 99_999_999_999_999_999_999n;
-const COST_SCALE = 8;
+/** provider_cost_usd is numeric(20,8): eight places, 12 digits before the point. */
+export const COST_SCALE = 8;
+const MAX_COST_UNITS = 10n ** 20n - 1n;
+const MAX_COST_USD = new Decimal(formatUnits(MAX_COST_UNITS, COST_SCALE));
 
 export interface RecordedUsage {
   fresh: number;

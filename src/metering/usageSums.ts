@@ -4,11 +4,10 @@
 // smallest unit (a Decimal per addition cost about 2% of a turn's server
 // CPU); anything else goes through Decimal. Token sums may exceed 32 bits.
 import { Prisma } from "../generated/prisma/client.ts";
+import { CREDIT_SCALE } from "./creditUnits.ts";
 import { formatUnits, inUnits } from "./fixedScale.ts";
 import type { LedgerRow } from "./ledger.ts";
-
-const CREDITS_SCALE = 4;
-const COST_SCALE = 8;
+import { COST_SCALE } from "./recordedUsage.ts";
 
 /** a + b formatted at `scale` places, as Decimal's add and toFixed(scale) give it. */
 export function addAtScale(a: string, b: string, scale: number): string {
@@ -36,27 +35,13 @@ export function emptyUsage(): UsageSums {
 
 /** The sums with one more row. */
 export function addRow(sums: UsageSums, row: LedgerRow): UsageSums {
-  const one = {
-    calls: 1,
-    inputTokensFresh: row.input_tokens_fresh,
-    inputTokensCached: row.input_tokens_cached,
-    outputTokens: row.output_tokens,
-    totalTokens: row.total_tokens,
-    credits: row.credits_burned,
-    providerCostUsd: row.provider_cost_usd,
-  };
-  return addSums(sums, one);
-}
-
-function addSums(sum: UsageSums, part: UsageSums): UsageSums {
   return {
-    calls: sum.calls + part.calls,
-    inputTokensFresh: sum.inputTokensFresh + part.inputTokensFresh,
-    inputTokensCached: sum.inputTokensCached + part.inputTokensCached,
-    outputTokens: sum.outputTokens + part.outputTokens,
-    totalTokens: sum.totalTokens + part.totalTokens,
-    credits: addAtScale(sum.credits, part.credits, CREDITS_SCALE),
-    providerCostUsd: addAtScale(sum.providerCostUsd, part.providerCostUsd, COST_SCALE),
+    calls: sums.calls + 1,
+    inputTokensFresh: sums.inputTokensFresh + row.input_tokens_fresh,
+    inputTokensCached: sums.inputTokensCached + row.input_tokens_cached,
+    outputTokens: sums.outputTokens + row.output_tokens,
+    totalTokens: sums.totalTokens + row.total_tokens,
+    credits: addAtScale(sums.credits, row.credits_burned, CREDIT_SCALE),
+    providerCostUsd: addAtScale(sums.providerCostUsd, row.provider_cost_usd, COST_SCALE),
   };
 }
-

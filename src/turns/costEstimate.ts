@@ -27,12 +27,12 @@ import { budgetFor, KEEP_RAW_TURNS } from "../context-budget/budget.ts";
 import { fitContext, summaryDue } from "../context-budget/plan.ts";
 import type { ModelAliasName } from "../llm/models.ts";
 import { estimateTokens } from "../llm/tokenEstimate.ts";
-import { callBound, chargeOf } from "../metering/callBound.ts";
+import { callBound, chargeOf, floorBound } from "../metering/callBound.ts";
 import { maxUnits, minUnits, type CreditUnits } from "../metering/creditUnits.ts";
-import { outputCapOf, outputFloorOf, type OutputLimits } from "../metering/callKinds.ts";
+import { outputCapOf, type OutputLimits } from "../metering/callKinds.ts";
 import type { SessionScope } from "./planning.ts";
 import { managerRoutingPrompt } from "./prompts.ts";
-import { agentRequest, agentSources, firstCallOf, NO_HISTORY, roundDecisionRequest, routingRequest, summaryRequest, synthesisRequest, type TurnRequest } from "./requests.ts";
+import { agentRequest, agentSources, firstCallOf, NO_HISTORY, roundDecisionRequest, routingRequest, summaryRequest, synthesisRequest } from "./requests.ts";
 import type { RosterEntry } from "./roster.ts";
 import type { SessionHistory } from "./run.ts";
 
@@ -58,12 +58,6 @@ export interface CostEstimate {
   max: CreditUnits;
   firstCall: CreditUnits;
   required: CreditUnits;
-}
-
-/** The bound of a request at its kind's output floor: the least its call can be held with. */
-export function floorBound(request: TurnRequest, limits: OutputLimits): CreditUnits {
-  const bound = callBound(request);
-  return chargeOf(request.modelAlias, bound.inputTokens, Math.min(request.maxOutputTokens, outputFloorOf(request.callKind, request.modelAlias, limits)));
 }
 
 /** A turn's calls as the runner would make them, with answers not yet given at their caps. */
@@ -146,8 +140,10 @@ function historyTokens(history: SessionHistory): number {
 export function estimateTurnCost(input: EstimateInputs): CostEstimate {
   const { scope, content, limits } = input;
   const first = firstCallOf(input);
-  const firstCall = first ? callBound(first).credits : 0n;
-  const required = first ? floorBound(first, limits) : 0n;
+  const firstBound = first ? callBound(first) : null;
+  const firstCall = firstBound?.credits ?? 0n;
+  // What its hold needs at least (credits/callFunding.ts holds the same floor bound).
+  const required = first && firstBound ? floorBound(first, firstBound.inputTokens, limits) : 0n;
   const max = maxUnits(maxCost(input), firstCall);
   const agents = input.agents ?? scope.roster;
   const pinned = (agent: RosterEntry) => estimatePinned(agentSources(agent, { mode: scope.mode, room: scope.room, history: NO_HISTORY, content }));
