@@ -327,7 +327,7 @@ export async function runTurnsBench(): Promise<void> {
     for (const line of holds) console.log(line);
     console.log(
       `p50 server time per turn (target <= ${TARGET_P50_MS} ms): single user ${sequential.p50.toFixed(1)} ms ${sequential.p50 <= TARGET_P50_MS ? "met" : "NOT met"}; ` +
-        `server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn ${full.cpuMsPerTurn <= TARGET_P50_MS ? "met" : "NOT met"}; ` +
+        `server CPU ${full.cpuMsPerTurn.toFixed(2)} ms/turn under load, not a target; ` +
         `under ${USERS} users ${full.p50.toFixed(1)} ms, not a target (queueing: ${USERS} turns in flight; the baseline's own p50 is ${baseline.p50.toFixed(1)} ms)`,
     );
   } finally {

@@ -35,7 +35,8 @@ function clampCount(value: number): { value: number; clamped: boolean } {
   return { value: fitted, clamped: fitted !== value };
 }
 
-const NO_COST = formatUnits(0n, COST_SCALE);
+/** A zero cost at the column's scale. */
+export const NO_COST = formatUnits(0n, COST_SCALE);
 
 function clampCost(costUsd: string | undefined): { value: string; clamped: boolean } {
   if (costUsd === undefined) return { value: NO_COST, clamped: false };

@@ -4,10 +4,10 @@
 // smallest unit (a Decimal per addition cost about 2% of a turn's server
 // CPU); anything else goes through Decimal. Token sums may exceed 32 bits.
 import { Prisma } from "../generated/prisma/client.ts";
-import { CREDIT_SCALE } from "./creditUnits.ts";
+import { CREDIT_SCALE, creditsText } from "./creditUnits.ts";
 import { formatUnits, inUnits } from "./fixedScale.ts";
 import type { LedgerRow } from "./ledger.ts";
-import { COST_SCALE } from "./recordedUsage.ts";
+import { COST_SCALE, NO_COST } from "./recordedUsage.ts";
 
 /** a + b formatted at `scale` places, as Decimal's add and toFixed(scale) give it. */
 export function addAtScale(a: string, b: string, scale: number): string {
@@ -29,8 +29,10 @@ export interface UsageSums {
   providerCostUsd: string;
 }
 
+const NO_CREDITS = creditsText(0n);
+
 export function emptyUsage(): UsageSums {
-  return { calls: 0, inputTokensFresh: 0, inputTokensCached: 0, outputTokens: 0, totalTokens: 0, credits: "0.0000", providerCostUsd: "0.00000000" };
+  return { calls: 0, inputTokensFresh: 0, inputTokensCached: 0, outputTokens: 0, totalTokens: 0, credits: NO_CREDITS, providerCostUsd: NO_COST };
 }
 
 /** The sums with one more row. */
