@@ -141,32 +141,31 @@ async function summarize(results: SentTurn[], seconds: number, pool: pg.Pool, cp
   return { seconds, turnsPerSecond: results.length / seconds, rowsPerSecond: rows / seconds, p50: percentile(overhead, 50), p99: percentile(overhead, 99), turns: results.length, sendP50, runP50, cpuMsPerTurn };
 }
 
+/** One baseline user's turns until `until`, each on a connection from the pool; each turn's time includes waiting for it. */
+async function baselineUserLoop(pool: pg.Pool, user: BenchUser, until: number): Promise<number[]> {
+  const times: number[] = [];
+  while (Date.now() < until) {
+    const turnStarted = performance.now();
+    const client = await pool.connect();
+    try {
+      await baselineTurn(client, user);
+    } finally {
+      client.release();
+    }
+    times.push(performance.now() - turnStarted);
+  }
+  return times;
+}
+
 /**
- * The baseline's users, sharing a pool of the server's size; each turn's time includes waiting for a
- * connection. They are users of their own: the baseline's completed turns in a server's sessions
- * would become history that server's next accept reads and summarizes.
+ * The baseline's users, sharing a pool of the server's size. They are users of their own: the
+ * baseline's completed turns in a server's sessions would become history that server's next accept
+ * reads and summarizes.
  */
 async function measureBaseline(pool: pg.Pool, users: BenchUser[]) {
   const started = Date.now();
   const window = openCpuWindow();
-  const durations = (
-    await Promise.all(
-      users.map(async (user) => {
-        const times: number[] = [];
-        while (Date.now() < started + DURATION_MS) {
-          const turnStarted = performance.now();
-          const client = await pool.connect();
-          try {
-            await baselineTurn(client, user);
-          } finally {
-            client.release();
-          }
-          times.push(performance.now() - turnStarted);
-        }
-        return times;
-      }),
-    )
-  ).flat();
+  const durations = (await Promise.all(users.map((user) => baselineUserLoop(pool, user, started + DURATION_MS)))).flat();
   const seconds = (Date.now() - started) / 1000;
   // This process is the baseline's client: its CPU stands where the server's does.
   const machine = window.close(durations.length);
@@ -174,22 +173,11 @@ async function measureBaseline(pool: pg.Pool, users: BenchUser[]) {
 }
 
 /**
- * One baseline user at a time, on one connection: the plain `pg` turn's own time, printed beside the
- * single user's overhead as this machine's reference (its wake-ups and commits cost the same to both).
+ * One baseline user at a time: the plain `pg` turn's own time, printed beside the single user's
+ * overhead as this machine's reference (its wake-ups and commits cost the same to both).
  */
 async function measureSequentialBaseline(pool: pg.Pool, user: BenchUser) {
-  const client = await pool.connect();
-  const times: number[] = [];
-  try {
-    const until = Date.now() + SEQUENTIAL_MS;
-    while (Date.now() < until) {
-      const turnStarted = performance.now();
-      await baselineTurn(client, user);
-      times.push(performance.now() - turnStarted);
-    }
-  } finally {
-    client.release();
-  }
+  const times = await baselineUserLoop(pool, user, Date.now() + SEQUENTIAL_MS);
   return { turns: times.length, p50: percentile(times, 50) };
 }
 

@@ -140,10 +140,14 @@ function historyTokens(history: SessionHistory): number {
 export function estimateTurnCost(input: EstimateInputs): CostEstimate {
   const { scope, content, limits } = input;
   const first = firstCallOf(input);
-  const firstBound = first ? callBound(first) : null;
-  const firstCall = firstBound?.credits ?? 0n;
+  let firstCall: CreditUnits = 0n;
   // What its hold needs at least (credits/callFunding.ts holds the same floor bound).
-  const required = first && firstBound ? floorBound(first, firstBound.inputTokens, limits) : 0n;
+  let required: CreditUnits = 0n;
+  if (first) {
+    const bound = callBound(first);
+    firstCall = bound.credits;
+    required = floorBound(first, bound.inputTokens, limits);
+  }
   const max = maxUnits(maxCost(input), firstCall);
   const agents = input.agents ?? scope.roster;
   const pinned = (agent: RosterEntry) => estimatePinned(agentSources(agent, { mode: scope.mode, room: scope.room, history: NO_HISTORY, content }));
