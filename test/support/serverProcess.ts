@@ -124,16 +124,11 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let started: Awaited<ReturnType<typeof waitForOutput>>;
-  try {
-    started = await waitForOutput(child, /Migration gate: ready/, 60_000);
-  } catch (error) {
-    // A server that never became ready has exited or been killed: its disk buffer goes with it.
-    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once("exit", resolve));
+  const { exited, output } = await waitForOutput(child, /Migration gate: ready/, 60_000).catch((error: unknown) => {
+    // A server that never became ready has exited by now: its disk buffer goes with it.
     if (ownBufferDir) rmSync(ownBufferDir, { recursive: true, force: true });
     throw error;
-  }
-  const { exited, output } = started;
+  });
   return {
     graphqlUrl: `http://127.0.0.1:${port}/graphql`,
     pid: child.pid!,

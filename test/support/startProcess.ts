@@ -8,17 +8,26 @@ export interface StartedProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Collects a child's output and waits until it matches `readyPattern`; rejects if the child exits first or time runs out. */
+/**
+ * Collects a child's output and waits until it matches `readyPattern`; rejects if the child exits
+ * first or time runs out, and then only once the child has exited, so that the caller may remove
+ * what it gave the child (a directory, say).
+ */
 export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, timeoutMs: number): Promise<{ output(): string; exited: Promise<number | null> }> {
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    // Already gone (it exits before being given here): its 'exit' event has passed.
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
+  });
   await new Promise<void>((resolve, reject) => {
+    let timedOut = false;
     const timer = setTimeout(() => {
       // A process that never became ready is not left behind.
+      timedOut = true;
       child.kill("SIGKILL");
-      reject(new Error(`the process did not become ready:\n${output}`));
     }, timeoutMs);
     const poll = setInterval(() => {
       if (readyPattern.test(output)) {
@@ -30,7 +39,7 @@ export async function waitForOutput(child: ChildProcess, readyPattern: RegExp, t
     void exited.then((code) => {
       clearInterval(poll);
       clearTimeout(timer);
-      reject(new Error(`the process exited with ${code}:\n${output}`));
+      reject(new Error(timedOut ? `the process did not become ready:\n${output}` : `the process exited with ${code}:\n${output}`));
     });
   });
   return { output: () => output, exited };
