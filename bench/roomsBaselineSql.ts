@@ -7,7 +7,7 @@ export const ROOMS_PAGE = {
   SELECT r.id, r.name,
     coalesce((SELECT json_agg(json_build_object('agentKey', a.agent_key, 'name', a.name) ORDER BY ra.position)
               FROM room_agents ra
-              CROSS JOIN LATERAL (SELECT * FROM agents a WHERE a.id = ra.agent_id AND a.deleted_at IS NULL OFFSET 0) a
+              JOIN LATERAL (SELECT * FROM agents a WHERE a.id = ra.agent_id OFFSET 0) a ON a.deleted_at IS NULL
               WHERE ra.room_id = r.id), '[]') AS agents
   FROM rooms r WHERE r.owner_id = $1 AND r.deleted_at IS NULL
   ORDER BY r.created_at DESC, r.id DESC LIMIT 20`,

@@ -13,7 +13,10 @@ import { DEFAULT_TURN_LIMITS } from "./turnLimits.ts";
  * deleted rooms or agents) give no row. Its room and agent are read by id
  * (lateral reads, OFFSET 0: never flattened into a join): without fresh
  * statistics the planner otherwise may read every live agent in the database
- * (test/queryGrowth.test.ts).
+ * (test/queryGrowth.test.ts). An agent's liveness is checked outside its
+ * read: inside, `deleted_at IS NULL` matches the partial index
+ * uq_agents_owner_agent_key, which the planner may then scan whole instead
+ * of the primary key (it did on small tables).
  */
 export function sessionSelect(userId: string, sessionId: string): Sql {
   return sql`
@@ -21,7 +24,7 @@ export function sessionSelect(userId: string, sessionId: string): Sql {
            r.max_rounds, r.max_invocations, r.max_per_agent, r.turn_time_limit_seconds
       FROM sessions s
       LEFT JOIN LATERAL (SELECT * FROM rooms r WHERE r.id = s.room_id AND r.deleted_at IS NULL OFFSET 0) r ON true
-      LEFT JOIN LATERAL (SELECT d.id FROM agents d WHERE d.id = s.agent_id AND d.deleted_at IS NULL OFFSET 0) d ON true
+      LEFT JOIN LATERAL (SELECT d.id, d.deleted_at FROM agents d WHERE d.id = s.agent_id OFFSET 0) d ON d.deleted_at IS NULL
      WHERE s.id = ${sessionId}::uuid AND s.owner_id = ${userId}::uuid AND s.deleted_at IS NULL AND (r.id IS NOT NULL OR d.id IS NOT NULL)`;
 }
 
@@ -31,12 +34,13 @@ export const SCOPE_COLUMNS = sql`s.id AS session_id, s.room_id, s.agent_id, s.na
 
 /**
  * A room's live agents (`ra`, `a`): its roster rows first, each agent then by
- * its id (a lateral read, OFFSET 0: never flattened into a join). Without
- * fresh statistics the planner otherwise may read every live agent in the
+ * its id (a lateral read, OFFSET 0: never flattened into a join), its
+ * liveness checked outside that read (as in sessionSelect). Without fresh
+ * statistics the planner otherwise may read every live agent in the
  * database for each room (test/queryGrowth.test.ts).
  */
 export const ROOM_AGENTS = sql`FROM room_agents ra
-  CROSS JOIN LATERAL (SELECT * FROM agents a WHERE a.id = ra.agent_id AND a.deleted_at IS NULL OFFSET 0) a`;
+  JOIN LATERAL (SELECT * FROM agents a WHERE a.id = ra.agent_id OFFSET 0) a ON a.deleted_at IS NULL`;
 
 const AGENT_JSON = sql`json_build_object('id', a.id, 'agentKey', a.agent_key, 'name', a.name, 'modelAlias', a.model_alias,
   'rolePrompt', a.role_prompt, 'toolPermissions', a.tool_permissions`;
