@@ -10,7 +10,8 @@ import type { AppServices } from "./runtime.ts";
 import { readyzPlugin } from "./http/readyz.ts";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { graphiqlOptions } from "./http/graphiql.ts";
-import { hardeningPlugins, LIMITS } from "./http/hardening.ts";
+import { hardeningPlugins, limitRules, LIMITS } from "./http/hardening.ts";
+import { cachedValidation } from "./http/cachedValidation.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
 import { maskUnexpectedError, requestIdOnMaskedErrors, UNEXPECTED_ERROR_MESSAGE } from "./http/maskedErrors.ts";
 import { recordOf, rememberRequest } from "./observability/requestContext.ts";
@@ -39,6 +40,9 @@ export function createApp(services: AppServices) {
     // never reads past the Content-Length, so Yoga's own limit, which pipes
     // every body through a byte-counting stream, could never trigger.
     maxRequestBodySize: false,
+    // Validation results are cached by http/cachedValidation.ts: Yoga's cache
+    // keys them by the names of the rules, read anew for every request.
+    parserAndValidationCache: { validationCache: false },
     maskedErrors: { maskError: maskUnexpectedError, errorMessage: UNEXPECTED_ERROR_MESSAGE },
     cors: corsFor(config),
     logging: yogaLogger(),
@@ -60,6 +64,8 @@ export function createApp(services: AppServices) {
       requestIdOnMaskedErrors(),
       ...tracingPlugins(),
       ...(config.graphqlExecution === "compiled" ? [compiledExecution(services.metrics)] : []),
+      // After every plugin that adds a validation rule: it applies the limits' rules and caches the outcome.
+      cachedValidation(limitRules(config)),
     ],
   });
 }

@@ -48,6 +48,15 @@ describe("operation limits", () => {
     expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${aliases} }` }))).toMatch(/alias/i);
   });
 
+  test("a document refused once is refused the same way when sent again (validation outcomes are kept per document)", async () => {
+    const aliases = Array.from({ length: LIMITS.maxAliases + 1 }, (_, index) => `again${index}: systemStatus { ready }`).join(" ");
+    const [first, second] = [await post(server.graphqlUrl, { query: `{ ${aliases} }` }), await post(server.graphqlUrl, { query: `{ ${aliases} }` })];
+    expect(second.status).toBe(first.status);
+    const [firstBody, secondBody] = [await first.text(), await second.text()];
+    expect(firstBody).toMatch(/alias/i);
+    expect(secondBody).toBe(firstBody);
+  });
+
   test("too many tokens are refused", async () => {
     const fields = Array.from({ length: LIMITS.maxTokens }, () => "__typename").join(" ");
     expect(await errorMessages(await post(server.graphqlUrl, { query: `{ ${fields} }` }))).toMatch(/token/i);

@@ -41,7 +41,9 @@ function coalesceWrites(response: ServerResponse): void {
 
 /** The path without its query string, or "other": labels stay few, whatever clients ask for. */
 function routeOf(url: string | undefined): string {
-  const path = (url ?? "/").split("?")[0]!;
+  if (url === undefined) return "other";
+  const query = url.indexOf("?");
+  const path = query === -1 ? url : url.slice(0, query);
   return KNOWN_ROUTES.has(path) ? path : "other";
 }
 

@@ -1,8 +1,12 @@
 // Limits that keep one request from costing the server too much, and the
 // switches that keep the schema private in production.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
-import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from "graphql";
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext, type ValidationRule } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { AppConfig } from "../config/env.ts";
 import { CSRF_HEADER } from "./graphiql.ts";
@@ -20,14 +24,6 @@ export const LIMITS = {
 /** Introspection follows GraphiQL in production (both off unless enabled); it is always on elsewhere. */
 export function introspectionEnabled(config: AppConfig): boolean {
   return !config.isProduction || config.graphiqlEnabled;
-}
-
-function disableIntrospection(): Plugin {
-  return {
-    onValidate: ({ addValidationRule }) => {
-      addValidationRule(NoSchemaIntrospectionCustomRule);
-    },
-  };
 }
 
 /** A refusal of the HTTP layer as a GraphQL response: clients read one shape, with a code. */
@@ -64,19 +60,31 @@ const asValidationError = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
 };
 
+/**
+ * The limits' validation rules (armor's, in the order its plugin adds them,
+ * and introspection's), built once: armor's plugins build new ones for every
+ * request, which a validation cache cannot tell from the last request's
+ * (http/cachedValidation.ts applies these).
+ */
+export function limitRules(config: AppConfig): ValidationRule[] {
+  return [
+    maxDirectivesRule({ n: LIMITS.maxDirectives, ...asValidationError }),
+    maxAliasesRule({ n: LIMITS.maxAliases, ...asValidationError }),
+    costLimitRule({ maxCost: LIMITS.maxCost, ignoreIntrospection: true, ...asValidationError }),
+    maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...asValidationError }),
+    ...(introspectionEnabled(config) ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
+}
+
 export function hardeningPlugins(config: AppConfig): Plugin[] {
   const armor = EnvelopArmorPlugin({
-    maxDepth: { n: LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...asValidationError },
-    maxAliases: { n: LIMITS.maxAliases, ...asValidationError },
     maxTokens: { n: LIMITS.maxTokens },
-    costLimit: { maxCost: LIMITS.maxCost, ignoreIntrospection: true, ...asValidationError },
-    maxDirectives: { n: LIMITS.maxDirectives, ...asValidationError },
     blockFieldSuggestion: { enabled: config.isProduction },
+    // Its validation rules are limitRules', applied by http/cachedValidation.ts.
+    maxDirectives: { enabled: false },
+    maxAliases: { enabled: false },
+    costLimit: { enabled: false },
+    maxDepth: { enabled: false },
   });
-  return [
-    limitRequestBody(LIMITS.maxBodyBytes),
-    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
-    armor as Plugin,
-    ...(introspectionEnabled(config) ? [] : [disableIntrospection()]),
-  ];
+  return [limitRequestBody(LIMITS.maxBodyBytes), useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }), armor as Plugin];
 }

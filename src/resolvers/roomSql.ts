@@ -63,8 +63,16 @@ function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<st
   return Object.entries(columns).filter(([field]) => field === "id" || wanted.has(field));
 }
 
+/**
+ * The selected agent fields as JSON; the id only when a field needs it (it is
+ * selected, or a selected field is not a column and is resolved from the id).
+ * Unselected, the ids were most of the bytes the server parsed for each rooms
+ * page (pg parses a json column with JSON.parse).
+ */
 function agentJson(fields: ReadonlySet<string>): Sql {
-  return raw(`json_build_object(${selectedColumns(AGENT_COLUMNS, fields).map(([field, column]) => `'${field}', ${column}`).join(", ")})`);
+  const needsId = [...fields].some((field) => field === "id" || !Object.hasOwn(AGENT_COLUMNS, field));
+  const columns = selectedColumns(AGENT_COLUMNS, fields).filter(([field]) => needsId || field !== "id");
+  return raw(`json_build_object(${columns.map(([field, column]) => `'${field}', ${column}`).join(", ")})`);
 }
 
 /** An agent as json_build_object wrote it. */

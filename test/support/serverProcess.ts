@@ -3,7 +3,9 @@
 // core) and for fault tests (a crash is a process exit, SIGKILL is real).
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server there when it
 // stops (open it in Chrome DevTools or speedscope); BENCH_PERF=1 starts it
-// with --perf-basic-prof, so `perf` names its JavaScript frames.
+// with --perf-basic-prof, so `perf` names its JavaScript frames;
+// BENCH_NODE_FLAGS adds Node flags of your own (e.g. "--trace-gc", which
+// NODE_OPTIONS does not take).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -106,7 +108,7 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
   // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
-  const nodeArgs = [...(process.env.BENCH_PERF ? ["--perf-basic-prof"] : []), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
+  const nodeArgs = [...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...(process.env.BENCH_PERF ? ["--perf-basic-prof"] : []), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
   const ownBufferDir = env.LEDGER_BUFFER_DIR ? null : mkdtempSync(path.join(tmpdir(), "pantheon-server-ledger-"));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
