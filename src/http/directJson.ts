@@ -123,6 +123,54 @@ function regularMediaType(accept: string | undefined): string | null {
 /** The app yoga.ts builds. */
 type App = YogaServerInstance<Record<string, unknown>, Context>;
 
+/** One operation of a request, as operate runs it. */
+interface Operation {
+  enveloped: ReturnType<App["getEnveloped"]>;
+  /** Undefined when the query did not parse: parseError says why. */
+  document: DocumentNode | undefined;
+  parseError: unknown;
+  params: GraphQLParams;
+  subscription: boolean;
+  /** How an error thrown while the operation runs is answered. */
+  thrown(error: unknown): ExecutionResult;
+  tracing: OperationTracing | null;
+}
+
+/**
+ * Yoga's processRequest, step by step, with its onExecutionResult hook
+ * (tracing's). At module level, not a closure per request: under tsx each
+ * named closure costs a call that sets its name.
+ */
+async function operate({ enveloped, document, parseError, params, subscription, thrown, tracing }: Operation): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> {
+  let result: ExecutionResult | AsyncIterable<ExecutionResult>;
+  try {
+    if (!document) throw parseError;
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) {
+      result = { errors };
+    } else {
+      const contextValue = await enveloped.contextFactory();
+      const args = { schema: enveloped.schema, document, contextValue, variableValues: params.variables, operationName: params.operationName };
+      result = (await (subscription ? enveloped.subscribe(args) : enveloped.execute(args))) as ExecutionResult | AsyncIterable<ExecutionResult>;
+    }
+  } catch (error) {
+    result = thrown(error);
+  }
+  // As Yoga's handleParams: an error thrown by the stream ends it with that error, masked; an abort ends it.
+  if (isAsyncIterable(result)) {
+    result = mapAsyncIterator(
+      result,
+      (value) => value,
+      (error: unknown) => {
+        if ((error as { name?: unknown } | null)?.name === "AbortError") throw error;
+        return thrown(error);
+      },
+    );
+  }
+  tracing?.markErrors(result);
+  return result;
+}
+
 /** What processRegularResult hands its Response constructor: the body and the status and headers. */
 class CapturedResponse {
   constructor(
@@ -185,37 +233,8 @@ export function directJsonListener(app: App, options: DirectJsonOptions): (reque
     const subscription = document !== undefined && getOperationAST(document, params.operationName)?.operation === "subscription";
     // A subscription streams, anything else answers once: each only for the Accept header it was chosen by.
     if (subscription !== (mediaType === EVENT_STREAM)) return toYoga(request, response, body);
-    // Yoga's processRequest, step by step, with its onExecutionResult hook (tracing's), in the operation's span.
-    const operate = async (): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> => {
-      let result: ExecutionResult | AsyncIterable<ExecutionResult>;
-      try {
-        if (!document) throw parseError;
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) {
-          result = { errors };
-        } else {
-          const contextValue = await enveloped.contextFactory();
-          const args = { schema: enveloped.schema, document, contextValue, variableValues: params.variables, operationName: params.operationName };
-          result = (await (subscription ? enveloped.subscribe(args) : enveloped.execute(args))) as ExecutionResult | AsyncIterable<ExecutionResult>;
-        }
-      } catch (error) {
-        result = thrown(error);
-      }
-      // As Yoga's handleParams: an error thrown by the stream ends it with that error, masked; an abort ends it.
-      if (isAsyncIterable(result)) {
-        result = mapAsyncIterator(
-          result,
-          (value) => value,
-          (error: unknown) => {
-            if ((error as { name?: unknown } | null)?.name === "AbortError") throw error;
-            return thrown(error);
-          },
-        );
-      }
-      options.tracing?.markErrors(result);
-      return result;
-    };
-    const result = options.tracing ? await options.tracing.run(request, operate) : await operate();
+    const operation: Operation = { enveloped, document, parseError, params, subscription, thrown, tracing: options.tracing };
+    const result = options.tracing ? await options.tracing.run(request, () => operate(operation)) : await operate(operation);
     options.count("direct");
     noteMaskedErrors(head, result);
     const cors = typeof options.cors === "function" ? options.cors(head) : options.cors;
