@@ -12,6 +12,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { graphiqlOptions } from "./http/graphiql.ts";
 import { hardeningPlugins, limitRules, LIMITS } from "./http/hardening.ts";
 import { cachedValidation } from "./http/cachedValidation.ts";
+import { releaseScopeCache } from "./http/releaseScopeCache.ts";
 import { typedArgumentErrors } from "./http/typedArgumentErrors.ts";
 import { maskUnexpectedError, requestIdOnMaskedErrors, UNEXPECTED_ERROR_MESSAGE } from "./http/maskedErrors.ts";
 import { recordOf, rememberRequest } from "./observability/requestContext.ts";
@@ -66,6 +67,7 @@ export function createApp(services: AppServices) {
       ...(config.graphqlExecution === "compiled" ? [compiledExecution(services.metrics)] : []),
       // After every plugin that adds a validation rule: it applies the limits' rules and caches the outcome.
       cachedValidation(limitRules(config)),
+      releaseScopeCache(),
     ],
   });
 }
