@@ -108,7 +108,9 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const profileDir = process.env.BENCH_CPU_PROF;
   // As `npm start` runs it (package.json), without npm and the Prisma generate step in between.
-  const nodeArgs = [...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...(process.env.BENCH_PERF ? ["--perf-basic-prof"] : []), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", "--import", "tsx", "src/server.ts"];
+  // BENCH_NODE_FLAGS after the deployed flags: a V8 flag given twice takes its last value.
+  const ownFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const nodeArgs = [...(process.env.BENCH_PERF ? ["--perf-basic-prof"] : []), ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), "--max-semi-space-size=32", ...ownFlags, "--import", "tsx", "src/server.ts"];
   const ownBufferDir = env.LEDGER_BUFFER_DIR ? null : mkdtempSync(path.join(tmpdir(), "pantheon-server-ledger-"));
   const child = spawn(process.execPath, nodeArgs, {
     env: {
