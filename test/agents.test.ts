@@ -1,6 +1,6 @@
 // Agents through real HTTP: lifecycle, validation, agentKey uniqueness.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { AgentDocument, AgentsDocument, CreateAgentDocument, DeleteAgentDocument, UpdateAgentDocument } from "./generated/graphql.ts";
+import { AgentDocument, AgentEveryFieldDocument, AgentsBackwardDocument, AgentsDocument, CreateAgentDocument, DeleteAgentDocument, UpdateAgentDocument } from "./generated/graphql.ts";
 import type { CreateAgentInput } from "./generated/graphql.ts";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
@@ -88,5 +88,36 @@ describe("agent lifecycle", () => {
       expect(rejected.data).toBeNull();
       expect(rejected.errors?.[0]?.extensions?.code).toBe("VALIDATION_FAILED");
     }
+  });
+
+  test("agents pages backward with last and before, every field as agent(id) answers it, deleted agents left out", async () => {
+    const pager = graphqlClient(server.graphqlUrl, (await createTestUser()).token);
+    const agents = [];
+    for (const key of ["k1", "k2", "k3", "k4", "k5"]) agents.push(await createAgent(pager, key));
+    await pager(UpdateAgentDocument, { input: { id: agents[3]!.id, modelAlias: "PREMIUM", toolPermissions: [], rolePrompt: "" } });
+    await pager(DeleteAgentDocument, { input: { id: agents[2]!.id } });
+    const pages: string[][] = [];
+    const flags: [boolean, boolean][] = [];
+    const listed = [];
+    let before: string | null | undefined;
+    for (;;) {
+      const page = dataOf(await pager(AgentsBackwardDocument, { last: 2, before })).agents;
+      pages.push(page.edges.map((edge) => edge.node.agentKey));
+      flags.push([page.pageInfo.hasPreviousPage, page.pageInfo.hasNextPage]);
+      expect([page.pageInfo.startCursor, page.pageInfo.endCursor]).toEqual([page.edges[0]!.cursor, page.edges.at(-1)!.cursor]);
+      listed.push(...page.edges.map((edge) => edge.node));
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = page.pageInfo.startCursor;
+    }
+    expect(pages).toEqual([["k2", "k1"], ["k5", "k4"]]);
+    expect(flags).toEqual([[true, false], [false, true]]);
+    const single = await Promise.all(listed.map(async (agent) => dataOf(await pager(AgentEveryFieldDocument, { id: agent.id })).agent));
+    expect(listed).toEqual(single);
+    expect(listed.find((agent) => agent.agentKey === "k4")).toMatchObject({ modelAlias: "PREMIUM", toolPermissions: [], rolePrompt: "" });
+    expect(listed.find((agent) => agent.agentKey === "k5")).toMatchObject({ modelAlias: "QWEN", toolPermissions: ["SEARCH"], rolePrompt: "Be brief." });
+    // A cursor is an agent's id: once that agent is deleted, paging from it is NOT_FOUND, not a page from nowhere.
+    const cursor = dataOf(await pager(AgentsDocument, { first: 1 })).agents.pageInfo.endCursor;
+    await pager(DeleteAgentDocument, { input: { id: agents[4]!.id } });
+    expect(errorCodes(await pager(AgentsDocument, { first: 2, after: cursor }))).toEqual(["NOT_FOUND"]);
   });
 });

@@ -9,8 +9,10 @@
 // 3 agents). The statements are the ones the server sent, recorded; their
 // plans are read with EXPLAIN with the test's five agents and again after
 // 2,000 agents of other users arrived, and the buffers they touch are
-// compared. Autovacuum is kept off those tables, so the planner has no
-// statistics of them.
+// compared. The agents page (src/resolvers/agentSql.ts) must read the
+// viewer's agents through an index on their owner, before and after.
+// Autovacuum is kept off those tables, so the planner has no statistics of
+// them.
 import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createMigratedDatabase, type TestDatabase } from "./support/database.ts";
@@ -19,7 +21,7 @@ import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
 import { createCouncil, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
-import { RoomsWithAgentsDocument, SessionMessagesDocument } from "./generated/graphql.ts";
+import { AgentsDocument, RoomsWithAgentsDocument, SessionMessagesDocument } from "./generated/graphql.ts";
 
 const OTHER_USERS = 20;
 const AGENTS_EACH = 100;
@@ -94,19 +96,28 @@ async function addOtherUsersAgents(): Promise<void> {
   );
 }
 
-test("a send's read, the rooms page and the transcript page read each agent by its id, however many agents other users have", async () => {
+test("a send's read, the rooms page and the transcript page read each agent by its id, and the agents page the viewer's own, however many agents other users have", async () => {
   await waitForTurn(client, await sendAccepted(client, council.sessionId, "A first turn: the session has a history."));
   const sent = {
     accept: await sentStatement("latest_summary", async () => waitForTurn(client, await sendAccepted(client, council.sessionId, "How should we launch?"))),
     roomsPage: await sentStatement("preloadedAgents", () => client(RoomsWithAgentsDocument, { first: 20 })),
     transcript: await sentStatement("pageMessages", () => client(SessionMessagesDocument, { id: council.sessionId, last: 50 })),
   };
+  const agentsPage = await sentStatement("FROM agents a", () => client(AgentsDocument, { first: 20 }));
   // All are reads: run again, they read what they read when sent (the turn they accepted stays out of the history read).
   const plans = async () => ({ accept: await planOf(sent.accept), roomsPage: await planOf(sent.roomsPage), transcript: await planOf(sent.transcript) });
   await plans();
   const before = await plans();
+  const agentsBefore = await planOf(agentsPage);
   await addOtherUsersAgents();
   const after = await plans();
+  const agentsAfter = await planOf(agentsPage);
+  // The agents page reads the viewer's own agents through an index on the owner, whoever else has agents.
+  for (const [when, plan] of [["before", agentsBefore], ["after", agentsAfter]] as const) {
+    const reads = agentReads(plan);
+    expect(reads.filter((read) => !/^Index (Only )?Scan /.test(read)), `agentsPage ${when}: ${reads.join(", ")}`).toEqual([]);
+  }
+  expect(buffersOf(agentsAfter), "agentsPage").toBeLessThanOrEqual(buffersOf(agentsBefore) + SLACK_BUFFERS);
   for (const name of ["accept", "roomsPage", "transcript"] as const) {
     for (const [when, plan] of [["before", before[name]], ["after", after[name]]] as const) {
       const reads = agentReads(plan);

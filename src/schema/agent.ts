@@ -1,7 +1,9 @@
 // The Agent type, its queries and its mutations.
 import { builder } from "../builder.ts";
 import { createAgent, deleteAgent, liveAgentWhere, updateAgent } from "../resolvers/agent.ts";
+import { selectAgentPage } from "../resolvers/agentSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
+import { pageWindow, toConnection } from "./cursorPage.ts";
 import { ModelAlias, ToolPermission } from "./domainEnums.ts";
 import { mutationResult } from "./mutationResult.ts";
 import { requiresReady } from "./readinessDirective.ts";
@@ -59,17 +61,19 @@ builder.queryFields((t) => ({
       return (await context.services.prisma.agent.findFirst({ ...query, where })) ?? notFoundQueryError("Agent");
     },
   }),
-  agents: t.prismaConnection(
+  // One SQL statement per page, as the rooms page (agentSql.ts); same cursors
+  // and paging as prismaConnection({ cursor: "id" }).
+  agents: t.connection(
     {
-      type: "Agent",
-      cursor: "id",
-      ...CONNECTION_SIZES,
+      type: AgentRef,
       description: "Your live agents, newest first.",
       authScopes: { authenticated: true },
       directives: requiresReady,
-      resolve: async (query, _root, args, context) => {
-        await assertOwnCursors(args, (id) => context.services.prisma.agent.count({ where: liveAgentWhere(context, id) }));
-        return context.services.prisma.agent.findMany({ ...query, where: { ownerId: viewerId(context), deletedAt: null }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      resolve: async (_root, args, context) => {
+        const window = pageWindow(args, CONNECTION_SIZES);
+        const cursorId = await assertOwnCursors(args, (id) => context.services.prisma.agent.count({ where: liveAgentWhere(context, id) }));
+        const agents = await selectAgentPage(context.services, { ownerId: viewerId(context), cursorId, ...window });
+        return toConnection(agents, args, window);
       },
     },
     { name: "AgentConnection" },
