@@ -1,11 +1,12 @@
 // Pothos keeps a request's auth-scope results per GraphQL context; the server
 // deletes them once a query or mutation has its result (its rows would
 // otherwise be promoted to the old generation with every request,
-// src/http/releaseScopeCache.ts). A subscription's results serve each of
-// its events, so it keeps them. What the release saves is garbage-collector
-// work, which no request can observe (the rooms bench's figures are in
-// docs/development.md); this checks that the hook deletes what it must and
-// keeps what it must.
+// src/http/releaseScopeCache.ts). An execution whose result is a stream
+// keeps its cache for what follows (a subscription's events are executed by
+// subscribe, which this hook never sees). What the release saves is
+// garbage-collector work, which no request can observe (the rooms bench's
+// figures are in docs/development.md); this checks that the hook deletes
+// what it must and keeps what it must.
 import { expect, test } from "vitest";
 import { RequestCache } from "@pothos/plugin-scope-auth";
 import { builder } from "../src/builder.ts";
@@ -29,7 +30,7 @@ test("a query's or mutation's scope cache is deleted once it has its result", ()
   expect(cacheOf(context)).not.toBe(during);
 });
 
-test("a subscription keeps its scope cache for its events", () => {
+test("an execution whose result is a stream keeps its scope cache for what follows", () => {
   const context = {};
   const during = cacheOf(context);
   const events = (async function* () {

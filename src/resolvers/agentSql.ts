@@ -6,6 +6,7 @@
 import type { AppServices } from "../runtime.ts";
 import type { Agent } from "../generated/prisma/client.ts";
 import { queryRows, type Statement } from "../db/sql.ts";
+import { ownedPageTail } from "./ownedPageSql.ts";
 
 export interface AgentPageQuery {
   ownerId: string;
@@ -22,16 +23,9 @@ const COLUMNS = `a.id, a.owner_id AS "ownerId", a.agent_key AS "agentKey", a.nam
        a.role_prompt AS "rolePrompt", a.tool_permissions::text[] AS "toolPermissions", a.deleted_at AS "deletedAt",
        a.created_at AS "createdAt", a.updated_at AS "updatedAt"`;
 
-// The values are $1 the owner, $2 the limit and $3 the cursor's agent. Row
-// comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
 function agentPageText(backward: boolean, withCursor: boolean): string {
-  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
   return `SELECT ${COLUMNS}
-    FROM agents a
-   WHERE a.owner_id = $1 AND a.deleted_at IS NULL
-     ${withCursor ? `AND (a.created_at, a.id) ${comparison} (SELECT c.created_at, c.id FROM agents c WHERE c.id = $3)` : ""}
-   ORDER BY a.created_at ${order}, a.id ${order}
-   LIMIT $2`;
+    ${ownedPageTail("agents", "a", backward, withCursor)}`;
 }
 
 const PAGE_TEXTS = {

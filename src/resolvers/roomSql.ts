@@ -6,6 +6,7 @@ import type { AppServices } from "../runtime.ts";
 import type { Agent, Room } from "../generated/prisma/client.ts";
 import { queryRows, raw, sql, type Sql, type Statement } from "../db/sql.ts";
 import { ROOM_AGENTS } from "../turns/sessionScopeSql.ts";
+import { ownedPageTail } from "./ownedPageSql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
@@ -85,19 +86,13 @@ const MAX_PAGE_TEXTS = 256;
 const pageTexts = new Map<string, string>();
 
 // The values are $1 the owner, $2 the limit and $3 the cursor's room, whatever the shape.
-// Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would drop.
 function roomPageText({ roomFields, agentFields }: RoomSelection, backward: boolean, withCursor: boolean): string {
-  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
   const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => `${column} AS "${field}"`);
   if (agentFields) {
     columns.push(`coalesce((SELECT json_agg(${agentJson(agentFields).text} ORDER BY ${ROSTER_ORDER.text}) ${ROOM_AGENTS.text} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
   }
   return `SELECT ${columns.join(", ")}
-    FROM rooms r
-   WHERE r.owner_id = $1 AND r.deleted_at IS NULL
-     ${withCursor ? `AND (r.created_at, r.id) ${comparison} (SELECT c.created_at, c.id FROM rooms c WHERE c.id = $3)` : ""}
-   ORDER BY r.created_at ${order}, r.id ${order}
-   LIMIT $2`;
+    ${ownedPageTail("rooms", "r", backward, withCursor)}`;
 }
 
 function roomPageStatement({ ownerId, cursorId, backward, limit, selection }: RoomPageQuery): Statement {
