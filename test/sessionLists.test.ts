@@ -44,6 +44,42 @@ describe("sessions lists", () => {
     expect(new Date(list[0]!.lastActivityAt).getTime()).toBeGreaterThan(new Date(list[1]!.lastActivityAt).getTime());
   });
 
+  test("previews read the latest shared message of each session and no other, however long the conversations", async () => {
+    const client = await freshUser();
+    const short = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
+    const long = await createCouncil(client, "ROUNDTABLE", [["bob", "QWEN"]]);
+    const emoji = "🙂".repeat(71);
+    for (let i = 0; i < 3; i++) await chat(client, short.sessionId, `question ${i}`);
+    harness.script.outputs.set(long.agents[0]!.agentKey, `${"x".repeat(139)}yz and more`);
+    for (let i = 0; i < 3; i++) await chat(client, long.sessionId, `question ${i}`);
+    const unread = await createCouncil(client, "ROUNDTABLE", [["cyd", "QWEN"]]);
+    harness.script.outputs.set(short.agents[0]!.agentKey, emoji);
+    await chat(client, short.sessionId, "the last question");
+    const { pool } = harness.server.runtime;
+    const reads: { text: string; rows: number }[] = [];
+    const query = pool.query.bind(pool);
+    pool.query = ((config: unknown, ...rest: unknown[]) => {
+      const text = typeof config === "string" ? config : (config as { text: string }).text;
+      const result = (query as (...args: unknown[]) => Promise<{ rowCount: number | null }> | undefined)(config, ...rest);
+      return result?.then((answer) => (reads.push({ text, rows: answer.rowCount ?? 0 }), answer));
+    }) as typeof pool.query;
+    let previews;
+    try {
+      previews = dataOf(await client(ViewerSessionsDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => [edge.node.id, edge.node.lastMessagePreview]);
+    } finally {
+      pool.query = query;
+    }
+    // 140 characters at most, cut with an ellipsis; JavaScript counts an emoji as two, as the client does.
+    expect(previews).toEqual([
+      [short.sessionId, `${emoji.slice(0, 139)}…`],
+      [unread.sessionId, null],
+      [long.sessionId, `${"x".repeat(139)}…`],
+    ]);
+    // Fourteen shared messages in those sessions; the page reads one of each session that has any.
+    const messageRows = reads.filter((read) => /\bmessages\b/.test(read.text)).reduce((sum, read) => sum + read.rows, 0);
+    expect(messageRows).toBe(2);
+  });
+
   test("pages do not overlap; a foreign cursor is NOT_FOUND", async () => {
     const client = await freshUser();
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);

@@ -12,10 +12,9 @@ import { MessageRef } from "./turn.ts";
 import { selectLiveSession, selectLiveSessionWithPage, selectMessagePage, transcriptCursorCount, type SessionWithPage } from "../resolvers/messageSql.ts";
 import { TRANSCRIPT_SIZES, transcriptWindow } from "./transcriptWindow.ts";
 import { viewerId } from "../resolvers/viewer.ts";
+import { lastMessagePreview, PREVIEW_CHARS } from "../resolvers/lastMessagePreview.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { RoomRef } from "./room.ts";
-
-const PREVIEW_CHARS = 140;
 
 export const SessionRef = builder.prismaObject("Session", {
   fields: (t) => ({
@@ -28,11 +27,7 @@ export const SessionRef = builder.prismaObject("Session", {
     lastMessagePreview: t.string({
       nullable: true,
       description: `The start of the latest message in the transcript (at most ${PREVIEW_CHARS} characters); null before the first.`,
-      select: { messages: { where: { visibility: "shared" }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: 1, select: { content: true } } },
-      resolve: (session) => {
-        const content = session.messages[0]?.content;
-        return content === undefined ? null : content.length > PREVIEW_CHARS ? `${content.slice(0, PREVIEW_CHARS - 1)}…` : content;
-      },
+      resolve: (session, _args, context) => lastMessagePreview(session.id, context),
     }),
     // One prepared statement per page (the most read list of a chat UI); the same cursors and paging
     // as prismaConnection({ cursor: "id" }). A relation connection would load the whole transcript.
