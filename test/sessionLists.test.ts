@@ -28,6 +28,25 @@ async function chat(client: ReturnType<typeof graphqlClient>, sessionId: string,
   return waitForTurn(client, await sendAccepted(client, sessionId, content));
 }
 
+/** The statements the server sent through its pool while `work` ran, with the rows each returned (0 until answered). */
+async function poolReads(work: () => Promise<void>): Promise<{ text: string; rows: number }[]> {
+  const { pool } = harness.server.runtime;
+  const reads: { text: string; rows: number }[] = [];
+  const query = pool.query.bind(pool);
+  pool.query = ((config: unknown, ...rest: unknown[]) => {
+    const read = { text: typeof config === "string" ? config : (config as { text: string }).text, rows: 0 };
+    reads.push(read);
+    const result = (query as (...args: unknown[]) => Promise<{ rowCount: number | null }> | undefined)(config, ...rest);
+    return result?.then((answer) => ((read.rows = answer.rowCount ?? 0), answer));
+  }) as typeof pool.query;
+  try {
+    await work();
+  } finally {
+    pool.query = query;
+  }
+  return reads;
+}
+
 describe("sessions lists", () => {
   test("viewer.sessions: latest activity first, titled by the first message, with preview, turn count and last activity", async () => {
     const client = await freshUser();
@@ -55,20 +74,10 @@ describe("sessions lists", () => {
     const unread = await createCouncil(client, "ROUNDTABLE", [["cyd", "QWEN"]]);
     harness.script.outputs.set(short.agents[0]!.agentKey, emoji);
     await chat(client, short.sessionId, "the last question");
-    const { pool } = harness.server.runtime;
-    const reads: { text: string; rows: number }[] = [];
-    const query = pool.query.bind(pool);
-    pool.query = ((config: unknown, ...rest: unknown[]) => {
-      const text = typeof config === "string" ? config : (config as { text: string }).text;
-      const result = (query as (...args: unknown[]) => Promise<{ rowCount: number | null }> | undefined)(config, ...rest);
-      return result?.then((answer) => (reads.push({ text, rows: answer.rowCount ?? 0 }), answer));
-    }) as typeof pool.query;
     let previews;
-    try {
+    const reads = await poolReads(async () => {
       previews = dataOf(await client(ViewerSessionsDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => [edge.node.id, edge.node.lastMessagePreview]);
-    } finally {
-      pool.query = query;
-    }
+    });
     // 140 characters at most, cut with an ellipsis; JavaScript counts an emoji as two, as the client does.
     expect(previews).toEqual([
       [short.sessionId, `${emoji.slice(0, 139)}…`],
@@ -155,20 +164,11 @@ describe("the transcript", () => {
     const council = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"]]);
     for (let i = 0; i < 4; i++) await chat(client, council.sessionId, `message ${i}`);
     await client(SessionMessagesDocument, { id: council.sessionId, last: 2 });
-    const { pool } = harness.server.runtime;
-    const statements: string[] = [];
-    const query = pool.query.bind(pool);
-    pool.query = ((config: unknown, ...rest: unknown[]) => {
-      statements.push(typeof config === "string" ? config : (config as { text: string }).text);
-      return (query as (...args: unknown[]) => unknown)(config, ...rest);
-    }) as typeof pool.query;
-    try {
+    const reads = await poolReads(async () => {
       const page = dataOf(await client(SessionMessagesDocument, { id: council.sessionId, last: 2 })).session!.messages;
       expect(page.edges.map((edge) => edge.node.role)).toEqual(["USER", "AGENT"]);
-    } finally {
-      pool.query = query;
-    }
-    expect(statements.filter((text) => /messages/.test(text))).toHaveLength(1);
+    });
+    expect(reads.filter((read) => /messages/.test(read.text))).toHaveLength(1);
   });
 });
 
