@@ -29,8 +29,10 @@ interface LatestRow {
 }
 
 function previewOf(content: string | undefined): string | null {
-  if (content === undefined) return null;
-  return content.length > PREVIEW_CHARS ? `${content.slice(0, PREVIEW_CHARS - 1)}…` : content;
+  if (content === undefined || content.length <= PREVIEW_CHARS) return content ?? null;
+  const cut = content.slice(0, PREVIEW_CHARS - 1);
+  // Never half of a surrogate pair: an emoji cut in two is not text, and clients decode it as U+FFFD.
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
 }
 
 // No caching across loads: a mutation earlier in the same request may have added a message.
