@@ -17,11 +17,22 @@ export interface AgentPageQuery {
   limit: number;
 }
 
+/**
+ * Each Agent field's column, `a` the agents table (the rooms page reads them
+ * too, roomSql.ts). Only these constant expressions are ever put into the
+ * SQL text.
+ */
+export const AGENT_COLUMNS: Record<keyof Agent, string> = {
+  id: "a.id", ownerId: "a.owner_id", agentKey: "a.agent_key", name: "a.name", modelAlias: "a.model_alias", rolePrompt: "a.role_prompt",
+  toolPermissions: "a.tool_permissions", deletedAt: "a.deleted_at", createdAt: "a.created_at", updatedAt: "a.updated_at",
+};
+
 // Every column under its Prisma field's name, as Prisma returned the row: the
-// enum array as text[] so that pg parses it, timestamps as Dates.
-const COLUMNS = `a.id, a.owner_id AS "ownerId", a.agent_key AS "agentKey", a.name, a.model_alias AS "modelAlias",
-       a.role_prompt AS "rolePrompt", a.tool_permissions::text[] AS "toolPermissions", a.deleted_at AS "deletedAt",
-       a.created_at AS "createdAt", a.updated_at AS "updatedAt"`;
+// enum array as text[] so that pg parses it (pg has no parser for an enum's
+// array), timestamps as Dates.
+const COLUMNS = Object.entries(AGENT_COLUMNS)
+  .map(([field, column]) => `${field === "toolPermissions" ? `${column}::text[]` : column} AS "${field}"`)
+  .join(", ");
 
 function agentPageText(backward: boolean, withCursor: boolean): string {
   return `SELECT ${COLUMNS}

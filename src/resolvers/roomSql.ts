@@ -7,6 +7,7 @@ import type { Agent, Room } from "../generated/prisma/client.ts";
 import { queryRows, raw, sql, type Sql, type Statement } from "../db/sql.ts";
 import { ROOM_AGENTS } from "../turns/sessionScopeSql.ts";
 import { ownedPageTail } from "./ownedPageSql.ts";
+import { AGENT_COLUMNS } from "./agentSql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
@@ -44,10 +45,6 @@ const ROOM_COLUMNS: Record<keyof Room, string> = {
   id: "r.id", ownerId: "r.owner_id", name: "r.name", goal: "r.goal", currentMode: "r.current_mode",
   pendingMode: "r.pending_mode", monthlyCreditBudget: "r.monthly_credit_budget", deletedAt: "r.deleted_at", createdAt: "r.created_at", updatedAt: "r.updated_at",
   maxRounds: "r.max_rounds", maxInvocations: "r.max_invocations", maxPerAgent: "r.max_per_agent", turnTimeLimitSeconds: "r.turn_time_limit_seconds",
-};
-const AGENT_COLUMNS: Record<keyof Agent, string> = {
-  id: "a.id", ownerId: "a.owner_id", agentKey: "a.agent_key", name: "a.name", modelAlias: "a.model_alias", rolePrompt: "a.role_prompt",
-  toolPermissions: "a.tool_permissions", deletedAt: "a.deleted_at", createdAt: "a.created_at", updatedAt: "a.updated_at",
 };
 const ALL_AGENT_FIELDS: ReadonlySet<string> = new Set(Object.keys(AGENT_COLUMNS));
 /** json_build_object writes timestamps as ISO strings. */
