@@ -10,7 +10,9 @@
 // plans are read with EXPLAIN with the test's five agents and again after
 // 2,000 agents of other users arrived, and the buffers they touch are
 // compared. The agents page (src/resolvers/agentSql.ts) must read the
-// viewer's agents through an index on their owner, before and after.
+// viewer's agents through an index on their owner, before and after; the
+// sessions page (src/resolvers/sessionSql.ts) the viewer's sessions, and
+// their rooms and agents by id, before and after 2,000 sessions of others.
 // Autovacuum is kept off those tables, so the planner has no statistics of
 // them.
 import pg from "pg";
@@ -19,9 +21,9 @@ import { createMigratedDatabase, type TestDatabase } from "./support/database.ts
 import { startTestServer, type TestServer } from "./support/server.ts";
 import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
-import { createCouncil, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
+import { createAgent, createCouncil, createSession, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
-import { AgentsDocument, RoomsWithAgentsDocument, SessionMessagesDocument } from "./generated/graphql.ts";
+import { AgentsDocument, RoomsWithAgentsDocument, SessionMessagesDocument, ViewerSessionsEveryFieldDocument } from "./generated/graphql.ts";
 
 const OTHER_USERS = 20;
 const AGENTS_EACH = 100;
@@ -39,7 +41,7 @@ beforeAll(async () => {
   database = await createMigratedDatabase("query_growth");
   admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
-  for (const table of ["agents", "room_agents", "rooms", "users"]) await admin.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+  for (const table of ["agents", "room_agents", "rooms", "users", "sessions"]) await admin.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
   server = await startTestServer(database.url);
   recorder = recordStatements(admin);
   const user = await createTestUser();
@@ -78,10 +80,11 @@ async function planOf(statement: { text: string; values: unknown[] }): Promise<P
   return rows[0]!["QUERY PLAN"][0].Plan;
 }
 
-/** How each node of the plan reads the agents table: its node type and index. */
-function agentReads(node: PlanNode): string[] {
-  const own = node["Relation Name"] === "agents" ? [`${node["Node Type"]} ${node["Index Name"] ?? ""}`.trim()] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(agentReads)];
+/** How each node of the plan reads a table (the agents table unless told): its node type and index (a bitmap scan's, its child's). */
+function agentReads(node: PlanNode, table = "agents"): string[] {
+  const index = node["Index Name"] ?? (node["Node Type"] === "Bitmap Heap Scan" ? node.Plans?.[0]?.["Index Name"] : undefined);
+  const own = node["Relation Name"] === table ? [`${node["Node Type"]} ${index ?? ""}`.trim()] : [];
+  return [...own, ...(node.Plans ?? []).flatMap((child) => agentReads(child, table))];
 }
 
 const buffersOf = (plan: PlanNode) => plan["Shared Hit Blocks"] + plan["Shared Read Blocks"];
@@ -125,4 +128,50 @@ test("a send's read, the rooms page and the transcript page read each agent by i
     }
     expect(buffersOf(after[name]), name).toBeLessThanOrEqual(buffersOf(before[name]) + SLACK_BUFFERS);
   }
+});
+
+/** Other users with a room, an agent, and sessions of each (half in the room, half direct chats). */
+async function addOtherUsersSessions(): Promise<void> {
+  await admin.query(
+    `WITH others AS (
+       INSERT INTO users (id, email, updated_at) SELECT gen_random_uuid(), 'sessions-' || g || '@example.com', now() FROM generate_series(1, $1::int) g RETURNING id),
+     their_rooms AS (
+       INSERT INTO rooms (id, owner_id, name, goal, updated_at) SELECT gen_random_uuid(), o.id, 'Room', 'Goal', now() FROM others o RETURNING id, owner_id),
+     their_agents AS (
+       INSERT INTO agents (id, owner_id, agent_key, name, model_alias, updated_at) SELECT gen_random_uuid(), o.id, 'solo', 'Solo', 'qwen', now() FROM others o RETURNING id, owner_id)
+     INSERT INTO sessions (id, owner_id, room_id, agent_id, updated_at, last_activity_at)
+     SELECT gen_random_uuid(), r.owner_id, CASE WHEN g % 2 = 0 THEN r.id END, CASE WHEN g % 2 = 1 THEN a.id END, now(), now() - g * interval '1 second'
+       FROM their_rooms r JOIN their_agents a USING (owner_id), generate_series(1, $2::int) g`,
+    [OTHER_USERS, AGENTS_EACH],
+  );
+}
+
+test("the sessions page reads the viewer's sessions through their owner's index, and each room and agent by its id, however many sessions other users have", async () => {
+  const solo = await createAgent(client, "solo_growth");
+  await createSession(client, { agentId: solo.id });
+  const page = () => client(ViewerSessionsEveryFieldDocument, { first: 20 });
+  const sent = {
+    page: await sentStatement('"lastActivityAt"', page),
+    rooms: await sentStatement("FROM rooms r WHERE r.id = wanted.id", page),
+    agents: await sentStatement("FROM agents a WHERE a.id = wanted.id", page),
+  };
+  const plans = async () => ({ page: await planOf(sent.page), rooms: await planOf(sent.rooms), agents: await planOf(sent.agents) });
+  await plans();
+  const before = await plans();
+  await addOtherUsersSessions();
+  const after = await plans();
+  for (const [when, plan] of [["before", before], ["after", after]] as const) {
+    // The viewer's own sessions, whoever else has some (in activity order, or gathered by a bitmap when the planner expects few).
+    const sessionReads = agentReads(plan.page, "sessions");
+    expect(sessionReads.filter((read) => !/^(Index Scan|Bitmap Heap Scan) idx_sessions_owner_last_activity$/.test(read)), `page ${when}: ${sessionReads.join(", ")}`).toEqual([]);
+    const turnReads = agentReads(plan.page, "turns");
+    expect(turnReads.length, "the page counts turns").toBeGreaterThan(0);
+    expect(turnReads.filter((read) => !/^Index (Only )?Scan uq_turns_session_seq$/.test(read)), `page ${when}: ${turnReads.join(", ")}`).toEqual([]);
+    for (const [name, table] of [["page", "rooms"], ["page", "agents"], ["rooms", "rooms"], ["agents", "agents"]] as const) {
+      const reads = agentReads(plan[name], table);
+      expect(reads.length, `${name} reads ${table}`).toBeGreaterThan(0);
+      expect(reads.filter((read) => read !== `Index Scan ${table}_pkey`), `${name} ${when}: ${reads.join(", ")}`).toEqual([]);
+    }
+  }
+  for (const name of ["page", "rooms", "agents"] as const) expect(buffersOf(after[name]), name).toBeLessThanOrEqual(buffersOf(before[name]) + SLACK_BUFFERS);
 });

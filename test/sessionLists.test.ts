@@ -6,12 +6,16 @@ import pg from "pg";
 import { describe, expect, test } from "vitest";
 import {
   AgentSessionsDocument,
+  DeleteAgentDocument,
+  DeleteRoomDocument,
   DeleteSessionDocument,
   RenameSessionDocument,
   RoomSessionsDocument,
   SessionDocument,
+  SessionEveryFieldDocument,
   SessionMessagesDocument,
   ViewerSessionsDocument,
+  ViewerSessionsEveryFieldDocument,
 } from "./generated/graphql.ts";
 import { useCouncilServer } from "./support/councilServer.ts";
 import { dataOf, errorCodes, graphqlClient } from "./support/graphqlClient.ts";
@@ -28,16 +32,24 @@ async function chat(client: ReturnType<typeof graphqlClient>, sessionId: string,
   return waitForTurn(client, await sendAccepted(client, sessionId, content));
 }
 
-/** The statements the server sent through its pool while `work` ran, with the rows each returned (0 until answered). */
-async function poolReads(work: () => Promise<void>): Promise<{ text: string; rows: number }[]> {
+interface PoolRead {
+  text: string;
+  /** Rows returned; 0 until answered. */
+  rows: number;
+  /** The rows themselves. */
+  answer: Record<string, unknown>[];
+}
+
+/** The statements the server sent through its pool while `work` ran, with the rows each returned. */
+async function poolReads(work: () => Promise<void>): Promise<PoolRead[]> {
   const { pool } = harness.server.runtime;
-  const reads: { text: string; rows: number }[] = [];
+  const reads: PoolRead[] = [];
   const query = pool.query.bind(pool);
   pool.query = ((config: unknown, ...rest: unknown[]) => {
-    const read = { text: typeof config === "string" ? config : (config as { text: string }).text, rows: 0 };
+    const read: PoolRead = { text: typeof config === "string" ? config : (config as { text: string }).text, rows: 0, answer: [] };
     reads.push(read);
-    const result = (query as (...args: unknown[]) => Promise<{ rowCount: number | null }> | undefined)(config, ...rest);
-    return result?.then((answer) => ((read.rows = answer.rowCount ?? 0), answer));
+    const result = (query as (...args: unknown[]) => Promise<{ rowCount: number | null; rows: Record<string, unknown>[] }> | undefined)(config, ...rest);
+    return result?.then((answer) => ((read.rows = answer.rowCount ?? 0), (read.answer = answer.rows), answer));
   }) as typeof pool.query;
   try {
     await work();
@@ -84,9 +96,14 @@ describe("sessions lists", () => {
       [unread.sessionId, null],
       [long.sessionId, `${"x".repeat(139)}…`],
     ]);
-    // Fourteen shared messages in those sessions; the page reads one of each session that has any.
-    const messageRows = reads.filter((read) => /\bmessages\b/.test(read.text)).reduce((sum, read) => sum + read.rows, 0);
-    expect(messageRows).toBe(2);
+    // Fourteen shared messages in those sessions, a few hundred characters each; the server is sent one
+    // row a session, with at most a preview's length of its latest message (Prisma sent all fourteen whole).
+    const messageReads = reads.filter((read) => /\bmessages\b/.test(read.text));
+    expect(messageReads).toHaveLength(1);
+    expect(messageReads[0]!.rows).toBe(3);
+    const sent = messageReads[0]!.answer.map((row) => row.latestShared as string | null);
+    expect(sent.filter((content) => content !== null)).toHaveLength(2);
+    for (const content of sent) expect([...(content ?? "")].length).toBeLessThanOrEqual(141);
   });
 
   test("pages do not overlap; a foreign cursor is NOT_FOUND", async () => {
@@ -112,6 +129,73 @@ describe("sessions lists", () => {
     expect(roomIds).toEqual([council.sessionId]);
     const agentIds = dataOf(await client(AgentSessionsDocument, { id: agent.id, first: 10 })).agent!.sessions.edges.map((edge) => edge.node.id);
     expect(agentIds).toEqual([direct]);
+  });
+});
+
+describe("sessions pages in SQL", () => {
+  /** Two room sessions with turns (one room has two agents), one direct chat, one session not yet used; newest activity first. */
+  async function sidebar(client: ReturnType<typeof graphqlClient>) {
+    const planning = await createCouncil(client, "ROUNDTABLE", [["ada", "QWEN"], ["bob", "QWEN"]]);
+    const review = await createCouncil(client, "ROUNDTABLE", [["cyd", "QWEN"]]);
+    const solo = await createAgent(client, `solo_${planning.agents[0]!.agentKey}`);
+    const direct = await createSession(client, { agentId: solo.id });
+    await chat(client, review.sessionId, "Review the draft");
+    await chat(client, planning.sessionId, "Plan the launch");
+    await chat(client, planning.sessionId, "And the budget");
+    return { planning, review, solo, direct };
+  }
+
+  test("every field of a listed session is what session(id) answers; a direct chat carries its agent, a room session its room", async () => {
+    const client = await freshUser();
+    const { planning, review, solo, direct } = await sidebar(client);
+    const nodes = dataOf(await client(ViewerSessionsEveryFieldDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => edge.node);
+    expect(nodes.map((node) => node.id)).toEqual([planning.sessionId, review.sessionId, direct]);
+    for (const node of nodes) expect(dataOf(await client(SessionEveryFieldDocument, { id: node.id })).session).toEqual(node);
+    expect(nodes[0]).toMatchObject({ turnCount: 2, agent: null, room: { id: planning.roomId, agents: planning.agents.map((agent) => ({ id: agent.id, agentKey: agent.agentKey })) } });
+    expect(nodes[2]).toMatchObject({ turnCount: 0, lastMessagePreview: null, room: null, agent: { id: solo.id, agentKey: solo.agentKey, name: `Agent ${solo.agentKey}` } });
+  });
+
+  test("last/before page backward through the same order; a deleted session's, room's or agent's cursor is NOT_FOUND, and their sessions leave the list", async () => {
+    const client = await freshUser();
+    const { planning, review, solo, direct } = await sidebar(client);
+    const extra = await createSession(client, { roomId: review.roomId });
+    const forward = dataOf(await client(ViewerSessionsEveryFieldDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => edge.node.id);
+    expect(forward).toEqual([extra, planning.sessionId, review.sessionId, direct]);
+    const last = dataOf(await client(ViewerSessionsEveryFieldDocument, { last: 2 })).viewer!.sessions;
+    expect(last.edges.map((edge) => edge.node.id)).toEqual(forward.slice(2));
+    expect(last.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: false });
+    const before = dataOf(await client(ViewerSessionsEveryFieldDocument, { last: 5, before: last.pageInfo.startCursor })).viewer!.sessions;
+    expect(before.edges.map((edge) => edge.node.id)).toEqual(forward.slice(0, 2));
+    expect(before.pageInfo).toMatchObject({ hasPreviousPage: false, hasNextPage: true });
+
+    const cursorOf = (id: string) => last.edges.find((edge) => edge.node.id === id)?.cursor ?? before.edges.find((edge) => edge.node.id === id)!.cursor;
+    const [roomCursor, agentCursor, sessionCursor] = [cursorOf(review.sessionId), cursorOf(direct), cursorOf(extra)];
+    expect(dataOf(await client(DeleteSessionDocument, { input: { id: extra } })).deleteSession.__typename).toBe("DeleteSessionSuccess");
+    expect(dataOf(await client(DeleteRoomDocument, { input: { id: review.roomId } })).deleteRoom.__typename).toBe("DeleteRoomSuccess");
+    expect(dataOf(await client(DeleteAgentDocument, { input: { id: solo.id } })).deleteAgent.__typename).toBe("DeleteAgentSuccess");
+    for (const cursor of [roomCursor, agentCursor, sessionCursor]) {
+      expect(errorCodes(await client(ViewerSessionsEveryFieldDocument, { first: 2, after: cursor }))).toEqual(["NOT_FOUND"]);
+    }
+    expect(dataOf(await client(ViewerSessionsEveryFieldDocument, { first: 10 })).viewer!.sessions.edges.map((edge) => edge.node.id)).toEqual([planning.sessionId]);
+  });
+
+  test("a page costs one statement with its turn counts and previews, and one for rooms, their agents and direct chats' agents, however many sessions; none through Prisma", async () => {
+    const client = await freshUser();
+    await sidebar(client);
+    const statementsOfPage = async (expected: number) => {
+      const reads = await poolReads(async () => {
+        expect(dataOf(await client(ViewerSessionsEveryFieldDocument, { first: 20 })).viewer!.sessions.edges).toHaveLength(expected);
+      });
+      return reads.map((read) => read.text);
+    };
+    const small = await statementsOfPage(3);
+    await sidebar(client);
+    const large = await statementsOfPage(6);
+    // The page with its turn counts and previews, rooms, the rooms' agents, the direct chats' agents.
+    expect(small).toHaveLength(4);
+    expect(large).toHaveLength(small.length);
+    // Prisma quotes its schema's name; statements written here do not.
+    expect(large.filter((text) => text.includes('"public".'))).toEqual([]);
   });
 });
 

@@ -54,3 +54,13 @@ export async function selectAgentPage({ pool, statements }: Pick<AppServices, "p
   const agents = await queryRows<Agent>(pool, agentPageStatement(query), statements);
   return query.backward ? agents.reverse() : agents;
 }
+
+// Each agent by its id (a lateral read, OFFSET 0: never flattened into a join), its owner checked outside
+// that read: without fresh statistics the planner otherwise read all the owner's agents.
+const OWNED_BY_ID = `SELECT ${COLUMNS}
+    FROM unnest($1::uuid[]) AS wanted(id) JOIN LATERAL (SELECT * FROM agents a WHERE a.id = wanted.id OFFSET 0) a ON a.owner_id = $2`;
+
+/** The owner's agents with these ids, deleted ones included; one prepared statement for all of them. */
+export function selectOwnedAgents({ pool, statements }: Pick<AppServices, "pool" | "statements">, ownerId: string, ids: readonly string[]): Promise<Agent[]> {
+  return queryRows<Agent>(pool, { text: OWNED_BY_ID, values: [ids, ownerId] }, statements);
+}

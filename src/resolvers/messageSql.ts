@@ -6,6 +6,7 @@
 import type { AppServices } from "../runtime.ts";
 import type { Message, Session } from "../generated/prisma/client.ts";
 import { empty, isoInstant, queryOne, queryRows, raw, sql, type Queryable, type Sql } from "../db/sql.ts";
+import { liveSessionSql } from "./sessionSql.ts";
 
 export interface MessagePageQuery {
   sessionId: string;
@@ -45,18 +46,6 @@ export async function transcriptCursorCount(db: Queryable, cursorId: string, ses
 export async function selectMessagePage({ pool, statements }: Pick<AppServices, "pool" | "statements">, query: MessagePageQuery): Promise<Message[]> {
   const rows = await queryRows<TranscriptMessage>(pool, pageSql(query), statements);
   return (query.backward ? rows.reverse() : rows) as Message[];
-}
-
-/** One of the viewer's live sessions (its room or agent live too), as Prisma would return the row. */
-const liveSessionSql = (sessionId: string, ownerId: string) => sql`
-  SELECT s.id, s.owner_id AS "ownerId", s.room_id AS "roomId", s.agent_id AS "agentId", s.title, s.deleted_at AS "deletedAt",
-         s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.last_activity_at AS "lastActivityAt"
-    FROM sessions s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN agents a ON a.id = s.agent_id
-   WHERE s.id = ${sessionId} AND s.owner_id = ${ownerId} AND s.deleted_at IS NULL
-     AND (s.room_id IS NOT NULL AND r.deleted_at IS NULL OR s.agent_id IS NOT NULL AND a.deleted_at IS NULL)`;
-
-export async function selectLiveSession({ pool, statements }: Pick<AppServices, "pool" | "statements">, sessionId: string, ownerId: string): Promise<Session | null> {
-  return (await queryOne<Session>(pool, liveSessionSql(sessionId, ownerId), statements)) ?? null;
 }
 
 /** A session row with the first transcript page read in the same statement (no cursor: the newest or oldest page). */

@@ -2,14 +2,13 @@
 // each call of a turn in the room holds against it (credit_hold_call). The room's
 // month is read through a per-request loader, so a page of rooms costs one
 // statement.
-import DataLoader from "dataloader";
-import { createContextCache } from "@pothos/core";
 import { z } from "zod";
 import type { Context } from "../context.ts";
 import { creditLimit, periodEndOf } from "../credits/creditAmount.ts";
 import { roomMonth } from "../credits/balances.ts";
 import { parseInput } from "../validation/input.ts";
 import { queryRows, sql } from "../db/sql.ts";
+import { requestLoader } from "./requestLoader.ts";
 import { lockOwnedRoom } from "./room.ts";
 
 export interface RoomCreditBudget {
@@ -33,27 +32,20 @@ interface RoomMonthRow {
   period_start: string;
 }
 
-const loaders = createContextCache(
-  (context: Context) =>
-    new DataLoader<string, RoomCreditBudget>(
-      async (roomIds) => {
-        const rows = await queryRows<RoomMonthRow>(
-          context.services.pool,
-          sql`SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
-                  credit_room_available(r.id)::text AS available, to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
-             FROM rooms r, ${roomMonth(sql`r.id`)} u
-            WHERE r.id = ANY(${roomIds}::uuid[])`,
-        );
-        const byRoom = new Map(rows.map((row) => [row.room_id, row]));
-        return roomIds.map((id) => {
-          const row = byRoom.get(id);
-          return row ? budgetOf(row) : new Error("Room not found");
-        });
-      },
-      // A mutation in the same request may change the budget.
-      { cache: false },
-    ),
-);
+const loaders = requestLoader<string, RoomCreditBudget>(async (roomIds, context) => {
+  const rows = await queryRows<RoomMonthRow>(
+    context.services.pool,
+    sql`SELECT r.id AS room_id, r.monthly_credit_budget::text AS monthly_budget, coalesce(u.spent, 0)::numeric(20,4)::text AS spent, coalesce(u.held, 0)::numeric(20,4)::text AS held,
+            credit_room_available(r.id)::text AS available, to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS period_start
+       FROM rooms r, ${roomMonth(sql`r.id`)} u
+      WHERE r.id = ANY(${roomIds}::uuid[])`,
+  );
+  const byRoom = new Map(rows.map((row) => [row.room_id, row]));
+  return roomIds.map((id) => {
+    const row = byRoom.get(id);
+    return row ? budgetOf(row) : new Error("Room not found");
+  });
+});
 
 function budgetOf(row: RoomMonthRow): RoomCreditBudget {
   return {

@@ -139,3 +139,14 @@ export async function selectRoomAgents({ pool, statements }: HotReader, roomIds:
   for (const row of rows) byRoom.get(row.room_id)?.push(withDates(row.agent));
   return byRoom;
 }
+
+// Every column: what Prisma would return, but monthlyCreditBudget as text (no Room field reads it from the
+// row). Each room by its id (a lateral read, OFFSET 0: never flattened into a join), its owner checked
+// outside that read: without fresh statistics the planner otherwise read all the owner's rooms.
+const OWNED_BY_ID = `SELECT ${Object.entries(ROOM_COLUMNS).map(([field, column]) => `${column} AS "${field}"`).join(", ")}
+    FROM unnest($1::uuid[]) AS wanted(id) JOIN LATERAL (SELECT * FROM rooms r WHERE r.id = wanted.id OFFSET 0) r ON r.owner_id = $2`;
+
+/** The owner's rooms with these ids, deleted ones included; one prepared statement for all of them. */
+export async function selectOwnedRooms({ pool, statements }: HotReader, ownerId: string, ids: readonly string[]): Promise<Room[]> {
+  return queryRows<Room>(pool, { text: OWNED_BY_ID, values: [ids, ownerId] }, statements);
+}

@@ -54,16 +54,3 @@ export function deleteSession(input: { id: string | number }, context: Context) 
     return tx.session.update({ where: { id }, data: { deletedAt: new Date() } });
   });
 }
-
-/** The viewer's live sessions, optionally of one room or one agent. */
-export function liveSessionsWhere(context: Context, scope: { roomId?: string; agentId?: string } = {}): Prisma.SessionWhereInput {
-  return {
-    ownerId: viewerId(context),
-    deletedAt: null,
-    ...scope,
-    OR: [{ room: { is: { deletedAt: null } } }, { agent: { is: { deletedAt: null } } }],
-  };
-}
-
-/** Latest activity first; the id breaks ties, so pages never overlap. */
-export const SESSION_ORDER: Prisma.SessionOrderByWithRelationInput[] = [{ lastActivityAt: "desc" }, { id: "desc" }];

@@ -2,6 +2,7 @@
 import { builder } from "../builder.ts";
 import { createAgent, deleteAgent, liveAgentWhere, updateAgent } from "../resolvers/agent.ts";
 import { selectAgentPage } from "../resolvers/agentSql.ts";
+import { countLiveOwned } from "../resolvers/ownedPageSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { pageWindow, toConnection } from "./cursorPage.ts";
 import { ModelAlias, ToolPermission } from "./domainEnums.ts";
@@ -71,8 +72,9 @@ builder.queryFields((t) => ({
       directives: requiresReady,
       resolve: async (_root, args, context) => {
         const window = pageWindow(args, CONNECTION_SIZES);
-        const cursorId = await assertOwnCursors(args, (id) => context.services.prisma.agent.count({ where: liveAgentWhere(context, id) }));
-        const agents = await selectAgentPage(context.services, { ownerId: viewerId(context), cursorId, ...window });
+        const ownerId = viewerId(context);
+        const cursorId = await assertOwnCursors(args, (id) => countLiveOwned(context.services, "agents", id, ownerId));
+        const agents = await selectAgentPage(context.services, { ownerId, cursorId, ...window });
         return toConnection(agents, args, window);
       },
     },

@@ -1,17 +1,17 @@
 // The Room type and its queries. Mutations: roomMutations.ts, roster
 // mutations: roomAgentMutations.ts.
-import type { FieldNode, GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import { liveRoomWhere } from "../resolvers/room.ts";
 import { roomAgents } from "../resolvers/roomAgentsLoader.ts";
 import { roomSelection, selectRoomPage, type RoomSelection } from "../resolvers/roomSql.ts";
+import { countLiveOwned } from "../resolvers/ownedPageSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { AgentRef } from "./agent.ts";
 import { pageWindow, toConnection } from "./cursorPage.ts";
 import { RoomMode } from "./domainEnums.ts";
 import { requiresReady } from "./readinessDirective.ts";
 import { CONNECTION_SIZES, assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
-import { selectedFields } from "./selectedFields.ts";
+import { cachedPerFieldNode, selectedFields } from "./selectedFields.ts";
 
 // Not in select mode: plugin-prisma wraps every field of a select-mode type
 // and loads, through Prisma again, any row it did not plan itself; rooms from
@@ -42,20 +42,11 @@ export const RoomRef = builder.prismaObject("Room", {
   }),
 });
 
-/** Selections by the `rooms` field of a parsed document (Yoga caches documents, so each is read once). */
-const selections = new WeakMap<FieldNode, RoomSelection>();
-
-function pageSelection(info: GraphQLResolveInfo): RoomSelection {
-  // Read from the document alone (selectedFields ignores @skip/@include), so one field node has one selection.
-  const node = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
-  let selection = node ? selections.get(node) : undefined;
-  if (!selection) {
-    const roomFields = selectedFields(info, ["edges", "node"]);
-    selection = roomSelection(roomFields, roomFields.has("agents") ? selectedFields(info, ["edges", "node", "agents"]) : null);
-    if (node) selections.set(node, selection);
-  }
-  return selection;
-}
+/** The columns a `rooms` field reads. */
+const pageSelection = cachedPerFieldNode((info): RoomSelection => {
+  const roomFields = selectedFields(info, ["edges", "node"]);
+  return roomSelection(roomFields, roomFields.has("agents") ? selectedFields(info, ["edges", "node", "agents"]) : null);
+});
 
 builder.queryFields((t) => ({
   room: t.prismaField({
@@ -81,8 +72,9 @@ builder.queryFields((t) => ({
       directives: requiresReady,
       resolve: async (_root, args, context, info) => {
         const window = pageWindow(args, CONNECTION_SIZES);
-        const cursorId = await assertOwnCursors(args, (id) => context.services.prisma.room.count({ where: liveRoomWhere(context, id) }));
-        const rooms = await selectRoomPage(context.services, { ownerId: viewerId(context), cursorId, ...window, selection: pageSelection(info) });
+        const ownerId = viewerId(context);
+        const cursorId = await assertOwnCursors(args, (id) => countLiveOwned(context.services, "rooms", id, ownerId));
+        const rooms = await selectRoomPage(context.services, { ownerId, cursorId, ...window, selection: pageSelection(info) });
         return toConnection(rooms, args, window);
       },
     },

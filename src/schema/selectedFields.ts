@@ -1,7 +1,7 @@
 // Which fields an operation selects below the field being resolved, so a
 // resolver can read exactly those columns, nested ones included, in one
 // statement (what plugin-prisma's select mode does for Prisma queries).
-import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
+import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
 
 /** Field names selected at `path` below the current field, through fragments (aliases and @skip/@include ignored: a superset). */
 export function selectedFields(info: GraphQLResolveInfo, path: readonly string[]): Set<string> {
@@ -21,4 +21,19 @@ function collect(selectionSet: SelectionSetNode | undefined, path: readonly stri
       collect(info.fragments[selection.name.value]?.selectionSet, path, info, names);
     }
   }
+}
+
+/**
+ * `read` once per field node: Yoga caches parsed documents, so a document's
+ * selections are read on its first request only. One node has one answer, as
+ * `read` depends on the document alone (selectedFields ignores @skip/@include).
+ */
+export function cachedPerFieldNode<Value>(read: (info: GraphQLResolveInfo) => Value): (info: GraphQLResolveInfo) => Value {
+  const byNode = new WeakMap<FieldNode, Value>();
+  return (info) => {
+    const node = info.fieldNodes.length === 1 ? info.fieldNodes[0]! : null;
+    if (!node) return read(info);
+    if (!byNode.has(node)) byNode.set(node, read(info));
+    return byNode.get(node)!;
+  };
 }

@@ -9,7 +9,9 @@ import { mutationResult } from "./mutationResult.ts";
 import { assertOwnCursors, decodeQueryId, notFoundQueryError } from "./queryHelpers.ts";
 import { pageWindow, toConnection } from "./cursorPage.ts";
 import { MessageRef } from "./turn.ts";
-import { selectLiveSession, selectLiveSessionWithPage, selectMessagePage, transcriptCursorCount, type SessionWithPage } from "../resolvers/messageSql.ts";
+import { selectLiveSessionWithPage, selectMessagePage, transcriptCursorCount, type SessionWithPage } from "../resolvers/messageSql.ts";
+import { selectLiveSession } from "../resolvers/sessionSql.ts";
+import { sessionAgent, sessionRoom, sessionTurnCount } from "../resolvers/sessionRelations.ts";
 import { TRANSCRIPT_SIZES, transcriptWindow } from "./transcriptWindow.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { lastMessagePreview, PREVIEW_CHARS } from "../resolvers/lastMessagePreview.ts";
@@ -20,14 +22,15 @@ export const SessionRef = builder.prismaObject("Session", {
   fields: (t) => ({
     id: t.exposeID("id"),
     title: t.exposeString("title", { nullable: true, description: "Set by renameSession; until then the first line of the first message." }),
-    room: t.relation("room", { type: RoomRef, nullable: true, description: "Set for a room session." }),
-    agent: t.relation("agent", { type: AgentRef, nullable: true, description: "Set for a direct chat with one agent." }),
+    // Loaders, not plugin-prisma relations: sessions read in SQL (the lists, session(id)) resolve as they are.
+    room: t.field({ type: RoomRef, nullable: true, description: "Set for a room session.", resolve: (session, _args, context) => sessionRoom(session, context) }),
+    agent: t.field({ type: AgentRef, nullable: true, description: "Set for a direct chat with one agent.", resolve: (session, _args, context) => sessionAgent(session, context) }),
     lastActivityAt: t.expose("lastActivityAt", { type: "DateTime", description: "When the last message was sent (the session's creation before that)." }),
-    turnCount: t.relationCount("turns", { description: "Messages sent in this session (one turn each)." }),
+    turnCount: t.int({ description: "Messages sent in this session (one turn each).", resolve: (session, _args, context) => sessionTurnCount(session, context) }),
     lastMessagePreview: t.string({
       nullable: true,
       description: `The start of the latest message in the transcript (at most ${PREVIEW_CHARS} characters); null before the first.`,
-      resolve: (session, _args, context) => lastMessagePreview(session.id, context),
+      resolve: (session, _args, context) => lastMessagePreview(session, context),
     }),
     // One prepared statement per page (the most read list of a chat UI); the same cursors and paging
     // as prismaConnection({ cursor: "id" }). A relation connection would load the whole transcript.

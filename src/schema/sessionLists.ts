@@ -1,45 +1,57 @@
 // Sessions lists for a chat UI: the viewer's, a room's and an agent's direct
 // chats, latest activity first. Cursors must name the viewer's live sessions.
+// One prepared SQL statement per page (sessionSql.ts), with the same cursors,
+// paging and errors as prismaConnection({ cursor: "id" }), which reads the
+// turn counts and previews with the sessions when they are selected; rooms
+// and agents come from per-request loaders.
+import type { GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
-import { liveSessionWhere, liveSessionsWhere, SESSION_ORDER } from "../resolvers/session.ts";
+import { selectLiveSession, selectSessionPage, type SessionPreload, type SessionScope } from "../resolvers/sessionSql.ts";
+import { viewerId } from "../resolvers/viewer.ts";
 import { ViewerRef } from "./viewer.ts";
 import { RoomRef } from "./room.ts";
 import { AgentRef } from "./agent.ts";
+import { SessionRef } from "./session.ts";
 import { requiresReady } from "./readinessDirective.ts";
+import { pageWindow, toConnection, type ConnectionArgs } from "./cursorPage.ts";
 import { CONNECTION_SIZES, assertOwnCursors } from "./queryHelpers.ts";
+import { cachedPerFieldNode, selectedFields } from "./selectedFields.ts";
 
-interface PageArgs {
-  after?: string | null;
-  before?: string | null;
+const preloadOf = cachedPerFieldNode((info): SessionPreload => {
+  const fields = selectedFields(info, ["edges", "node"]);
+  return { turnCount: fields.has("turnCount"), lastMessagePreview: fields.has("lastMessagePreview") };
+});
+
+async function sessionsPage(args: ConnectionArgs, context: Context, info: GraphQLResolveInfo, scope: SessionScope) {
+  const window = pageWindow(args, CONNECTION_SIZES);
+  const ownerId = viewerId(context);
+  const cursorId = await assertOwnCursors(args, async (id) => ((await selectLiveSession(context.services, id, ownerId)) ? 1 : 0));
+  const sessions = await selectSessionPage(context.services, { ownerId, scope, cursorId, ...window, preload: preloadOf(info) });
+  return toConnection(sessions, args, window);
 }
 
-async function sessionsPage(query: object, args: PageArgs, context: Context, scope: { roomId?: string; agentId?: string }) {
-  await assertOwnCursors(args, (id) => context.services.prisma.session.count({ where: liveSessionWhere(context, id) }));
-  return context.services.prisma.session.findMany({ ...query, where: liveSessionsWhere(context, scope), orderBy: SESSION_ORDER });
-}
-
-const listOptions = { type: "Session", cursor: "id", ...CONNECTION_SIZES, authScopes: { authenticated: true }, directives: requiresReady } as const;
+const listOptions = { type: SessionRef, authScopes: { authenticated: true }, directives: requiresReady } as const;
 
 builder.objectField(ViewerRef, "sessions", (t) =>
-  t.prismaConnection(
-    { ...listOptions, description: "Your conversations (room sessions and direct chats), latest activity first.", resolve: (query, _viewer, args, context) => sessionsPage(query, args, context, {}) },
+  t.connection(
+    { ...listOptions, description: "Your conversations (room sessions and direct chats), latest activity first.", resolve: (_viewer, args, context, info) => sessionsPage(args, context, info, {}) },
     { name: "ViewerSessionsConnection" },
     { name: "ViewerSessionsEdge" },
   ),
 );
 
 builder.objectField(RoomRef, "sessions", (t) =>
-  t.prismaConnection(
-    { ...listOptions, description: "This room's sessions, latest activity first.", resolve: (query, room, args, context) => sessionsPage(query, args, context, { roomId: room.id }) },
+  t.connection(
+    { ...listOptions, description: "This room's sessions, latest activity first.", resolve: (room, args, context, info) => sessionsPage(args, context, info, { roomId: room.id }) },
     { name: "RoomSessionsConnection" },
     { name: "RoomSessionsEdge" },
   ),
 );
 
 builder.objectField(AgentRef, "sessions", (t) =>
-  t.prismaConnection(
-    { ...listOptions, description: "Your direct chats with this agent, latest activity first.", resolve: (query, agent, args, context) => sessionsPage(query, args, context, { agentId: agent.id }) },
+  t.connection(
+    { ...listOptions, description: "Your direct chats with this agent, latest activity first.", resolve: (agent, args, context, info) => sessionsPage(args, context, info, { agentId: agent.id }) },
     { name: "AgentSessionsConnection" },
     { name: "AgentSessionsEdge" },
   ),

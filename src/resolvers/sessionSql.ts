@@ -1,0 +1,95 @@
+// Sessions in plain SQL on the pg pool: one live session of the viewer, and a
+// page of the sessions lists (the viewer's, a room's, an agent's direct
+// chats), latest activity first (the id breaks ties, so pages never overlap),
+// with the same cursors and paging as plugin-prisma's prismaConnection({
+// cursor: "id" }). A chat UI reads its sidebar on every visit; through Prisma
+// the page was planned and compiled on every request.
+import type { AppServices } from "../runtime.ts";
+import type { Session } from "../generated/prisma/client.ts";
+import { queryOne, queryRows, raw, sql, type Statement } from "../db/sql.ts";
+import { latestSharedContent } from "./lastMessagePreview.ts";
+
+type HotReader = Pick<AppServices, "pool" | "statements">;
+
+/** Every column under its Prisma field's name, `s` the sessions table. */
+const SESSION_COLUMNS = `s.id, s.owner_id AS "ownerId", s.room_id AS "roomId", s.agent_id AS "agentId", s.title, s.deleted_at AS "deletedAt",
+         s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.last_activity_at AS "lastActivityAt"`;
+
+/** With the room and the agent, to check that they are live. */
+const SESSION_FROM = "FROM sessions s LEFT JOIN rooms r ON r.id = s.room_id LEFT JOIN agents a ON a.id = s.agent_id";
+/** A session disappears with its (soft-deleted) room or agent (liveSessionWhere in session.ts, in SQL). */
+const LIVE = "s.deleted_at IS NULL AND (s.room_id IS NOT NULL AND r.deleted_at IS NULL OR s.agent_id IS NOT NULL AND a.deleted_at IS NULL)";
+
+/** One of the viewer's live sessions (its room or agent live too), as Prisma would return the row. */
+export const liveSessionSql = (sessionId: string, ownerId: string) => sql`
+  SELECT ${raw(SESSION_COLUMNS)} ${raw(SESSION_FROM)}
+   WHERE s.id = ${sessionId} AND s.owner_id = ${ownerId} AND ${raw(LIVE)}`;
+
+export async function selectLiveSession({ pool, statements }: HotReader, sessionId: string, ownerId: string): Promise<Session | null> {
+  return (await queryOne<Session>(pool, liveSessionSql(sessionId, ownerId), statements)) ?? null;
+}
+
+/** Which sessions a list holds: all the viewer's, or those of one room or one agent. */
+export type SessionScope = { roomId: string } | { agentId: string } | Record<string, never>;
+
+export interface SessionPageQuery {
+  ownerId: string;
+  scope: SessionScope;
+  /** The session the page starts after (or, backward, before); null for the first or last page. */
+  cursorId: string | null;
+  /** Latest activity first, or oldest first from the end or the cursor for `last`/`before`. */
+  backward: boolean;
+  limit: number;
+  /** What comes with each session, so that its field costs no statement of its own. */
+  preload: SessionPreload;
+}
+
+/** Session fields a page reads with its rows when they are selected. */
+export interface SessionPreload {
+  turnCount: boolean;
+  lastMessagePreview: boolean;
+}
+
+/** A session of a page; with its turn count and its latest shared message's start (null: none) when the page read them. */
+export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null };
+
+type ScopeKind = "all" | "room" | "agent";
+
+// $1 the owner, $2 the limit, then the cursor's session (when there is one), then the room or the
+// agent. Row comparison against the cursor row keeps the timestamp's microseconds, which a Date would
+// drop; a cursor naming a session of another of the viewer's lists positions the page as Prisma's does.
+function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, preload: SessionPreload): string {
+  const [comparison, order] = backward ? [">", "ASC"] : ["<", "DESC"];
+  const scopeParameter = withCursor ? "$4" : "$3";
+  const scoped = { all: "", room: `AND s.room_id = ${scopeParameter}`, agent: `AND s.agent_id = ${scopeParameter}` }[scope];
+  // Computed for the page's rows only. uq_turns_session_seq leads with session_id: the count reads that index.
+  const preloaded = [
+    ...(preload.turnCount ? [`(SELECT count(*)::int FROM turns t WHERE t.session_id = s.id) AS "turnCount"`] : []),
+    ...(preload.lastMessagePreview ? [`${latestSharedContent("s.id")} AS "latestShared"`] : []),
+  ];
+  return `SELECT ${[SESSION_COLUMNS, ...preloaded].join(", ")} ${SESSION_FROM}
+   WHERE s.owner_id = $1 AND ${LIVE} ${scoped}
+     ${withCursor ? `AND (s.last_activity_at, s.id) ${comparison} (SELECT c.last_activity_at, c.id FROM sessions c WHERE c.id = $3)` : ""}
+   ORDER BY s.last_activity_at ${order}, s.id ${order}
+   LIMIT $2`;
+}
+
+/** The 48 shapes, each built once when first used. */
+const pageTexts = new Map<string, string>();
+
+function sessionPageStatement({ ownerId, scope, cursorId, backward, limit, preload }: SessionPageQuery): Statement {
+  const [kind, scopeId]: [ScopeKind, string | null] = "roomId" in scope ? ["room", scope.roomId] : "agentId" in scope ? ["agent", scope.agentId] : ["all", null];
+  const key = `${kind}|${backward}|${cursorId !== null}|${preload.turnCount}|${preload.lastMessagePreview}`;
+  let text = pageTexts.get(key);
+  if (text === undefined) pageTexts.set(key, (text = pageText(kind, backward, cursorId !== null, preload)));
+  const values: unknown[] = [ownerId, limit];
+  if (cursorId !== null) values.push(cursorId);
+  if (scopeId !== null) values.push(scopeId);
+  return { text, values };
+}
+
+/** The page in display order (latest activity first), one prepared statement. */
+export async function selectSessionPage({ pool, statements }: HotReader, query: SessionPageQuery): Promise<SessionOfPage[]> {
+  const sessions = await queryRows<SessionOfPage>(pool, sessionPageStatement(query), statements);
+  return query.backward ? sessions.reverse() : sessions;
+}
