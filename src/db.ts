@@ -11,6 +11,7 @@ import { UtcInstantPrismaPg } from "./db/utcInstantAdapter.ts";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import type { DatabaseConfig } from "./config/env.ts";
 import { HotStatements } from "./db/statements.ts";
+import { poolTypeParsers } from "./db/timestamptz.ts";
 import { connectionErrorLog } from "./db/connectionErrors.ts";
 import { tracedPool } from "./observability/tracedPool.ts";
 import { logger } from "./observability/logger.ts";
@@ -53,6 +54,7 @@ export function createDb(database: DbOptions): DbHandle {
     max: database.poolMax,
     idleTimeoutMillis: database.singleSession ? 0 : database.poolMode === "direct" ? IDLE_TIMEOUT_MS.direct : IDLE_TIMEOUT_MS.pooled,
     connectionTimeoutMillis: 10_000,
+    types: poolTypeParsers,
   }));
   const logConnectionError = connectionErrorLog();
   // A connection dying (database restart, failover, pooler recycle, a terminated backend) must

@@ -23,7 +23,7 @@ import { graphqlClient, type GraphQLClient } from "./support/graphqlClient.ts";
 import { createTestUser } from "./fixtures/users.ts";
 import { createAgent, createCouncil, createSession, sendAccepted, waitForTurn, type Council } from "./fixtures/turns.ts";
 import { recordStatements, type StatementRecorder } from "./support/statementRecorder.ts";
-import { AgentsDocument, RoomsWithAgentsDocument, SessionMessagesDocument, ViewerSessionsEveryFieldDocument } from "./generated/graphql.ts";
+import { AgentsDocument, RoomsWithAgentsDocument, SessionEveryFieldDocument, SessionMessagesDocument, ViewerSessionsEveryFieldDocument } from "./generated/graphql.ts";
 
 const OTHER_USERS = 20;
 const AGENTS_EACH = 100;
@@ -152,7 +152,8 @@ test("the sessions page reads the viewer's sessions through their owner's index,
   const page = () => client(ViewerSessionsEveryFieldDocument, { first: 20 });
   const sent = {
     page: await sentStatement('"lastActivityAt"', page),
-    rooms: await sentStatement("FROM rooms r WHERE r.id = wanted.id", page),
+    // The page reads its sessions' rooms itself; a session read alone gets its room by id.
+    rooms: await sentStatement("FROM rooms r WHERE r.id = wanted.id", () => client(SessionEveryFieldDocument, { id: council.sessionId })),
     agents: await sentStatement("FROM agents a WHERE a.id = wanted.id", page),
   };
   const plans = async () => ({ page: await planOf(sent.page), rooms: await planOf(sent.rooms), agents: await planOf(sent.agents) });

@@ -61,6 +61,11 @@ function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<st
   return Object.entries(columns).filter(([field]) => field === "id" || wanted.has(field));
 }
 
+/** The columns (`r` the rooms table) that the selected Room fields read, by field name; always id. */
+export function roomColumns(fields: ReadonlySet<string>): [keyof Room, string][] {
+  return selectedColumns(ROOM_COLUMNS, fields) as [keyof Room, string][];
+}
+
 /**
  * The selected agent fields as JSON; the id only when a field needs it (it is
  * selected, or a selected field is not a column and is resolved from the id).

@@ -31,8 +31,9 @@ const turnCounts = requestLoader<string, number>(async (sessionIds, context) => 
   return sessionIds.map((id) => bySession.get(id) ?? 0);
 });
 
-/** The room of a room session; null for a direct chat. */
-export function sessionRoom(session: Pick<Session, "roomId">, context: Context): Promise<Room | null> | null {
+/** The room of a room session; null for a direct chat. A sessions page reads it with the session. */
+export function sessionRoom(session: Pick<SessionOfPage, "roomId" | "preloadedRoom">, context: Context): Room | Promise<Room | null> | null {
+  if (session.preloadedRoom !== undefined) return session.preloadedRoom as Room | null;
   return session.roomId ? rooms(context).load(session.roomId) : null;
 }
 

@@ -5,9 +5,10 @@
 // cursor: "id" }). A chat UI reads its sidebar on every visit; through Prisma
 // the page was planned and compiled on every request.
 import type { AppServices } from "../runtime.ts";
-import type { Session } from "../generated/prisma/client.ts";
+import type { Room, Session } from "../generated/prisma/client.ts";
 import { queryOne, queryRows, raw, sql, type Statement } from "../db/sql.ts";
 import { latestSharedContent } from "./lastMessagePreview.ts";
+import { roomColumns } from "./roomSql.ts";
 
 type HotReader = Pick<AppServices, "pool" | "statements">;
 
@@ -44,14 +45,35 @@ export interface SessionPageQuery {
   preload: SessionPreload;
 }
 
-/** Session fields a page reads with its rows when they are selected. */
+/** Session fields a page reads with its rows when they are selected (sessionPreload). */
 export interface SessionPreload {
   turnCount: boolean;
   lastMessagePreview: boolean;
+  /** The columns of the Room fields selected under Session.room, by field; null when it is not selected. */
+  roomColumns: readonly [string, string][] | null;
+  /** Names the preload among the page statements built. */
+  key: string;
 }
 
-/** A session of a page; with its turn count and its latest shared message's start (null: none) when the page read them. */
-export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null };
+/** What a page reads with its sessions, from the fields selected of them (and of Session.room when selected). */
+export function sessionPreload(sessionFields: ReadonlySet<string>, roomFields: ReadonlySet<string> | null): SessionPreload {
+  const turnCount = sessionFields.has("turnCount");
+  const lastMessagePreview = sessionFields.has("lastMessagePreview");
+  const columns = roomFields ? roomColumns(roomFields) : null;
+  return { turnCount, lastMessagePreview, roomColumns: columns, key: `${turnCount}|${lastMessagePreview}|${columns ? columns.map(([field]) => field).join(",") : "-"}` };
+}
+
+/** A room as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it). */
+export type PreloadedRoom = Pick<Room, "id"> & Partial<Room>;
+
+/**
+ * A session of a page; with its turn count, its latest shared message's start
+ * (null: none) and its room (null: a direct chat) when the page read them.
+ */
+export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null; preloadedRoom?: PreloadedRoom | null };
+
+/** How a room's columns are named in a page's rows. */
+const ROOM_PREFIX = "room.";
 
 type ScopeKind = "all" | "room" | "agent";
 
@@ -66,6 +88,8 @@ function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, prel
   const preloaded = [
     ...(preload.turnCount ? [`(SELECT count(*)::int FROM turns t WHERE t.session_id = s.id) AS "turnCount"`] : []),
     ...(preload.lastMessagePreview ? [`${latestSharedContent("s.id")} AS "latestShared"`] : []),
+    // The room the page joins to check that it is live (null for a direct chat).
+    ...(preload.roomColumns ?? []).map(([field, column]) => `${column} AS "${ROOM_PREFIX}${field}"`),
   ];
   return `SELECT ${[SESSION_COLUMNS, ...preloaded].join(", ")} ${SESSION_FROM}
    WHERE s.owner_id = $1 AND ${LIVE} ${scoped}
@@ -74,14 +98,18 @@ function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, prel
    LIMIT $2`;
 }
 
-/** The 48 shapes, each built once when first used. */
+/** Page statements by shape: a handful per client, each built once. */
+const MAX_PAGE_TEXTS = 256;
 const pageTexts = new Map<string, string>();
 
 function sessionPageStatement({ ownerId, scope, cursorId, backward, limit, preload }: SessionPageQuery): Statement {
   const [kind, scopeId]: [ScopeKind, string | null] = "roomId" in scope ? ["room", scope.roomId] : "agentId" in scope ? ["agent", scope.agentId] : ["all", null];
-  const key = `${kind}|${backward}|${cursorId !== null}|${preload.turnCount}|${preload.lastMessagePreview}`;
+  const key = `${kind}|${backward}|${cursorId !== null}|${preload.key}`;
   let text = pageTexts.get(key);
-  if (text === undefined) pageTexts.set(key, (text = pageText(kind, backward, cursorId !== null, preload)));
+  if (text === undefined) {
+    text = pageText(kind, backward, cursorId !== null, preload);
+    if (pageTexts.size < MAX_PAGE_TEXTS) pageTexts.set(key, text);
+  }
   const values: unknown[] = [ownerId, limit];
   if (cursorId !== null) values.push(cursorId);
   if (scopeId !== null) values.push(scopeId);
@@ -90,6 +118,18 @@ function sessionPageStatement({ ownerId, scope, cursorId, backward, limit, prelo
 
 /** The page in display order (latest activity first), one prepared statement. */
 export async function selectSessionPage({ pool, statements }: HotReader, query: SessionPageQuery): Promise<SessionOfPage[]> {
-  const sessions = await queryRows<SessionOfPage>(pool, sessionPageStatement(query), statements);
+  const sessions = await queryRows<SessionOfPage & Record<string, unknown>>(pool, sessionPageStatement(query), statements);
+  const columns = query.preload.roomColumns;
+  // The room's columns stay on the row too (deleting them would slow every later read of the row).
+  if (columns) {
+    for (const session of sessions) {
+      let room: Record<string, unknown> | null = null;
+      if (session.roomId) {
+        room = {};
+        for (const [field] of columns) room[field] = session[`${ROOM_PREFIX}${field}`];
+      }
+      session.preloadedRoom = room as PreloadedRoom | null;
+    }
+  }
   return query.backward ? sessions.reverse() : sessions;
 }

@@ -7,7 +7,7 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
-import { selectLiveSession, selectSessionPage, type SessionPreload, type SessionScope } from "../resolvers/sessionSql.ts";
+import { selectLiveSession, selectSessionPage, sessionPreload, type SessionScope } from "../resolvers/sessionSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { ViewerRef } from "./viewer.ts";
 import { RoomRef } from "./room.ts";
@@ -18,9 +18,9 @@ import { pageWindow, toConnection, type ConnectionArgs } from "./cursorPage.ts";
 import { CONNECTION_SIZES, assertOwnCursors } from "./queryHelpers.ts";
 import { cachedPerFieldNode, selectedFields } from "./selectedFields.ts";
 
-const preloadOf = cachedPerFieldNode((info): SessionPreload => {
+const preloadOf = cachedPerFieldNode((info) => {
   const fields = selectedFields(info, ["edges", "node"]);
-  return { turnCount: fields.has("turnCount"), lastMessagePreview: fields.has("lastMessagePreview") };
+  return sessionPreload(fields, fields.has("room") ? selectedFields(info, ["edges", "node", "room"]) : null);
 });
 
 async function sessionsPage(args: ConnectionArgs, context: Context, info: GraphQLResolveInfo, scope: SessionScope) {
