@@ -148,13 +148,12 @@ async function addOtherUsersSessions(): Promise<void> {
 
 test("the sessions page reads the viewer's sessions through their owner's index, and each room and agent by its id, however many sessions other users have", async () => {
   const solo = await createAgent(client, "solo_growth");
-  await createSession(client, { agentId: solo.id });
-  const page = () => client(ViewerSessionsEveryFieldDocument, { first: 20 });
+  const direct = await createSession(client, { agentId: solo.id });
   const sent = {
-    page: await sentStatement('"lastActivityAt"', page),
-    // The page reads its sessions' rooms itself; a session read alone gets its room by id.
+    page: await sentStatement('"lastActivityAt"', () => client(ViewerSessionsEveryFieldDocument, { first: 20 })),
+    // The page reads its sessions' rooms and agents itself; a session read alone gets them by id.
     rooms: await sentStatement("FROM rooms r WHERE r.id = wanted.id", () => client(SessionEveryFieldDocument, { id: council.sessionId })),
-    agents: await sentStatement("FROM agents a WHERE a.id = wanted.id", page),
+    agents: await sentStatement("FROM agents a WHERE a.id = wanted.id", () => client(SessionEveryFieldDocument, { id: direct })),
   };
   const plans = async () => ({ page: await planOf(sent.page), rooms: await planOf(sent.rooms), agents: await planOf(sent.agents) });
   await plans();

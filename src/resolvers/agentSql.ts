@@ -27,11 +27,20 @@ export const AGENT_COLUMNS: Record<keyof Agent, string> = {
   toolPermissions: "a.tool_permissions", deletedAt: "a.deleted_at", createdAt: "a.created_at", updatedAt: "a.updated_at",
 };
 
-// Every column under its Prisma field's name, as Prisma returned the row: the
-// enum array as text[] so that pg parses it (pg has no parser for an enum's
-// array), timestamps as Dates.
-const COLUMNS = Object.entries(AGENT_COLUMNS)
-  .map(([field, column]) => `${field === "toolPermissions" ? `${column}::text[]` : column} AS "${field}"`)
+/**
+ * The expressions (`a` the agents table) that the selected Agent fields read,
+ * by field, as Prisma returns them; always id. The enum array as text[], so
+ * that pg parses it (pg has no parser for an enum's array); timestamps as Dates.
+ */
+export function agentColumns(fields: ReadonlySet<string> | "all"): [keyof Agent, string][] {
+  return (Object.entries(AGENT_COLUMNS) as [keyof Agent, string][])
+    .filter(([field]) => fields === "all" || field === "id" || fields.has(field))
+    .map(([field, column]) => [field, field === "toolPermissions" ? `${column}::text[]` : column]);
+}
+
+// Every column under its Prisma field's name, as Prisma returned the row.
+const COLUMNS = agentColumns("all")
+  .map(([field, column]) => `${column} AS "${field}"`)
   .join(", ");
 
 function agentPageText(backward: boolean, withCursor: boolean): string {

@@ -1,11 +1,11 @@
 // Session.room, Session.agent and Session.turnCount for every session object
 // (a sessions page, session(id), a mutation's result): per-request loaders,
-// one statement per field for all the sessions a request asks about (a page
-// reads the turn counts with its rows). As plugin-prisma relations they were
-// loaded through Prisma, which planned and compiled the sessions page's query
-// on every request.
+// one statement per field for all the sessions a request asks about. A
+// sessions page reads them with its rows instead. As plugin-prisma relations
+// they were loaded through Prisma, which planned and compiled the sessions
+// page's query on every request.
 import type { Context } from "../context.ts";
-import type { Agent, Room, Session } from "../generated/prisma/client.ts";
+import type { Agent, Room } from "../generated/prisma/client.ts";
 import { queryRows } from "../db/sql.ts";
 import { viewerAgent } from "./agentsLoader.ts";
 import { requestLoader } from "./requestLoader.ts";
@@ -37,8 +37,9 @@ export function sessionRoom(session: Pick<SessionOfPage, "roomId" | "preloadedRo
   return session.roomId ? rooms(context).load(session.roomId) : null;
 }
 
-/** The agent of a direct chat; null for a room session. */
-export function sessionAgent(session: Pick<Session, "agentId">, context: Context): Promise<Agent | null> | null {
+/** The agent of a direct chat; null for a room session. A sessions page reads it with the session. */
+export function sessionAgent(session: Pick<SessionOfPage, "agentId" | "preloadedAgent">, context: Context): Agent | Promise<Agent | null> | null {
+  if (session.preloadedAgent !== undefined) return session.preloadedAgent as Agent | null;
   return session.agentId ? viewerAgent(session.agentId, context) : null;
 }
 

@@ -5,10 +5,11 @@
 // cursor: "id" }). A chat UI reads its sidebar on every visit; through Prisma
 // the page was planned and compiled on every request.
 import type { AppServices } from "../runtime.ts";
-import type { Room, Session } from "../generated/prisma/client.ts";
+import type { Agent, Room, Session } from "../generated/prisma/client.ts";
 import { queryOne, queryRows, raw, sql, type Statement } from "../db/sql.ts";
 import { latestSharedContent } from "./lastMessagePreview.ts";
 import { roomColumns } from "./roomSql.ts";
+import { agentColumns } from "./agentSql.ts";
 
 type HotReader = Pick<AppServices, "pool" | "statements">;
 
@@ -51,29 +52,37 @@ export interface SessionPreload {
   lastMessagePreview: boolean;
   /** The columns of the Room fields selected under Session.room, by field; null when it is not selected. */
   roomColumns: readonly [string, string][] | null;
+  /** The same for Session.agent. */
+  agentColumns: readonly [string, string][] | null;
   /** Names the preload among the page statements built. */
   key: string;
 }
 
-/** What a page reads with its sessions, from the fields selected of them (and of Session.room when selected). */
-export function sessionPreload(sessionFields: ReadonlySet<string>, roomFields: ReadonlySet<string> | null): SessionPreload {
+const fieldsKey = (columns: readonly [string, string][] | null) => (columns ? columns.map(([field]) => field).join(",") : "-");
+
+/** What a page reads with its sessions, from the fields selected of them (and of Session.room and Session.agent when selected). */
+export function sessionPreload(sessionFields: ReadonlySet<string>, roomFields: ReadonlySet<string> | null, agentFields: ReadonlySet<string> | null): SessionPreload {
   const turnCount = sessionFields.has("turnCount");
   const lastMessagePreview = sessionFields.has("lastMessagePreview");
-  const columns = roomFields ? roomColumns(roomFields) : null;
-  return { turnCount, lastMessagePreview, roomColumns: columns, key: `${turnCount}|${lastMessagePreview}|${columns ? columns.map(([field]) => field).join(",") : "-"}` };
+  const rooms = roomFields ? roomColumns(roomFields) : null;
+  const agents = agentFields ? agentColumns(agentFields) : null;
+  return { turnCount, lastMessagePreview, roomColumns: rooms, agentColumns: agents, key: `${turnCount}|${lastMessagePreview}|${fieldsKey(rooms)}|${fieldsKey(agents)}` };
 }
 
-/** A room as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it). */
+/** A room or an agent as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it). */
 export type PreloadedRoom = Pick<Room, "id"> & Partial<Room>;
+export type PreloadedAgent = Pick<Agent, "id"> & Partial<Agent>;
 
 /**
  * A session of a page; with its turn count, its latest shared message's start
- * (null: none) and its room (null: a direct chat) when the page read them.
+ * (null: none), its room (null: a direct chat) and its agent (null: a room
+ * session) when the page read them.
  */
-export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null; preloadedRoom?: PreloadedRoom | null };
+export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null; preloadedRoom?: PreloadedRoom | null; preloadedAgent?: PreloadedAgent | null };
 
-/** How a room's columns are named in a page's rows. */
+/** How a room's and an agent's columns are named in a page's rows. */
 const ROOM_PREFIX = "room.";
+const AGENT_PREFIX = "agent.";
 
 type ScopeKind = "all" | "room" | "agent";
 
@@ -88,8 +97,9 @@ function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, prel
   const preloaded = [
     ...(preload.turnCount ? [`(SELECT count(*)::int FROM turns t WHERE t.session_id = s.id) AS "turnCount"`] : []),
     ...(preload.lastMessagePreview ? [`${latestSharedContent("s.id")} AS "latestShared"`] : []),
-    // The room the page joins to check that it is live (null for a direct chat).
+    // The room and the agent the page joins to check that they are live (null where the session has none).
     ...(preload.roomColumns ?? []).map(([field, column]) => `${column} AS "${ROOM_PREFIX}${field}"`),
+    ...(preload.agentColumns ?? []).map(([field, column]) => `${column} AS "${AGENT_PREFIX}${field}"`),
   ];
   return `SELECT ${[SESSION_COLUMNS, ...preloaded].join(", ")} ${SESSION_FROM}
    WHERE s.owner_id = $1 AND ${LIVE} ${scoped}
@@ -116,20 +126,20 @@ function sessionPageStatement({ ownerId, scope, cursorId, backward, limit, prelo
   return { text, values };
 }
 
+function joined(row: Record<string, unknown>, columns: readonly [string, string][], prefix: string): Record<string, unknown> {
+  const object: Record<string, unknown> = {};
+  for (const [field] of columns) object[field] = row[`${prefix}${field}`];
+  return object;
+}
+
 /** The page in display order (latest activity first), one prepared statement. */
 export async function selectSessionPage({ pool, statements }: HotReader, query: SessionPageQuery): Promise<SessionOfPage[]> {
   const sessions = await queryRows<SessionOfPage & Record<string, unknown>>(pool, sessionPageStatement(query), statements);
-  const columns = query.preload.roomColumns;
-  // The room's columns stay on the row too (deleting them would slow every later read of the row).
-  if (columns) {
-    for (const session of sessions) {
-      let room: Record<string, unknown> | null = null;
-      if (session.roomId) {
-        room = {};
-        for (const [field] of columns) room[field] = session[`${ROOM_PREFIX}${field}`];
-      }
-      session.preloadedRoom = room as PreloadedRoom | null;
-    }
+  // The joined columns stay on the row too (deleting them would slow every later read of the row).
+  const { roomColumns: rooms, agentColumns: agents } = query.preload;
+  for (const session of sessions) {
+    if (rooms) session.preloadedRoom = session.roomId ? (joined(session, rooms, ROOM_PREFIX) as PreloadedRoom) : null;
+    if (agents) session.preloadedAgent = session.agentId ? (joined(session, agents, AGENT_PREFIX) as PreloadedAgent) : null;
   }
   return query.backward ? sessions.reverse() : sessions;
 }

@@ -1,9 +1,9 @@
 // Sessions lists for a chat UI: the viewer's, a room's and an agent's direct
 // chats, latest activity first. Cursors must name the viewer's live sessions.
 // One prepared SQL statement per page (sessionSql.ts), with the same cursors,
-// paging and errors as prismaConnection({ cursor: "id" }), which reads the
-// turn counts and previews with the sessions when they are selected; rooms
-// and agents come from per-request loaders.
+// paging and errors as prismaConnection({ cursor: "id" }), which reads each
+// session's turn count, preview, room and agent with it when they are
+// selected.
 import type { GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
@@ -20,7 +20,8 @@ import { cachedPerFieldNode, selectedFields } from "./selectedFields.ts";
 
 const preloadOf = cachedPerFieldNode((info) => {
   const fields = selectedFields(info, ["edges", "node"]);
-  return sessionPreload(fields, fields.has("room") ? selectedFields(info, ["edges", "node", "room"]) : null);
+  const under = (field: string) => (fields.has(field) ? selectedFields(info, ["edges", "node", field]) : null);
+  return sessionPreload(fields, under("room"), under("agent"));
 });
 
 async function sessionsPage(args: ConnectionArgs, context: Context, info: GraphQLResolveInfo, scope: SessionScope) {
