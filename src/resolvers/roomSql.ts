@@ -61,10 +61,7 @@ function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<st
   return Object.entries(columns).filter(([field]) => field === "id" || wanted.has(field));
 }
 
-/** The columns (`r` the rooms table) that the selected Room fields read, by field name; always id. */
-export function roomColumns(fields: ReadonlySet<string>): [keyof Room, string][] {
-  return selectedColumns(ROOM_COLUMNS, fields) as [keyof Room, string][];
-}
+
 
 /**
  * The selected agent fields as JSON; the id only when a field needs it (it is
@@ -87,13 +84,33 @@ type RoomPageRow = Pick<Room, "id"> & Partial<Room> & { preloadedAgents?: AgentJ
 const MAX_PAGE_TEXTS = 256;
 const pageTexts = new Map<string, string>();
 
-// The values are $1 the owner, $2 the limit and $3 the cursor's room, whatever the shape.
-function roomPageText({ roomFields, agentFields }: RoomSelection, backward: boolean, withCursor: boolean): string {
-  const columns = selectedColumns(ROOM_COLUMNS, roomFields).map(([field, column]) => `${column} AS "${field}"`);
+/**
+ * What a statement reads of a room (`r` the rooms table) for `selection`: the
+ * selected fields' columns and, when agents are selected, the room's agents
+ * as "preloadedAgents" (JSON, in position order), each named by its field
+ * after `prefix`. The rooms page reads rooms so, and a sessions page its
+ * sessions' rooms.
+ */
+export function roomSelectList({ roomFields, agentFields }: RoomSelection, prefix = ""): { expressions: string[]; fields: string[] } {
+  const columns = selectedColumns(ROOM_COLUMNS, roomFields);
+  const expressions = columns.map(([field, column]) => `${column} AS "${prefix}${field}"`);
+  const fields = columns.map(([field]) => field);
   if (agentFields) {
-    columns.push(`coalesce((SELECT json_agg(${agentJson(agentFields).text} ORDER BY ${ROSTER_ORDER.text}) ${ROOM_AGENTS.text} WHERE ra.room_id = r.id), '[]') AS "preloadedAgents"`);
+    expressions.push(`coalesce((SELECT json_agg(${agentJson(agentFields).text} ORDER BY ${ROSTER_ORDER.text}) ${ROOM_AGENTS.text} WHERE ra.room_id = r.id), '[]') AS "${prefix}preloadedAgents"`);
+    fields.push("preloadedAgents");
   }
-  return `SELECT ${columns.join(", ")}
+  return { expressions, fields };
+}
+
+/** A room read with roomSelectList: its preloaded agents' timestamps as Dates (json_build_object wrote them as text). */
+export function withAgentDates<RoomRow extends { preloadedAgents?: unknown }>(room: RoomRow, { agentTimestamps }: RoomSelection): RoomRow {
+  if (agentTimestamps.length > 0) for (const agent of (room.preloadedAgents as AgentJson[] | undefined) ?? []) withDates(agent, agentTimestamps);
+  return room;
+}
+
+// The values are $1 the owner, $2 the limit and $3 the cursor's room, whatever the shape.
+function roomPageText(selection: RoomSelection, backward: boolean, withCursor: boolean): string {
+  return `SELECT ${roomSelectList(selection).expressions.join(", ")}
     ${ownedPageTail("rooms", "r", backward, withCursor)}`;
 }
 
@@ -131,8 +148,7 @@ type HotReader = Pick<AppServices, "pool" | "statements">;
 export async function selectRoomPage({ pool, statements }: HotReader, query: RoomPageQuery): Promise<RoomWithAgents[]> {
   // Prepared where allowed: one statement per selection shape, planned once per connection.
   const rows = await queryRows<RoomPageRow>(pool, roomPageStatement(query), statements);
-  const { agentTimestamps } = query.selection;
-  if (agentTimestamps.length > 0) for (const row of rows) for (const agent of row.preloadedAgents ?? []) withDates(agent, agentTimestamps);
+  for (const row of rows) withAgentDates(row, query.selection);
   const rooms = rows as unknown as RoomWithAgents[];
   return query.backward ? rooms.reverse() : rooms;
 }

@@ -8,7 +8,7 @@ import type { AppServices } from "../runtime.ts";
 import type { Agent, Room, Session } from "../generated/prisma/client.ts";
 import { queryOne, queryRows, raw, sql, type Statement } from "../db/sql.ts";
 import { latestSharedContent } from "./lastMessagePreview.ts";
-import { roomColumns } from "./roomSql.ts";
+import { roomSelectList, withAgentDates, type RoomSelection } from "./roomSql.ts";
 import { agentColumns } from "./agentSql.ts";
 
 type HotReader = Pick<AppServices, "pool" | "statements">;
@@ -50,27 +50,28 @@ export interface SessionPageQuery {
 export interface SessionPreload {
   turnCount: boolean;
   lastMessagePreview: boolean;
-  /** The columns of the Room fields selected under Session.room, by field; null when it is not selected. */
-  roomColumns: readonly [string, string][] | null;
-  /** The same for Session.agent. */
+  /** What Session.room selects (its agents included); null when it is not selected. */
+  room: RoomSelection | null;
+  /** The room's fields as a page's rows name them after their prefix (roomSelectList). */
+  roomFields: readonly string[] | null;
+  /** The columns of the Agent fields selected under Session.agent, by field; null when it is not selected. */
   agentColumns: readonly [string, string][] | null;
   /** Names the preload among the page statements built. */
   key: string;
 }
 
-const fieldsKey = (columns: readonly [string, string][] | null) => (columns ? columns.map(([field]) => field).join(",") : "-");
-
 /** What a page reads with its sessions, from the fields selected of them (and of Session.room and Session.agent when selected). */
-export function sessionPreload(sessionFields: ReadonlySet<string>, roomFields: ReadonlySet<string> | null, agentFields: ReadonlySet<string> | null): SessionPreload {
+export function sessionPreload(sessionFields: ReadonlySet<string>, room: RoomSelection | null, agentFields: ReadonlySet<string> | null): SessionPreload {
   const turnCount = sessionFields.has("turnCount");
   const lastMessagePreview = sessionFields.has("lastMessagePreview");
-  const rooms = roomFields ? roomColumns(roomFields) : null;
   const agents = agentFields ? agentColumns(agentFields) : null;
-  return { turnCount, lastMessagePreview, roomColumns: rooms, agentColumns: agents, key: `${turnCount}|${lastMessagePreview}|${fieldsKey(rooms)}|${fieldsKey(agents)}` };
+  const agentsKey = agents ? agents.map(([field]) => field).join(",") : "-";
+  const roomFields = room ? roomSelectList(room).fields : null;
+  return { turnCount, lastMessagePreview, room, roomFields, agentColumns: agents, key: `${turnCount}|${lastMessagePreview}|${room?.key ?? "-"}|${agentsKey}` };
 }
 
-/** A room or an agent as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it). */
-export type PreloadedRoom = Pick<Room, "id"> & Partial<Room>;
+/** A room or an agent as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it), a room with its agents when they are selected. */
+export type PreloadedRoom = Pick<Room, "id"> & Partial<Room> & { preloadedAgents?: Agent[] };
 export type PreloadedAgent = Pick<Agent, "id"> & Partial<Agent>;
 
 /**
@@ -98,7 +99,7 @@ function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, prel
     ...(preload.turnCount ? [`(SELECT count(*)::int FROM turns t WHERE t.session_id = s.id) AS "turnCount"`] : []),
     ...(preload.lastMessagePreview ? [`${latestSharedContent("s.id")} AS "latestShared"`] : []),
     // The room and the agent the page joins to check that they are live (null where the session has none).
-    ...(preload.roomColumns ?? []).map(([field, column]) => `${column} AS "${ROOM_PREFIX}${field}"`),
+    ...(preload.room ? roomSelectList(preload.room, ROOM_PREFIX).expressions : []),
     ...(preload.agentColumns ?? []).map(([field, column]) => `${column} AS "${AGENT_PREFIX}${field}"`),
   ];
   return `SELECT ${[SESSION_COLUMNS, ...preloaded].join(", ")} ${SESSION_FROM}
@@ -126,9 +127,9 @@ function sessionPageStatement({ ownerId, scope, cursorId, backward, limit, prelo
   return { text, values };
 }
 
-function joined(row: Record<string, unknown>, columns: readonly [string, string][], prefix: string): Record<string, unknown> {
+function joined(row: Record<string, unknown>, fields: readonly string[], prefix: string): Record<string, unknown> {
   const object: Record<string, unknown> = {};
-  for (const [field] of columns) object[field] = row[`${prefix}${field}`];
+  for (const field of fields) object[field] = row[`${prefix}${field}`];
   return object;
 }
 
@@ -136,10 +137,11 @@ function joined(row: Record<string, unknown>, columns: readonly [string, string]
 export async function selectSessionPage({ pool, statements }: HotReader, query: SessionPageQuery): Promise<SessionOfPage[]> {
   const sessions = await queryRows<SessionOfPage & Record<string, unknown>>(pool, sessionPageStatement(query), statements);
   // The joined columns stay on the row too (deleting them would slow every later read of the row).
-  const { roomColumns: rooms, agentColumns: agents } = query.preload;
+  const { room, roomFields, agentColumns: agents } = query.preload;
+  const agentFields = agents?.map(([field]) => field) ?? null;
   for (const session of sessions) {
-    if (rooms) session.preloadedRoom = session.roomId ? (joined(session, rooms, ROOM_PREFIX) as PreloadedRoom) : null;
-    if (agents) session.preloadedAgent = session.agentId ? (joined(session, agents, AGENT_PREFIX) as PreloadedAgent) : null;
+    if (room && roomFields) session.preloadedRoom = session.roomId ? withAgentDates(joined(session, roomFields, ROOM_PREFIX) as PreloadedRoom, room) : null;
+    if (agentFields) session.preloadedAgent = session.agentId ? (joined(session, agentFields, AGENT_PREFIX) as PreloadedAgent) : null;
   }
   return query.backward ? sessions.reverse() : sessions;
 }

@@ -8,6 +8,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { builder } from "../builder.ts";
 import type { Context } from "../context.ts";
 import { selectLiveSession, selectSessionPage, sessionPreload, type SessionScope } from "../resolvers/sessionSql.ts";
+import { roomSelection } from "../resolvers/roomSql.ts";
 import { viewerId } from "../resolvers/viewer.ts";
 import { ViewerRef } from "./viewer.ts";
 import { RoomRef } from "./room.ts";
@@ -20,8 +21,10 @@ import { cachedPerFieldNode, selectedFields } from "./selectedFields.ts";
 
 const preloadOf = cachedPerFieldNode((info) => {
   const fields = selectedFields(info, ["edges", "node"]);
-  const under = (field: string) => (fields.has(field) ? selectedFields(info, ["edges", "node", field]) : null);
-  return sessionPreload(fields, under("room"), under("agent"));
+  const under = (...path: string[]) => (fields.has(path[0]!) ? selectedFields(info, ["edges", "node", ...path]) : null);
+  const roomFields = under("room");
+  const room = roomFields ? roomSelection(roomFields, roomFields.has("agents") ? under("room", "agents") : null) : null;
+  return sessionPreload(fields, room, under("agent"));
 });
 
 async function sessionsPage(args: ConnectionArgs, context: Context, info: GraphQLResolveInfo, scope: SessionScope) {
