@@ -61,8 +61,6 @@ function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<st
   return Object.entries(columns).filter(([field]) => field === "id" || wanted.has(field));
 }
 
-
-
 /**
  * The selected agent fields as JSON; the id only when a field needs it (it is
  * selected, or a selected field is not a column and is resolved from the id).
