@@ -63,10 +63,16 @@ test("text PostgreSQL does not write in DateStyle ISO goes to pg's parser", () =
 });
 
 test("the server's pool reads timestamptz columns through it, and other types as pg does", async () => {
-  expect(poolTypeParsers.getTypeParser(1184, "text")).toBe(parseTimestamptz);
   expect(poolTypeParsers.getTypeParser(1082, "text")).toBe(pg.types.getTypeParser(1082, "text"));
   const db: DbHandle = createDb({ poolUrl: database.url, poolMax: 1 });
   try {
+    // The parser the pool's connections use, not the one the module exports.
+    const connection = await db.pool.connect();
+    try {
+      expect(connection.getTypeParser(1184, "text")).toBe(parseTimestamptz);
+    } finally {
+      connection.release();
+    }
     const { rows } = await db.pool.query<{ at: Date; day: Date }>("SELECT '2026-12-07 21:34:18.029999+05:30'::timestamptz AS at, '2026-12-07'::date AS day");
     expect(rows[0]!.at).toEqual(new Date("2026-12-07T16:04:18.029Z"));
     expect(rows[0]!.day).toEqual(pg.types.getTypeParser(1082, "text")("2026-12-07"));

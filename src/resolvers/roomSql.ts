@@ -7,7 +7,7 @@ import type { Agent, Room } from "../generated/prisma/client.ts";
 import { queryRows, raw, sql, type Sql, type Statement } from "../db/sql.ts";
 import { ROOM_AGENTS } from "../turns/sessionScopeSql.ts";
 import { ownedPageTail } from "./ownedPageSql.ts";
-import { AGENT_COLUMNS } from "./agentSql.ts";
+import { AGENT_COLUMNS, agentColumns } from "./agentSql.ts";
 
 /** A room as Prisma returns it, optionally with its agents already loaded. */
 export type RoomWithAgents = Room & { preloadedAgents?: Agent[] };
@@ -69,7 +69,7 @@ function selectedColumns(columns: Record<string, string>, fields: ReadonlySet<st
  */
 function agentJson(fields: ReadonlySet<string>): Sql {
   const needsId = [...fields].some((field) => field === "id" || !Object.hasOwn(AGENT_COLUMNS, field));
-  const columns = selectedColumns(AGENT_COLUMNS, fields).filter(([field]) => needsId || field !== "id");
+  const columns = agentColumns(fields).filter(([field]) => needsId || field !== "id");
   return raw(`json_build_object(${columns.map(([field, column]) => `'${field}', ${column}`).join(", ")})`);
 }
 
