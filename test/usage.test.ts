@@ -1,7 +1,8 @@
 // A user's usage over real HTTP: totals and every grouping equal sums the
 // test computes from the rows it inserted (failed calls, cached tokens,
 // direct chats included); filters, scopes, the ledger connection, range
-// rules, and another user's rows never showing up.
+// rules, another user's rows never showing up, and an agent named by several
+// groups read once.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -12,6 +13,7 @@ import { dataOf, errorCodes, graphqlClient, type GraphQLClient } from "./support
 import { signTestToken } from "./fixtures/users.ts";
 import { insertLedgerRows, insertUserWithScopes, ledgerRow, type LedgerFixture, type UserScopes } from "./fixtures/ledger.ts";
 import { expectedTotals, groupRows, utcDay } from "./support/usageExpectations.ts";
+import { recordStatements } from "./support/statementRecorder.ts";
 import { MODEL_ALIASES } from "../src/llm/models.ts";
 
 const FROM = new Date("2026-03-01T00:00:00Z");
@@ -122,6 +124,18 @@ describe("viewer.usage", () => {
     // A group by agent names the agent itself, not only its id.
     for (const group of report.groups) expect(group.agent?.id ?? null).toBe(group.agentId ?? null);
     if (dimensions.includes("AGENT")) expect(report.groups.map((group) => group.agent?.agentKey ?? null)).toContain("scout");
+  });
+
+  test("grouped by agent and day, the agent is read once for all its days", async () => {
+    const recorder = recordStatements(sql);
+    try {
+      const groups = dataOf(await alice(ViewerUsageDocument, { filter, groupBy: ["AGENT", "DAY"] })).viewer!.usage.groups.filter((group) => group.agentId !== null);
+      expect(groups.map((group) => [group.agentId, group.agent?.agentKey])).toEqual([0, 1, 2].map(() => [aliceScopes.agentId, "scout"]));
+      const agentReads = recorder.sent.filter((statement) => Array.isArray(statement.values[0]) && statement.values[0].includes(aliceScopes.agentId));
+      expect(agentReads.map((statement) => statement.values[0])).toEqual([[aliceScopes.agentId]]);
+    } finally {
+      recorder.stop();
+    }
   });
 
   test.each([

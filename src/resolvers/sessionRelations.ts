@@ -15,7 +15,7 @@ import type { SessionOfPage } from "./sessionSql.ts";
 /** A session's room is its owner's: the viewer's rooms by id, deleted ones included (a deleted session's result may name one). */
 const rooms = requestLoader<string, Room | null>(async (ids, context) => {
   const ownerId = context.viewer?.id;
-  const found = ownerId ? await selectOwnedRooms(context.services, ownerId, [...new Set(ids)]) : [];
+  const found = ownerId ? await selectOwnedRooms(context.services, ownerId, ids) : [];
   const byId = new Map(found.map((room) => [room.id, room]));
   return ids.map((id) => byId.get(id) ?? null);
 });
@@ -26,7 +26,7 @@ const TURN_COUNTS = `SELECT t.session_id::text AS session_id, count(*)::int AS c
 
 const turnCounts = requestLoader<string, number>(async (sessionIds, context) => {
   const { pool, statements } = context.services;
-  const rows = await queryRows<{ session_id: string; count: number }>(pool, { text: TURN_COUNTS, values: [[...new Set(sessionIds)]] }, statements);
+  const rows = await queryRows<{ session_id: string; count: number }>(pool, { text: TURN_COUNTS, values: [sessionIds] }, statements);
   const bySession = new Map(rows.map((row) => [row.session_id, row.count]));
   return sessionIds.map((id) => bySession.get(id) ?? 0);
 });
