@@ -52,22 +52,33 @@ export interface SessionPreload {
   lastMessagePreview: boolean;
   /** What Session.room selects (its agents included); null when it is not selected. */
   room: RoomSelection | null;
-  /** The room's fields as a page's rows name them after their prefix (roomSelectList). */
-  roomFields: readonly string[] | null;
-  /** The columns of the Agent fields selected under Session.agent, by field; null when it is not selected. */
-  agentColumns: readonly [string, string][] | null;
+  /** The room's columns in a page's rows, each named by its field after ROOM_PREFIX (roomSelectList). */
+  roomColumns: JoinedColumns | null;
+  /** The columns of the Agent fields selected under Session.agent, named after AGENT_PREFIX; null when it is not selected. */
+  agentColumns: JoinedColumns | null;
   /** Names the preload among the page statements built. */
   key: string;
 }
+
+/** A joined row's select-list expressions, and the fields they name. */
+interface JoinedColumns {
+  expressions: readonly string[];
+  fields: readonly string[];
+}
+
+/** How a room's and an agent's columns are named in a page's rows. */
+const ROOM_PREFIX = "room.";
+const AGENT_PREFIX = "agent.";
 
 /** What a page reads with its sessions, from the fields selected of them (and of Session.room and Session.agent when selected). */
 export function sessionPreload(sessionFields: ReadonlySet<string>, room: RoomSelection | null, agentFields: ReadonlySet<string> | null): SessionPreload {
   const turnCount = sessionFields.has("turnCount");
   const lastMessagePreview = sessionFields.has("lastMessagePreview");
   const agents = agentFields ? agentColumns(agentFields) : null;
-  const agentsKey = agents ? agents.map(([field]) => field).join(",") : "-";
-  const roomFields = room ? roomSelectList(room).fields : null;
-  return { turnCount, lastMessagePreview, room, roomFields, agentColumns: agents, key: `${turnCount}|${lastMessagePreview}|${room?.key ?? "-"}|${agentsKey}` };
+  const agentJoined = agents && { expressions: agents.map(([field, column]) => `${column} AS "${AGENT_PREFIX}${field}"`), fields: agents.map(([field]) => field) };
+  const roomColumns = room && roomSelectList(room, ROOM_PREFIX);
+  const key = `${turnCount}|${lastMessagePreview}|${room?.key ?? "-"}|${agentJoined?.fields.join(",") ?? "-"}`;
+  return { turnCount, lastMessagePreview, room, roomColumns, agentColumns: agentJoined, key };
 }
 
 /** A room or an agent as a page reads it: the columns of the selected fields (GraphQL resolves no other field of it), a room with its agents when they are selected. */
@@ -80,10 +91,6 @@ export type PreloadedAgent = Pick<Agent, "id"> & Partial<Agent>;
  * session) when the page read them.
  */
 export type SessionOfPage = Session & { turnCount?: number; latestShared?: string | null; preloadedRoom?: PreloadedRoom | null; preloadedAgent?: PreloadedAgent | null };
-
-/** How a room's and an agent's columns are named in a page's rows. */
-const ROOM_PREFIX = "room.";
-const AGENT_PREFIX = "agent.";
 
 type ScopeKind = "all" | "room" | "agent";
 
@@ -99,8 +106,8 @@ function pageText(scope: ScopeKind, backward: boolean, withCursor: boolean, prel
     ...(preload.turnCount ? [`(SELECT count(*)::int FROM turns t WHERE t.session_id = s.id) AS "turnCount"`] : []),
     ...(preload.lastMessagePreview ? [`${latestSharedContent("s.id")} AS "latestShared"`] : []),
     // The room and the agent the page joins to check that they are live (null where the session has none).
-    ...(preload.room ? roomSelectList(preload.room, ROOM_PREFIX).expressions : []),
-    ...(preload.agentColumns ?? []).map(([field, column]) => `${column} AS "${AGENT_PREFIX}${field}"`),
+    ...(preload.roomColumns?.expressions ?? []),
+    ...(preload.agentColumns?.expressions ?? []),
   ];
   return `SELECT ${[SESSION_COLUMNS, ...preloaded].join(", ")} ${SESSION_FROM}
    WHERE s.owner_id = $1 AND ${LIVE} ${scoped}
@@ -137,11 +144,10 @@ function joined(row: Record<string, unknown>, fields: readonly string[], prefix:
 export async function selectSessionPage({ pool, statements }: HotReader, query: SessionPageQuery): Promise<SessionOfPage[]> {
   const sessions = await queryRows<SessionOfPage & Record<string, unknown>>(pool, sessionPageStatement(query), statements);
   // The joined columns stay on the row too (deleting them would slow every later read of the row).
-  const { room, roomFields, agentColumns: agents } = query.preload;
-  const agentFields = agents?.map(([field]) => field) ?? null;
+  const { room, roomColumns, agentColumns } = query.preload;
   for (const session of sessions) {
-    if (room && roomFields) session.preloadedRoom = session.roomId ? withAgentDates(joined(session, roomFields, ROOM_PREFIX) as PreloadedRoom, room) : null;
-    if (agentFields) session.preloadedAgent = session.agentId ? (joined(session, agentFields, AGENT_PREFIX) as PreloadedAgent) : null;
+    if (room && roomColumns) session.preloadedRoom = session.roomId ? withAgentDates(joined(session, roomColumns.fields, ROOM_PREFIX) as PreloadedRoom, room) : null;
+    if (agentColumns) session.preloadedAgent = session.agentId ? (joined(session, agentColumns.fields, AGENT_PREFIX) as PreloadedAgent) : null;
   }
   return query.backward ? sessions.reverse() : sessions;
 }
